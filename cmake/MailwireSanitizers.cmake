@@ -1,0 +1,5 @@
+# MAILWIRE_SANITIZE=ON builds everything (library, tests, tools) with ASan + UBSan.
+if(MAILWIRE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,7 @@
+# Strict warnings for mailwire's own targets only (never for consumers).
+function(mailwire_warnings target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow=local -Wnon-virtual-dtor
+                                             -Wno-missing-field-initializers)
+  endif()
+endfunction()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mailwire needs to build, test and run its demo.
+# Idempotent: only missing packages are installed. Needs root (or sudo).
+# Dovecot and Postfix are installed without starting system daemons on the
+# standard ports: the test harness runs its own private instances.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config git
+  libssl-dev openssl ca-certificates
+  libcli11-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libidn2-dev zlib1g-dev
+  clang libclang-rt-14-dev
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
+  postfix
+  python3 tmux curl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
+
+# Keep the packages' postinst scripts from starting system daemons.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  created_policy=1
+fi
+cleanup() { [ "$created_policy" = 1 ] && $SUDO rm -f "$policy"; }
+trap cleanup EXIT
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# System daemons may still have been started by a package; stop them so the
+# standard ports stay free and nothing competes with the test instances.
+for svc in dovecot postfix; do
+  if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
+done
+$SUDO pkill -x dovecot 2>/dev/null || true
+$SUDO pkill -f '/usr/lib/postfix/sbin/master' 2>/dev/null || true
