@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "mailwire/export.hpp"
+#include "mailwire/security.hpp"
 
 namespace mailwire {
 
@@ -115,6 +116,17 @@ class MAILWIRE_API timeout_error : public error {
 /// TLS could not be established (including the plaintext/TLS port mix-up).
 class MAILWIRE_API tls_error : public error {
     using error::error;
+};
+/// The server's certificate was rejected (by the default policy, a pin, or the callback).
+class MAILWIRE_API certificate_error : public tls_error {
+public:
+    certificate_error(std::string detail, error_context ctx, certificate_check check)
+        : tls_error(errc::certificate_rejected, std::move(detail), std::move(ctx)), check_(std::move(check)) {}
+    /// The chain, the policy errors and the OpenSSL verify codes that led to the rejection.
+    [[nodiscard]] const certificate_check& check() const noexcept { return check_; }
+
+private:
+    certificate_check check_;
 };
 /// A protocol-level failure: the connection can no longer be trusted and is closed.
 class MAILWIRE_API protocol_error : public error {

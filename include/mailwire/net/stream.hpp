@@ -1,0 +1,90 @@
+// mailwire::net::stream — the one transport under IMAP, POP3 and SMTP.
+//
+// TCP (every resolved address tried in turn, a deadline per operation, TCP_NODELAY) with an
+// optional TLS layer on OpenSSL 3 that can start right after connect (implicit TLS) or upgrade
+// the same connection in place (STARTTLS). OpenSSL stays behind the pimpl.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mailwire/error.hpp"
+#include "mailwire/export.hpp"
+#include "mailwire/security.hpp"
+
+namespace mailwire::net {
+
+using std::chrono::milliseconds;
+
+class MAILWIRE_API stream {
+public:
+    stream();
+    ~stream();
+    stream(stream&&) noexcept;
+    stream& operator=(stream&&) noexcept;
+    stream(const stream&) = delete;
+    stream& operator=(const stream&) = delete;
+
+    /// Context (host, port, protocol) stamped on every error this stream throws.
+    void set_context(std::string host, std::uint16_t port, std::string protocol);
+    [[nodiscard]] const error_context& context() const noexcept;
+
+    /// Resolves `host` and connects to the first address that accepts within `timeout` overall.
+    /// Throws connect_error (resolve_failed / connect_failed) or timeout_error.
+    void connect(const std::string& host, std::uint16_t port, milliseconds timeout);
+
+    /// Runs the TLS handshake over the connected socket, then verifies the certificate against
+    /// `opts` (policy flags, pins, callback). `host` is used for SNI and name verification.
+    /// Throws tls_error (handshake, version/cipher mismatch, plaintext greeting seen),
+    /// certificate_error (rejected), timeout_error.
+    void start_tls(const tls_options& opts, const std::string& host, milliseconds timeout);
+
+    /// Reads up to buf.size() bytes; 0 means the peer closed the connection.
+    std::size_t read_some(std::span<char> buf, milliseconds timeout);
+    /// Writes everything or throws.
+    void write_all(std::string_view data, milliseconds timeout);
+    /// True when data can be read now or within `timeout` (TLS-buffered data counts).
+    bool wait_readable(milliseconds timeout);
+
+    /// Closes the connection (sending TLS close_notify when possible). Never throws.
+    void close() noexcept;
+
+    [[nodiscard]] bool is_open() const noexcept;
+    [[nodiscard]] bool is_tls() const noexcept;
+    /// Numeric address actually connected to ("127.0.0.1", "::1").
+    [[nodiscard]] const std::string& peer_address() const noexcept;
+    /// Numeric local address of the connection ("127.0.0.1"); empty when closed.
+    [[nodiscard]] std::string local_address() const;
+    /// Negotiated TLS parameters and the verified chain; empty values before TLS.
+    [[nodiscard]] const tls_session_info& tls_info() const noexcept;
+    /// Channel binding data for SASL *-PLUS: "tls-exporter" (RFC 9266) or "tls-unique" (RFC 5929).
+    /// Empty when unavailable (e.g. tls-unique on TLS 1.3).
+    [[nodiscard]] std::vector<unsigned char> channel_binding(std::string_view type) const;
+    /// The raw bytes received on the socket during the last TLS handshake attempt (≤ 512),
+    /// kept for diagnosing a plaintext server answered with TLS.
+    [[nodiscard]] const std::string& handshake_bytes() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// What the first bytes from a server look like (sans-I/O; used for diagnostics and `auto`).
+enum class first_bytes_kind {
+    empty,           ///< nothing received
+    plaintext_line,  ///< printable text, e.g. "* OK", "+OK", "220 "
+    tls_record,      ///< a TLS record header (handshake 0x16 or alert 0x15, version 0x03 0x0N)
+    binary,          ///< something else
+};
+struct first_bytes {
+    first_bytes_kind kind = first_bytes_kind::empty;
+    std::string first_line;  ///< printable first line (plaintext_line), trimmed to 120 chars
+};
+MAILWIRE_API first_bytes classify_first_bytes(std::string_view bytes) noexcept;
+
+}  // namespace mailwire::net

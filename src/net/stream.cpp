@@ -1,0 +1,591 @@
+// TCP + TLS transport. Every socket operation is bounded by a deadline: the socket is non-blocking
+// and we poll(). OpenSSL talks to the socket through a small custom BIO that applies the same
+// deadlines and records the first bytes the server sent, so a failed handshake can be explained
+// ("the port greeted in plaintext") from what actually arrived on the wire.
+#include "mailwire/net/stream.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "net/diagnose.hpp"
+#include "net/x509.hpp"
+
+namespace mailwire::net {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// Waits for `events` on fd until `deadline`. Returns false on timeout.
+bool wait_fd(int fd, short events, clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - clock::now()).count();
+        if (left < 0) left = 0;
+        pollfd p{fd, events, 0};
+        int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+        if (r > 0) return true;
+        if (r == 0) return false;
+        if (errno != EINTR) return true;  // let the following syscall report the error
+    }
+}
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+std::string openssl_errors() {
+    std::string out;
+    while (unsigned long e = ERR_get_error()) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        if (!out.empty()) out += "; ";
+        out += buf;
+    }
+    return out;
+}
+
+// ---- the custom BIO --------------------------------------------------------------------------
+
+struct bio_state {
+    int fd = -1;
+    clock::time_point deadline{};
+    bool timed_out = false;
+    bool eof = false;
+    int sys_errno = 0;
+    std::string* record = nullptr;  // when set, received bytes are appended (bounded)
+};
+
+int bio_read(BIO* b, char* buf, int len) {
+    auto* s = static_cast<bio_state*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    for (;;) {
+        ssize_t n = ::recv(s->fd, buf, static_cast<size_t>(len), 0);
+        if (n > 0) {
+            if (s->record != nullptr && s->record->size() < 512)
+                s->record->append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), 512 - s->record->size()));
+            return static_cast<int>(n);
+        }
+        if (n == 0) {
+            s->eof = true;
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (!wait_fd(s->fd, POLLIN, s->deadline)) {
+                s->timed_out = true;
+                return -1;
+            }
+            continue;
+        }
+        s->sys_errno = errno;
+        return -1;
+    }
+}
+
+int bio_write(BIO* b, const char* buf, int len) {
+    auto* s = static_cast<bio_state*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    for (;;) {
+        ssize_t n = ::send(s->fd, buf, static_cast<size_t>(len), MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<int>(n);
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (!wait_fd(s->fd, POLLOUT, s->deadline)) {
+                s->timed_out = true;
+                return -1;
+            }
+            continue;
+        }
+        s->sys_errno = errno;
+        return -1;
+    }
+}
+
+long bio_ctrl(BIO* /*b*/, int cmd, long /*num*/, void* /*ptr*/) {
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int bio_create(BIO* b) {
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+BIO_METHOD* deadline_bio_method() {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mailwire-deadline");
+        BIO_meth_set_read(m, bio_read);
+        BIO_meth_set_write(m, bio_write);
+        BIO_meth_set_ctrl(m, bio_ctrl);
+        BIO_meth_set_create(m, bio_create);
+        return m;
+    }();
+    return method;
+}
+
+int version_constant(tls_version v) {
+    switch (v) {
+    case tls_version::v1_0: return TLS1_VERSION;
+    case tls_version::v1_1: return TLS1_1_VERSION;
+    case tls_version::v1_2: return TLS1_2_VERSION;
+    case tls_version::v1_3: return TLS1_3_VERSION;
+    }
+    return 0;
+}
+
+bool is_ip_literal(const std::string& host) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// Collects every verification failure by depth; always continues so that the decision is made
+// once, with the whole picture, by the policy or the user's callback.
+int verify_collect(int /*preverify_ok*/, X509_STORE_CTX* ctx);
+int verify_results_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+int verify_collect(int preverify_ok, X509_STORE_CTX* ctx) {
+    if (preverify_ok == 0) {
+        auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+        auto* results = static_cast<std::vector<verify_result>*>(SSL_get_ex_data(ssl, verify_results_index()));
+        int code = X509_STORE_CTX_get_error(ctx);
+        int depth = X509_STORE_CTX_get_error_depth(ctx);
+        if (results != nullptr) {
+            bool seen = false;
+            for (const auto& r : *results) seen = seen || (r.code == code && r.depth == depth);
+            if (!seen) results->push_back({depth, code, X509_verify_cert_error_string(code)});
+        }
+    }
+    return 1;
+}
+
+}  // namespace
+
+// ---- impl ------------------------------------------------------------------------------------
+
+struct stream::impl {
+    int fd = -1;
+    SSL_CTX* ctx = nullptr;
+    SSL* ssl = nullptr;
+    bio_state bio;
+    error_context context;
+    std::string peer;
+    tls_session_info info;
+    std::string handshake_bytes;
+    std::vector<verify_result> verify_results;
+
+    ~impl() { reset(); }
+
+    void reset() noexcept {
+        if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
+        if (ctx != nullptr) SSL_CTX_free(ctx);
+        ssl = nullptr;
+        ctx = nullptr;
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+
+    error_context ctx_at(stage s) const {
+        auto c = context;
+        c.stage = s;
+        return c;
+    }
+
+    [[noreturn]] void throw_timeout(stage s, std::string_view what, milliseconds t) const {
+        auto c = ctx_at(s);
+        c.hint = "raise the timeout if the server is just slow, or check that it is reachable";
+        throw timeout_error(errc::timeout, fmt::format("{} timed out after {} ms", what, t.count()), c);
+    }
+
+    void connect(const std::string& host, std::uint16_t port, milliseconds timeout) {
+        const auto deadline = clock::now() + timeout;
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_ADDRCONFIG;
+        addrinfo* res = nullptr;
+        const auto service = std::to_string(port);
+        int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+        if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {  // AI_ADDRCONFIG hides loopback without a network
+            hints.ai_flags = 0;
+            rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+        }
+        if (rc != 0) {
+            auto c = ctx_at(stage::resolve);
+            c.hint = "check the host name spelling and DNS";
+            throw connect_error(errc::resolve_failed, fmt::format("cannot resolve {}: {}", host, gai_strerror(rc)), c);
+        }
+        std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+
+        std::string failures;
+        bool timed_out = false;
+        for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+            char addr[INET6_ADDRSTRLEN] = {};
+            const void* a = ai->ai_family == AF_INET6
+                                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr)
+                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr);
+            inet_ntop(ai->ai_family, a, addr, sizeof addr);
+            int s = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+            if (s < 0) {
+                failures += fmt::format("{}: {}; ", addr, errno_text(errno));
+                continue;
+            }
+            int one = 1;
+            // Small command/response exchanges must not wait on Nagle meeting delayed ACKs.
+            ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            int r = ::connect(s, ai->ai_addr, ai->ai_addrlen);
+            if (r != 0 && errno == EINPROGRESS) {
+                if (!wait_fd(s, POLLOUT, deadline)) {
+                    ::close(s);
+                    timed_out = true;
+                    failures += fmt::format("{}: timed out; ", addr);
+                    break;
+                }
+                int err = 0;
+                socklen_t len = sizeof err;
+                ::getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len);
+                r = err == 0 ? 0 : -1;
+                errno = err;
+            }
+            if (r != 0) {
+                failures += fmt::format("{}: {}; ", addr, errno_text(errno));
+                ::close(s);
+                continue;
+            }
+            fd = s;
+            peer = addr;
+            return;
+        }
+        if (failures.size() >= 2) failures.resize(failures.size() - 2);
+        auto c = ctx_at(stage::connect);
+        if (timed_out) {
+            c.hint = "the host did not answer; check the port and any firewall";
+            throw timeout_error(errc::timeout,
+                                fmt::format("connect timed out after {} ms ({})", timeout.count(), failures), c);
+        }
+        c.hint = "check the port number and that the server is running";
+        throw connect_error(errc::connect_failed, fmt::format("connection refused or failed ({})", failures), c);
+    }
+
+    void configure_ctx(const tls_options& o) {
+        ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx == nullptr) throw config_error(errc::configuration, "SSL_CTX_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
+        auto fail = [&](std::string what) {
+            auto c = ctx_at(stage::tls_handshake);
+            std::string errs = openssl_errors();
+            throw config_error(errc::configuration, errs.empty() ? what : what + ": " + errs, c);
+        };
+        if (o.max_version && *o.max_version < o.min_version) fail("TLS max_version is below min_version");
+        // TLS 1.0/1.1 need SHA-1 signatures, which Debian's default security level 2 forbids.
+        const bool legacy = o.min_version < tls_version::v1_2;
+        if (SSL_CTX_set_min_proto_version(ctx, version_constant(o.min_version)) != 1)
+            fail(fmt::format("this OpenSSL cannot do {}", to_string(o.min_version)));
+        if (o.max_version && SSL_CTX_set_max_proto_version(ctx, version_constant(*o.max_version)) != 1)
+            fail(fmt::format("this OpenSSL cannot do {}", to_string(*o.max_version)));
+        std::string ciphers = o.cipher_list;
+        if (legacy) ciphers = (ciphers.empty() ? std::string("DEFAULT") : ciphers) + ":@SECLEVEL=0";
+        if (!ciphers.empty() && SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1)
+            fail(fmt::format("invalid cipher list '{}'", o.cipher_list));
+        if (!o.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, o.ciphersuites.c_str()) != 1)
+            fail(fmt::format("invalid TLS 1.3 cipher suites '{}'", o.ciphersuites));
+        if (!o.ca_file.empty() || !o.ca_dir.empty()) {
+            if (SSL_CTX_load_verify_locations(ctx, o.ca_file.empty() ? nullptr : o.ca_file.c_str(),
+                                              o.ca_dir.empty() ? nullptr : o.ca_dir.c_str()) != 1)
+                fail(fmt::format("cannot load CA file '{}' / dir '{}'", o.ca_file, o.ca_dir));
+        }
+        if ((o.ca_file.empty() && o.ca_dir.empty()) || o.use_system_store) SSL_CTX_set_default_verify_paths(ctx);
+        if (!o.client_cert_file.empty()) {
+            if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert_file.c_str()) != 1)
+                fail(fmt::format("cannot load client certificate '{}'", o.client_cert_file));
+            const auto& key = o.client_key_file.empty() ? o.client_cert_file : o.client_key_file;
+            if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+                fail(fmt::format("cannot load client key '{}'", key));
+            if (SSL_CTX_check_private_key(ctx) != 1) fail("client key does not match the client certificate");
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_collect);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    }
+
+    void start_tls(const tls_options& o, const std::string& host, milliseconds timeout) {
+        if (fd < 0) throw error(errc::not_connected, "start_tls on a closed stream", ctx_at(stage::tls_handshake));
+        if (ssl != nullptr) throw error(errc::invalid_argument, "TLS is already active", ctx_at(stage::tls_handshake));
+        configure_ctx(o);
+        ssl = SSL_new(ctx);
+        BIO* b = BIO_new(deadline_bio_method());
+        bio = bio_state{};
+        bio.fd = fd;
+        handshake_bytes.clear();
+        bio.record = &handshake_bytes;
+        BIO_set_data(b, &bio);
+        SSL_set_bio(ssl, b, b);
+        verify_results.clear();
+        SSL_set_ex_data(ssl, verify_results_index(), &verify_results);
+
+        const bool ip = is_ip_literal(host);
+        const std::string sni = o.sni ? *o.sni : (ip ? std::string() : host);
+        if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
+        if (o.verify_hostname) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (ip)
+                X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+            else
+                X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+        }
+
+        bio.deadline = clock::now() + timeout;
+        ERR_clear_error();
+        int r = SSL_connect(ssl);
+        bio.record = nullptr;
+        if (r != 1) {
+            int ssl_err = SSL_get_error(ssl, r);
+            const unsigned long lib_err = ERR_peek_error();
+            std::string errs = openssl_errors();
+            const bool timed_out = bio.timed_out;
+            const bool eof = bio.eof;
+            const int sys = bio.sys_errno;
+            auto c = ctx_at(stage::tls_handshake);
+            const auto versions = fmt::format("{}–{}", to_string(o.min_version),
+                                              to_string(o.max_version.value_or(tls_version::v1_3)));
+            reset_tls_keep_nothing();
+            if (timed_out) {
+                // Silence after our ClientHello: the peer is not speaking TLS, or waits for us in plaintext.
+                diagnosis d = diagnose_handshake_timeout(c, handshake_bytes, timeout);
+                if (d.code == errc::timeout) throw timeout_error(d.code, d.detail, d.ctx);
+                throw tls_error(d.code, d.detail, d.ctx);
+            }
+            diagnosis d = diagnose_handshake_failure(c, handshake_bytes, lib_err, errs, ssl_err, eof, sys, versions);
+            throw tls_error(d.code, d.detail, d.ctx);
+        }
+        collect_session_info(host, o);
+        decide_certificate(o);
+    }
+
+    void reset_tls_keep_nothing() noexcept {
+        if (ssl != nullptr) SSL_free(ssl);
+        ssl = nullptr;
+        if (ctx != nullptr) SSL_CTX_free(ctx);
+        ctx = nullptr;
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+
+    void collect_session_info(const std::string& host, const tls_options& o) {
+        info = {};
+        info.version = SSL_get_version(ssl);
+        if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) info.cipher = SSL_CIPHER_get_name(c);
+        int group = SSL_get_negotiated_group(ssl);
+        if (group != 0) {
+            const char* name = SSL_group_to_name(ssl, group);
+            info.group = name != nullptr ? name : OBJ_nid2sn(group & ~TLSEXT_nid_unknown);
+        }
+        info.resumed = SSL_session_reused(ssl) == 1;
+        auto& check = info.certificate;
+        check.host = host;
+        check.verify_results = verify_results;
+        if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+            for (int i = 0; i < sk_X509_num(chain); ++i) check.chain.push_back(describe_certificate(sk_X509_value(chain, i)));
+        }
+        if (check.chain.empty()) {
+            check.errors |= policy_error::not_available;
+        }
+        for (const auto& r : check.verify_results) {
+            if (r.code == X509_V_ERR_HOSTNAME_MISMATCH || r.code == X509_V_ERR_IP_ADDRESS_MISMATCH)
+                check.errors |= policy_error::name_mismatch;
+            else
+                check.errors |= policy_error::chain_errors;
+        }
+        if (!o.pins.empty()) {
+            for (const auto& cert : check.chain)
+                for (const auto& pin : o.pins)
+                    if (pin == "sha256/" + cert.spki_sha256 || pin == cert.spki_sha256) check.pin_matched = true;
+        }
+    }
+
+    void decide_certificate(const tls_options& o) {
+        const auto& check = info.certificate;
+        bool accept;
+        std::string why;
+        if (!o.pins.empty() && !check.pin_matched) {
+            accept = false;
+            why = "no certificate in the chain matches the configured SPKI pin";
+        } else if (o.on_certificate) {
+            try {
+                accept = o.on_certificate(check);
+            } catch (...) {
+                reset_tls_keep_nothing();
+                throw;
+            }
+            why = "the certificate callback rejected it";
+        } else {
+            accept = check.errors == policy_error::none;
+        }
+        if (accept) return;
+        auto c = ctx_at(stage::tls_handshake);
+        diagnosis d = diagnose_certificate(c, check, why);
+        SSL_shutdown(ssl);
+        reset_tls_keep_nothing();
+        throw certificate_error(d.detail, d.ctx, check);
+    }
+
+    std::size_t read_some(std::span<char> buf, milliseconds timeout) {
+        if (fd < 0) throw error(errc::not_connected, "read on a closed connection", ctx_at(stage::command));
+        const auto deadline = clock::now() + timeout;
+        if (ssl != nullptr) {
+            bio.deadline = deadline;
+            bio.timed_out = false;
+            ERR_clear_error();
+            std::size_t got = 0;
+            int r = SSL_read_ex(ssl, buf.data(), buf.size(), &got);
+            if (r == 1) return got;
+            int e = SSL_get_error(ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN) return 0;
+            if (bio.timed_out) throw_timeout(stage::command, "read", timeout);
+            if (e == SSL_ERROR_SYSCALL && bio.eof) return 0;
+            auto c = ctx_at(stage::command);
+            throw error(errc::io_error, fmt::format("TLS read failed: {}", bio.sys_errno != 0 ? errno_text(bio.sys_errno) : openssl_errors()), c);
+        }
+        for (;;) {
+            ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+            if (n >= 0) return static_cast<std::size_t>(n);
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!wait_fd(fd, POLLIN, deadline)) throw_timeout(stage::command, "read", timeout);
+                continue;
+            }
+            if (errno == ECONNRESET) return 0;
+            throw error(errc::io_error, fmt::format("read failed: {}", errno_text(errno)), ctx_at(stage::command));
+        }
+    }
+
+    void write_all(std::string_view data, milliseconds timeout) {
+        if (fd < 0) throw error(errc::not_connected, "write on a closed connection", ctx_at(stage::command));
+        const auto deadline = clock::now() + timeout;
+        if (ssl != nullptr) {
+            bio.deadline = deadline;
+            bio.timed_out = false;
+            while (!data.empty()) {
+                ERR_clear_error();
+                std::size_t n = 0;
+                if (SSL_write_ex(ssl, data.data(), data.size(), &n) != 1) {
+                    if (bio.timed_out) throw_timeout(stage::command, "write", timeout);
+                    throw error(errc::io_error,
+                                fmt::format("TLS write failed: {}",
+                                            bio.sys_errno != 0 ? errno_text(bio.sys_errno) : openssl_errors()),
+                                ctx_at(stage::command));
+                }
+                data.remove_prefix(n);
+            }
+            return;
+        }
+        while (!data.empty()) {
+            ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n >= 0) {
+                data.remove_prefix(static_cast<std::size_t>(n));
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!wait_fd(fd, POLLOUT, deadline)) throw_timeout(stage::command, "write", timeout);
+                continue;
+            }
+            throw error(errc::io_error, fmt::format("write failed: {}", errno_text(errno)), ctx_at(stage::command));
+        }
+    }
+
+    bool wait_readable(milliseconds timeout) {
+        if (fd < 0) return false;
+        if (ssl != nullptr && SSL_pending(ssl) > 0) return true;
+        return wait_fd(fd, POLLIN, clock::now() + timeout);
+    }
+
+    void close() noexcept {
+        if (ssl != nullptr && fd >= 0) {
+            // Best effort close_notify; do not wait for the peer's.
+            bio.deadline = clock::now() + milliseconds(200);
+            SSL_shutdown(ssl);
+            ERR_clear_error();
+        }
+        reset();
+    }
+};
+
+stream::stream() : impl_(std::make_unique<impl>()) {}
+stream::~stream() = default;
+stream::stream(stream&&) noexcept = default;
+stream& stream::operator=(stream&&) noexcept = default;
+
+void stream::set_context(std::string host, std::uint16_t port, std::string protocol) {
+    impl_->context.host = std::move(host);
+    impl_->context.port = port;
+    impl_->context.protocol = std::move(protocol);
+}
+const error_context& stream::context() const noexcept { return impl_->context; }
+
+void stream::connect(const std::string& host, std::uint16_t port, milliseconds timeout) {
+    impl_->reset();
+    impl_->info = {};
+    if (impl_->context.host.empty()) set_context(host, port, {});
+    impl_->connect(host, port, timeout);
+}
+void stream::start_tls(const tls_options& opts, const std::string& host, milliseconds timeout) {
+    impl_->start_tls(opts, host, timeout);
+}
+std::size_t stream::read_some(std::span<char> buf, milliseconds timeout) { return impl_->read_some(buf, timeout); }
+void stream::write_all(std::string_view data, milliseconds timeout) { impl_->write_all(data, timeout); }
+bool stream::wait_readable(milliseconds timeout) { return impl_->wait_readable(timeout); }
+void stream::close() noexcept { impl_->close(); }
+bool stream::is_open() const noexcept { return impl_->fd >= 0; }
+bool stream::is_tls() const noexcept { return impl_->ssl != nullptr; }
+const std::string& stream::peer_address() const noexcept { return impl_->peer; }
+std::string stream::local_address() const {
+    if (impl_->fd < 0) return {};
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(impl_->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+    else
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+    return buf;
+}
+const tls_session_info& stream::tls_info() const noexcept { return impl_->info; }
+const std::string& stream::handshake_bytes() const noexcept { return impl_->handshake_bytes; }
+
+std::vector<unsigned char> stream::channel_binding(std::string_view type) const {
+    std::vector<unsigned char> out;
+    SSL* ssl = impl_->ssl;
+    if (ssl == nullptr) return out;
+    if (type == "tls-exporter") {
+        // RFC 9266 §2: 32 bytes, label "EXPORTER-Channel-Binding", no context.
+        out.resize(32);
+        static constexpr char label[] = "EXPORTER-Channel-Binding";
+        if (SSL_export_keying_material(ssl, out.data(), out.size(), label, sizeof label - 1, nullptr, 0, 0) != 1)
+            out.clear();
+    } else if (type == "tls-unique") {
+        // RFC 5929 §3.1: the first Finished message; undefined for TLS 1.3.
+        if (SSL_version(ssl) >= TLS1_3_VERSION) return out;
+        unsigned char buf[EVP_MAX_MD_SIZE];
+        std::size_t n = SSL_session_reused(ssl) ? SSL_get_peer_finished(ssl, buf, sizeof buf)
+                                                : SSL_get_finished(ssl, buf, sizeof buf);
+        out.assign(buf, buf + n);
+    }
+    return out;
+}
+
+}  // namespace mailwire::net
