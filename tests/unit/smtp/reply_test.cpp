@@ -1,0 +1,105 @@
+#include "mailwire/smtp/reply.hpp"
+
+#include <gtest/gtest.h>
+
+#include "mailwire/error.hpp"
+#include "support/grind.hpp"
+
+namespace mailwire::smtp {
+namespace {
+
+// Splits a byte stream into lines the way the client base does, then feeds the parser.
+std::vector<reply> parse_stream(const std::vector<std::string_view>& chunks) {
+    std::vector<reply> out;
+    reply_parser p;
+    std::string pending;
+    for (auto c : chunks) {
+        pending.append(c);
+        std::size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+            std::string line = pending.substr(0, nl);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            pending.erase(0, nl + 1);
+            if (p.feed_line(line)) out.push_back(p.take());
+        }
+    }
+    return out;
+}
+
+TEST(smtp_reply, single_and_multi_line) {
+    const std::string_view wire =
+        "220 mx.example.com ESMTP ready\r\n"
+        "250-mx.example.com Hello\r\n250-SIZE 52428800\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+        "550 5.1.1 <nobody@example.com>: Recipient address rejected\r\n";
+    test::grind(wire, [](const auto& chunks) { return parse_stream(chunks); });
+    auto replies = parse_stream({wire});
+    ASSERT_EQ(replies.size(), 3u);
+    EXPECT_EQ(replies[0].code, 220);
+    EXPECT_EQ(replies[1].lines.size(), 4u);
+    EXPECT_EQ(replies[2].code, 550);
+    EXPECT_EQ(replies[2].enhanced_code, "5.1.1");
+    EXPECT_EQ(replies[2].text(), "<nobody@example.com>: Recipient address rejected");
+    EXPECT_TRUE(replies[2].permanent());
+    EXPECT_FALSE(replies[2].transient());
+}
+
+TEST(smtp_reply, bare_code_and_enhanced_code_must_match_class) {
+    reply_parser p;
+    ASSERT_TRUE(p.feed_line("354"));
+    EXPECT_EQ(p.take().code, 354);
+    ASSERT_TRUE(p.feed_line("250 2.0.0 Ok: queued as ABC"));
+    EXPECT_EQ(p.take().enhanced_code, "2.0.0");
+    ASSERT_TRUE(p.feed_line("250 5.0.0 wrong class is not an enhanced code"));
+    EXPECT_EQ(p.take().enhanced_code, "");
+    ASSERT_TRUE(p.feed_line("421 4.7.0 try again later"));
+    auto r = p.take();
+    EXPECT_TRUE(r.transient());
+    EXPECT_EQ(r.enhanced_code, "4.7.0");
+}
+
+TEST(smtp_reply, malformed_lines_are_protocol_errors) {
+    for (std::string_view bad : {"", "22", "abc def", "2200 x", "220x", "199 too low", "600 too high", "+OK pop3"}) {
+        reply_parser p;
+        EXPECT_THROW(p.feed_line(bad), protocol_error) << bad;
+    }
+    reply_parser p;
+    EXPECT_FALSE(p.feed_line("250-first"));
+    EXPECT_THROW(p.feed_line("251 code changed"), protocol_error);
+}
+
+TEST(smtp_reply, line_limit) {
+    reply_parser p;
+    p.set_max_lines(3);
+    EXPECT_FALSE(p.feed_line("250-a"));
+    EXPECT_FALSE(p.feed_line("250-b"));
+    EXPECT_FALSE(p.feed_line("250-c"));
+    EXPECT_THROW(p.feed_line("250 d"), protocol_error);
+}
+
+TEST(smtp_ehlo, keywords_parsed_into_typed_capabilities) {
+    reply r{250, "", {"mail.example.org Hello [127.0.0.1]", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN",
+                      "STARTTLS", "AUTH PLAIN LOGIN SCRAM-SHA-256", "AUTH=LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME",
+                      "DSN", "SMTPUTF8", "CHUNKING", "BINARYMIME", "REQUIRETLS"}};
+    auto c = parse_ehlo(r);
+    EXPECT_EQ(c.domain, "mail.example.org");
+    EXPECT_TRUE(c.pipelining && c.starttls && c.enhanced_status_codes && c.eight_bit_mime && c.dsn && c.smtputf8 &&
+                c.chunking && c.binary_mime && c.requiretls);
+    EXPECT_TRUE(c.has_size);
+    EXPECT_EQ(c.size, 10240000u);
+    EXPECT_EQ(c.auth, (std::vector<std::string>{"PLAIN", "LOGIN", "SCRAM-SHA-256"}));
+    EXPECT_TRUE(c.has("etrn"));
+    EXPECT_FALSE(c.has("XCLIENT"));
+}
+
+TEST(smtp_ehlo, minimal_and_odd_servers) {
+    auto c = parse_ehlo(reply{250, "", {"tiny"}});
+    EXPECT_EQ(c.domain, "tiny");
+    EXPECT_FALSE(c.starttls);
+    EXPECT_TRUE(c.auth.empty());
+    auto d = parse_ehlo(reply{250, "", {"x", "SIZE", "SIZE 99999999999999999999999999", "auth plain"}});
+    EXPECT_TRUE(d.has_size);
+    EXPECT_EQ(d.auth, std::vector<std::string>{"PLAIN"});
+}
+
+}  // namespace
+}  // namespace mailwire::smtp
