@@ -1,0 +1,701 @@
+// Transfer encodings: base64, quoted-printable, uuencode. Hot loops write through a pointer into
+// pre-sized output; base64 decodes four characters per step until it meets a line break or junk.
+#include "mailwire/mime/encoding.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "mime/detail_text.hpp"
+
+namespace mailwire::mime {
+namespace {
+
+// ---- base64 tables ------------------------------------------------------------------------------
+
+constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::uint8_t v_pad = 64, v_space = 65, v_junk = 66;
+constexpr std::uint32_t bad = 0x01000000;  // set in every shifted entry of a non-alphabet byte
+
+struct b64_tables {
+    std::array<std::uint8_t, 256> v{};
+    std::array<std::uint32_t, 256> d0{}, d1{}, d2{}, d3{};
+};
+
+constexpr b64_tables make_tables() {
+    b64_tables t{};
+    for (int c = 0; c < 256; ++c) {
+        t.v[c] = v_junk;
+        t.d0[c] = t.d1[c] = t.d2[c] = t.d3[c] = bad;
+    }
+    for (std::uint32_t i = 0; i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(b64_alphabet[i]);
+        t.v[c] = static_cast<std::uint8_t>(i);
+        t.d0[c] = i << 18;
+        t.d1[c] = i << 12;
+        t.d2[c] = i << 6;
+        t.d3[c] = i;
+    }
+    t.v['='] = v_pad;
+    for (unsigned char c : {' ', '\t', '\r', '\n', '\f', '\v'}) t.v[c] = v_space;
+    return t;
+}
+
+constexpr b64_tables tables = make_tables();
+
+struct b64_state {
+    std::uint32_t acc = 0;
+    int n = 0;  // characters in acc
+    bool errors = false;
+};
+
+// Decodes [p, end) into o (room for (end-p)/4*3+3 bytes); returns the new output end.
+char* b64_decode_block(const unsigned char* p, const unsigned char* end, char* o, b64_state& st) {
+    std::uint32_t acc = st.acc;
+    int n = st.n;
+    while (p < end) {
+        if (n == 0) {
+            // Fast path: whole quads of alphabet characters.
+            while (end - p >= 4) {
+                const std::uint32_t x = tables.d0[p[0]] | tables.d1[p[1]] | tables.d2[p[2]] | tables.d3[p[3]];
+                if (x & bad) break;
+                o[0] = static_cast<char>(x >> 16);
+                o[1] = static_cast<char>(x >> 8);
+                o[2] = static_cast<char>(x);
+                o += 3;
+                p += 4;
+            }
+            if (p == end) break;
+        }
+        const std::uint8_t c = tables.v[*p++];
+        if (c < 64) {
+            acc = (acc << 6) | c;
+            if (++n == 4) {
+                o[0] = static_cast<char>(acc >> 16);
+                o[1] = static_cast<char>(acc >> 8);
+                o[2] = static_cast<char>(acc);
+                o += 3;
+                n = 0;
+                acc = 0;
+            }
+        } else if (c == v_pad) {
+            // Padding ends a quad early. A second '=' (n == 0) is normal; after one character
+            // it cannot be valid.
+            if (n == 2) {
+                *o++ = static_cast<char>(acc >> 4);
+            } else if (n == 3) {
+                *o++ = static_cast<char>(acc >> 10);
+                *o++ = static_cast<char>(acc >> 2);
+            } else if (n == 1) {
+                st.errors = true;
+            }
+            n = 0;
+            acc = 0;
+        } else if (c == v_junk) {
+            st.errors = true;
+        }
+    }
+    st.acc = acc;
+    st.n = n;
+    return o;
+}
+
+char* b64_flush(char* o, b64_state& st) {
+    // Missing padding is common and harmless; a lone sixth of a byte is not.
+    if (st.n == 2) {
+        *o++ = static_cast<char>(st.acc >> 4);
+    } else if (st.n == 3) {
+        *o++ = static_cast<char>(st.acc >> 10);
+        *o++ = static_cast<char>(st.acc >> 2);
+    } else if (st.n == 1) {
+        st.errors = true;
+    }
+    st.n = 0;
+    st.acc = 0;
+    return o;
+}
+
+// ---- quoted-printable decoding ---------------------------------------------------------------
+
+// Decodes the inside of one line [b, e) (no line end, no soft break) to o.
+char* qp_span(const char* b, const char* e, char* o, bool& errors) {
+    while (b < e) {
+        const auto* eq = static_cast<const char*>(std::memchr(b, '=', static_cast<std::size_t>(e - b)));
+        const char* stop = eq ? eq : e;
+        std::memcpy(o, b, static_cast<std::size_t>(stop - b));
+        o += stop - b;
+        b = stop;
+        if (b == e) break;
+        if (e - b >= 3) {
+            const int h = detail::hex_value(b[1]), l = detail::hex_value(b[2]);
+            if (h >= 0 && l >= 0) {
+                *o++ = static_cast<char>(h * 16 + l);
+                b += 3;
+                continue;
+            }
+        }
+        errors = true;  // "=G1", "=" + one char: keep as written
+        *o++ = '=';
+        ++b;
+    }
+    return o;
+}
+
+// Decodes complete lines of s; a trailing partial line is decoded up to where a later chunk could
+// change its meaning (trailing blanks, "=", "=X"), unless `final`. Returns bytes consumed.
+std::size_t qp_process(std::string_view s, bool final, std::string& out, bool& errors) {
+    const std::size_t old = out.size();
+    out.resize(old + s.size());
+    char* o = out.data() + old;
+    const char* base = s.data();
+    std::size_t ls = 0, consumed = s.size();
+    while (ls < s.size()) {
+        const auto* nl = static_cast<const char*>(std::memchr(base + ls, '\n', s.size() - ls));
+        if (!nl) {
+            std::size_t ce = s.size();
+            while (ce > ls && (detail::is_wsp(base[ce - 1]) || base[ce - 1] == '\r')) --ce;
+            if (!final) {
+                std::size_t safe = ce;
+                if (safe > ls && base[safe - 1] == '=')
+                    --safe;
+                else if (safe >= ls + 2 && base[safe - 2] == '=')
+                    safe -= 2;
+                o = qp_span(base + ls, base + safe, o, errors);
+                consumed = safe;
+            } else {
+                const bool soft = ce > ls && base[ce - 1] == '=';
+                o = qp_span(base + ls, base + (soft ? ce - 1 : ce), o, errors);
+            }
+            break;
+        }
+        const std::size_t le = static_cast<std::size_t>(nl - base);
+        std::size_t te = le;
+        const bool cr = te > ls && base[te - 1] == '\r';
+        if (cr) --te;
+        std::size_t ce = te;
+        while (ce > ls && detail::is_wsp(base[ce - 1])) --ce;  // RFC 2045 §6.7(3): trailing blanks go
+        const bool soft = ce > ls && base[ce - 1] == '=';
+        o = qp_span(base + ls, base + (soft ? ce - 1 : ce), o, errors);
+        if (!soft) {
+            if (cr) *o++ = '\r';
+            *o++ = '\n';
+        }
+        ls = le + 1;
+    }
+    out.resize(static_cast<std::size_t>(o - out.data()));
+    return consumed;
+}
+
+// ---- decoders --------------------------------------------------------------------------------
+
+class identity_decoder final : public decoder {
+public:
+    void decode(std::string_view in, std::string& out) override { out.append(in); }
+    void finish(std::string&) override {}
+    bool saw_errors() const noexcept override { return false; }
+};
+
+class base64_decoder final : public decoder {
+public:
+    void decode(std::string_view in, std::string& out) override {
+        const std::size_t old = out.size();
+        out.resize(old + in.size() / 4 * 3 + 3);
+        const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+        char* o = b64_decode_block(p, p + in.size(), out.data() + old, st_);
+        out.resize(static_cast<std::size_t>(o - out.data()));
+    }
+    void finish(std::string& out) override {
+        char buf[3];
+        char* o = b64_flush(buf, st_);
+        out.append(buf, static_cast<std::size_t>(o - buf));
+    }
+    bool saw_errors() const noexcept override { return st_.errors; }
+
+private:
+    b64_state st_;
+};
+
+class qp_decoder final : public decoder {
+public:
+    void decode(std::string_view in, std::string& out) override {
+        if (!carry_.empty()) {
+            // Re-read the held-back tail together with the rest of its line.
+            const auto nl = in.find('\n');
+            const std::size_t take = nl == std::string_view::npos ? in.size() : nl + 1;
+            std::string tmp = carry_;
+            tmp.append(in.substr(0, take));
+            const std::size_t k = qp_process(tmp, false, out, errors_);
+            carry_.assign(tmp, k);
+            in.remove_prefix(take);
+            if (in.empty()) return;
+        }
+        const std::size_t k = qp_process(in, false, out, errors_);
+        carry_.assign(in.substr(k));
+    }
+    void finish(std::string& out) override {
+        if (!carry_.empty()) {
+            qp_process(carry_, true, out, errors_);
+            carry_.clear();
+        }
+    }
+    bool saw_errors() const noexcept override { return errors_; }
+
+private:
+    std::string carry_;
+    bool errors_ = false;
+};
+
+class uu_decoder final : public decoder {
+public:
+    void decode(std::string_view in, std::string& out) override {
+        while (!in.empty()) {
+            const auto nl = in.find('\n');
+            if (nl == std::string_view::npos) {
+                line_.append(in);
+                return;
+            }
+            if (line_.empty()) {
+                line(in.substr(0, nl), out);
+            } else {
+                line_.append(in.substr(0, nl));
+                line(line_, out);
+                line_.clear();
+            }
+            in.remove_prefix(nl + 1);
+        }
+    }
+    void finish(std::string& out) override {
+        if (!line_.empty()) {
+            std::string l;
+            l.swap(line_);
+            line(l, out);
+        }
+        if (state_ != state::done) errors_ = true;  // no "end" line (or no data at all)
+    }
+    bool saw_errors() const noexcept override { return errors_; }
+
+private:
+    enum class state { before, data, done };
+
+    static int val(char c) { return (static_cast<unsigned char>(c) - 0x20) & 0x3F; }
+
+    static bool plausible(std::string_view l) {
+        if (l.empty()) return false;
+        const int n = val(l[0]);
+        if (n == 0) return false;
+        for (char c : l)
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x60) return false;
+        const std::size_t need = static_cast<std::size_t>((n + 2) / 3 * 4);
+        return l.size() - 1 + 2 >= need && l.size() - 1 <= need + 2;
+    }
+
+    void line(std::string_view l, std::string& out) {
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        switch (state_) {
+            case state::done:
+                return;
+            case state::before:
+                if (l.starts_with("begin ") || l == "begin") {
+                    state_ = state::data;
+                    return;
+                }
+                if (!plausible(l)) return;  // preamble text
+                state_ = state::data;
+                break;
+            case state::data:
+                break;
+        }
+        if (detail::trim(l) == "end") {
+            state_ = state::done;
+            return;
+        }
+        if (l.empty()) return;
+        const int n = val(l[0]);
+        const std::size_t need = static_cast<std::size_t>((n + 2) / 3 * 4);
+        const std::string_view body = l.substr(1);
+        // Short lines are read as if padded with spaces: transports strip trailing spaces,
+        // which encode zero bits.
+        char buf[64 / 4 * 3 + 3];
+        char* o = buf;
+        for (std::size_t g = 0; g < need; g += 4) {
+            int v[4];
+            for (int k = 0; k < 4; ++k) {
+                const std::size_t idx = g + static_cast<std::size_t>(k);
+                v[k] = idx < body.size() ? val(body[idx]) : 0;
+            }
+            const std::uint32_t x = (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
+                                    (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
+            *o++ = static_cast<char>(x >> 16);
+            *o++ = static_cast<char>(x >> 8);
+            *o++ = static_cast<char>(x);
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+
+    std::string line_;
+    state state_ = state::before;
+    bool errors_ = false;
+};
+
+// ---- encoders --------------------------------------------------------------------------------
+
+class identity_encoder final : public encoder {
+public:
+    void encode(std::string_view in, std::string& out) override { out.append(in); }
+    void finish(std::string&) override {}
+};
+
+class base64_encoder final : public encoder {
+public:
+    explicit base64_encoder(std::size_t line_length) : line_(line_length / 4 * 4) {}
+
+    void encode(std::string_view in, std::string& out) override {
+        if (n_ > 0) {
+            while (n_ < 3 && !in.empty()) {
+                carry_[n_++] = static_cast<unsigned char>(in.front());
+                in.remove_prefix(1);
+            }
+            if (n_ < 3) return;
+            emit(carry_, 3, out);
+            n_ = 0;
+        }
+        const std::size_t whole = in.size() / 3 * 3;
+        if (whole) emit(reinterpret_cast<const unsigned char*>(in.data()), whole, out);
+        for (std::size_t i = whole; i < in.size(); ++i) carry_[n_++] = static_cast<unsigned char>(in[i]);
+    }
+    void finish(std::string& out) override {
+        if (n_ == 0) return;
+        break_if_full(out);
+        const std::uint32_t x = (static_cast<std::uint32_t>(carry_[0]) << 16) |
+                                (n_ > 1 ? static_cast<std::uint32_t>(carry_[1]) << 8 : 0);
+        char q[4] = {b64_alphabet[x >> 18], b64_alphabet[(x >> 12) & 63], n_ > 1 ? b64_alphabet[(x >> 6) & 63] : '=',
+                     '='};
+        out.append(q, 4);
+        col_ += 4;
+        n_ = 0;
+    }
+
+private:
+    void break_if_full(std::string& out) {
+        if (line_ && col_ >= line_) {
+            out += "\r\n";
+            col_ = 0;
+        }
+    }
+    // Encodes len (a multiple of 3) bytes.
+    void emit(const unsigned char* p, std::size_t len, std::string& out) {
+        const std::size_t quads = len / 3;
+        const std::size_t old = out.size();
+        out.resize(old + quads * 4 + (line_ ? (quads * 4 / line_ + 1) * 2 : 0));
+        char* o = out.data() + old;
+        for (std::size_t i = 0; i < quads; ++i, p += 3) {
+            if (line_ && col_ >= line_) {
+                *o++ = '\r';
+                *o++ = '\n';
+                col_ = 0;
+            }
+            const std::uint32_t x = (static_cast<std::uint32_t>(p[0]) << 16) | (static_cast<std::uint32_t>(p[1]) << 8) | p[2];
+            o[0] = b64_alphabet[x >> 18];
+            o[1] = b64_alphabet[(x >> 12) & 63];
+            o[2] = b64_alphabet[(x >> 6) & 63];
+            o[3] = b64_alphabet[x & 63];
+            o += 4;
+            col_ += 4;
+        }
+        out.resize(static_cast<std::size_t>(o - out.data()));
+    }
+
+    std::size_t line_;
+    std::size_t col_ = 0;
+    unsigned char carry_[3] = {};
+    int n_ = 0;
+};
+
+class qp_encoder final : public encoder {
+public:
+    void encode(std::string_view in, std::string& out) override {
+        out.reserve(out.size() + in.size() + in.size() / 8 + 8);
+        for (char ch : in) put(static_cast<unsigned char>(ch), out);
+    }
+    void finish(std::string& out) override {
+        if (ws_) {
+            // Blanks at the very end are trailing blanks too (unless a bare CR follows).
+            if (cr_)
+                literal(ws_, out);
+            else
+                escaped(ws_, out);
+            ws_ = 0;
+        }
+        if (cr_) escaped('\r', out);
+        cr_ = false;
+    }
+
+private:
+    void room(std::size_t len, std::string& out) {
+        if (col_ + len > 75) {  // keep one column for the soft-break '='
+            out += "=\r\n";
+            col_ = 0;
+        }
+    }
+    void literal(unsigned char c, std::string& out) {
+        room(1, out);
+        out.push_back(static_cast<char>(c));
+        ++col_;
+    }
+    void escaped(unsigned char c, std::string& out) {
+        room(3, out);
+        const char e[3] = {'=', detail::hex_upper[c >> 4], detail::hex_upper[c & 15]};
+        out.append(e, 3);
+        col_ += 3;
+    }
+    void hard_break(std::string& out) {
+        if (ws_) escaped(ws_, out);
+        ws_ = 0;
+        out += "\r\n";
+        col_ = 0;
+    }
+    void put(unsigned char c, std::string& out) {
+        if (cr_) {
+            cr_ = false;
+            if (c == '\n') {
+                hard_break(out);
+                return;
+            }
+            if (ws_) literal(ws_, out);
+            ws_ = 0;
+            escaped('\r', out);  // bare CR
+        }
+        if (c == '\r') {
+            cr_ = true;
+            return;
+        }
+        if (c == '\n') {
+            hard_break(out);
+            return;
+        }
+        if (ws_) {
+            literal(ws_, out);
+            ws_ = 0;
+        }
+        if (c == ' ' || c == '\t') {
+            ws_ = c;  // held until we know whether a line end follows
+            return;
+        }
+        const bool plain = c >= 33 && c <= 126 && c != '=';
+        // At a physical line start, '.' (SMTP end of data) and 'F' ("From " in mbox) are escaped.
+        if (!plain || (col_ == 0 && (c == '.' || c == 'F')))
+            escaped(c, out);
+        else
+            literal(c, out);
+        if (col_ > 75) col_ = 75;
+    }
+
+    std::size_t col_ = 0;
+    unsigned char ws_ = 0;
+    bool cr_ = false;
+};
+
+class uu_encoder final : public encoder {
+public:
+    void encode(std::string_view in, std::string& out) override {
+        start(out);
+        while (!in.empty()) {
+            const std::size_t take = std::min<std::size_t>(45 - buf_.size(), in.size());
+            buf_.append(in.substr(0, take));
+            in.remove_prefix(take);
+            if (buf_.size() == 45) {
+                line(out);
+                buf_.clear();
+            }
+        }
+    }
+    void finish(std::string& out) override {
+        start(out);
+        if (!buf_.empty()) line(out);
+        buf_.clear();
+        out += "`\r\nend";
+    }
+
+private:
+    static char enc(std::uint32_t v) { return v == 0 ? '`' : static_cast<char>(v + 32); }
+    void start(std::string& out) {
+        if (!started_) out += "begin 644 attachment\r\n";
+        started_ = true;
+    }
+    void line(std::string& out) {
+        out.push_back(enc(static_cast<std::uint32_t>(buf_.size())));
+        for (std::size_t i = 0; i < buf_.size(); i += 3) {
+            std::uint32_t x = 0;
+            for (std::size_t k = 0; k < 3; ++k)
+                x = (x << 8) | (i + k < buf_.size() ? static_cast<unsigned char>(buf_[i + k]) : 0u);
+            out.push_back(enc(x >> 18));
+            out.push_back(enc((x >> 12) & 63));
+            out.push_back(enc((x >> 6) & 63));
+            out.push_back(enc(x & 63));
+        }
+        out += "\r\n";
+    }
+    std::string buf_;
+    bool started_ = false;
+};
+
+}  // namespace
+
+decoder::~decoder() = default;
+encoder::~encoder() = default;
+
+transfer_encoding parse_transfer_encoding(std::string_view value) {
+    // Drop comments and blanks: `base64 (the usual)`.
+    std::string v;
+    for (std::size_t i = 0; i < value.size();) {
+        if (value[i] == '(') {
+            i = detail::skip_comment(value, i);
+            continue;
+        }
+        if (!detail::is_blank(value[i]) && value[i] != '"') v.push_back(detail::ascii_lower(value[i]));
+        ++i;
+    }
+    if (v.empty() || v == "7bit") return transfer_encoding::seven_bit;
+    if (v == "8bit") return transfer_encoding::eight_bit;
+    if (v == "binary") return transfer_encoding::binary;
+    if (v == "quoted-printable" || v == "quotedprintable" || v == "qp") return transfer_encoding::quoted_printable;
+    if (v == "base64" || v == "base-64" || v == "x-base64") return transfer_encoding::base64;
+    if (v == "x-uuencode" || v == "x-uue" || v == "uuencode" || v == "uue" || v == "x-uuencoded")
+        return transfer_encoding::uuencode;
+    return transfer_encoding::unknown;
+}
+
+std::string_view to_string(transfer_encoding e) noexcept {
+    switch (e) {
+        case transfer_encoding::seven_bit: return "7bit";
+        case transfer_encoding::eight_bit: return "8bit";
+        case transfer_encoding::binary: return "binary";
+        case transfer_encoding::quoted_printable: return "quoted-printable";
+        case transfer_encoding::base64: return "base64";
+        case transfer_encoding::uuencode: return "x-uuencode";
+        case transfer_encoding::unknown: break;
+    }
+    return "";
+}
+
+std::unique_ptr<decoder> make_decoder(transfer_encoding e) {
+    switch (e) {
+        case transfer_encoding::base64: return std::make_unique<base64_decoder>();
+        case transfer_encoding::quoted_printable: return std::make_unique<qp_decoder>();
+        case transfer_encoding::uuencode: return std::make_unique<uu_decoder>();
+        default: return std::make_unique<identity_decoder>();
+    }
+}
+
+std::unique_ptr<encoder> make_encoder(transfer_encoding e) {
+    switch (e) {
+        case transfer_encoding::base64: return std::make_unique<base64_encoder>(76);
+        case transfer_encoding::quoted_printable: return std::make_unique<qp_encoder>();
+        case transfer_encoding::uuencode: return std::make_unique<uu_encoder>();
+        default: return std::make_unique<identity_encoder>();
+    }
+}
+
+std::string base64_decode(std::string_view in) {
+    std::string out(in.size() / 4 * 3 + 6, '\0');
+    b64_state st;
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    char* o = b64_decode_block(p, p + in.size(), out.data(), st);
+    o = b64_flush(o, st);
+    out.resize(static_cast<std::size_t>(o - out.data()));
+    return out;
+}
+
+std::string base64_encode(std::string_view in, std::size_t line_length) {
+    base64_encoder e(line_length);
+    std::string out;
+    out.reserve(in.size() / 3 * 4 + 4 + (line_length ? in.size() / line_length * 2 : 0));
+    e.encode(in, out);
+    e.finish(out);
+    return out;
+}
+
+std::string qp_decode(std::string_view in, bool header_mode) {
+    std::string out;
+    bool errors = false;
+    if (!header_mode) {
+        qp_process(in, true, out, errors);
+        return out;
+    }
+    out.resize(in.size());
+    char* o = out.data();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '_') {
+            *o++ = ' ';
+        } else if (c == '=' && i + 2 < in.size() && detail::hex_value(in[i + 1]) >= 0 &&
+                   detail::hex_value(in[i + 2]) >= 0) {
+            *o++ = static_cast<char>(detail::hex_value(in[i + 1]) * 16 + detail::hex_value(in[i + 2]));
+            i += 2;
+        } else {
+            *o++ = c;
+        }
+    }
+    out.resize(static_cast<std::size_t>(o - out.data()));
+    return out;
+}
+
+std::string qp_encode(std::string_view in, bool header_mode) {
+    std::string out;
+    if (!header_mode) {
+        qp_encoder e;
+        e.encode(in, out);
+        e.finish(out);
+        return out;
+    }
+    out.reserve(in.size() * 3);
+    for (unsigned char c : in) {
+        const bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' ||
+                          c == '*' || c == '+' || c == '-' || c == '/';
+        if (c == ' ')
+            out.push_back('_');
+        else if (safe)
+            out.push_back(static_cast<char>(c));
+        else {
+            out.push_back('=');
+            out.push_back(detail::hex_upper[c >> 4]);
+            out.push_back(detail::hex_upper[c & 15]);
+        }
+    }
+    return out;
+}
+
+transfer_encoding choose_encoding(std::string_view s, bool is_text) {
+    std::size_t eight = 0, ctl = 0, line = 0, max_line = 0;
+    bool nul = false, bare_cr = false, bare_lf = false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\n') {
+            if (i == 0 || s[i - 1] != '\r') bare_lf = true;
+            max_line = std::max(max_line, line);
+            line = 0;
+            continue;
+        }
+        ++line;
+        if (c == '\r') {
+            if (i + 1 < s.size() && s[i + 1] == '\n') {
+                --line;
+            } else if (i + 1 < s.size()) {
+                bare_cr = true;
+            }
+        } else if (c == 0) {
+            nul = true;
+        } else if (c >= 0x80) {
+            ++eight;
+        } else if ((c < 0x20 && c != '\t') || c == 0x7F) {
+            ++ctl;
+        }
+    }
+    max_line = std::max(max_line, line);
+    const bool seven = eight == 0 && !nul && !bare_cr && max_line <= 998 && (is_text || !bare_lf);
+    if (seven) return transfer_encoding::seven_bit;
+    if (!is_text || nul) return transfer_encoding::base64;
+    return (eight + ctl) * 6 <= s.size() ? transfer_encoding::quoted_printable : transfer_encoding::base64;
+}
+
+}  // namespace mailwire::mime
