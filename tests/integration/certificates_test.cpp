@@ -1,0 +1,245 @@
+// Certificate policy against the harness's bad-certificate listeners, TLS version limits against
+// the TLS-1.3-only listener, SPKI pinning, and the credential rules.
+#include <gtest/gtest.h>
+#include <openssl/x509_vfy.h>
+
+#include <vector>
+
+#include "mailwire/imap/client.hpp"
+#include "mailwire/pop3/client.hpp"
+#include "support/server_env.hpp"
+
+namespace mailwire {
+namespace {
+
+using namespace std::chrono_literals;
+using test::server_env;
+
+void trust_test_ca(imap::client& c) {
+    c.tls().ca_file = server_env::get().str("CA_FILE");
+    c.tls().use_system_store = false;
+    c.timeouts().greeting = 3000ms;
+}
+
+struct bad_cert {
+    const char* host_key;
+    policy_error expected;
+    int verify_code;  // expected at depth 0
+};
+
+class certificates : public ::testing::TestWithParam<bad_cert> {};
+
+TEST_P(certificates, rejected_by_default_with_exact_policy_flags) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    try {
+        c.connect(env.str(GetParam().host_key), env.port("IMAPS_PORT"), security::implicit_tls);
+        FAIL() << "accepted a bad certificate";
+    } catch (const certificate_error& e) {
+        EXPECT_EQ(e.code(), errc::certificate_rejected);
+        EXPECT_EQ(e.check().errors, GetParam().expected) << to_string(e.check().errors) << " — " << e.what();
+        EXPECT_FALSE(e.check().chain.empty());
+        EXPECT_FALSE(e.hint().empty());
+        bool found = false;
+        for (const auto& r : e.check().verify_results) found = found || (r.code == GetParam().verify_code && r.depth == 0);
+        EXPECT_TRUE(found) << "verify code " << GetParam().verify_code << " missing: " << e.what();
+    }
+    EXPECT_FALSE(c.is_connected());
+}
+
+TEST_P(certificates, accepted_by_a_callback_that_allows_it) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    std::vector<certificate_check> seen;
+    c.on_certificate([&](const certificate_check& check) {
+        seen.push_back(check);
+        return (check.errors & ~GetParam().expected) == policy_error::none;
+    });
+    c.connect(env.str(GetParam().host_key), env.port("IMAPS_PORT"), security::implicit_tls);
+    EXPECT_TRUE(c.is_secure());
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].errors, GetParam().expected);
+    EXPECT_EQ(seen[0].host, env.str(GetParam().host_key));
+    EXPECT_FALSE(seen[0].chain.front().pem.empty());
+    EXPECT_FALSE(seen[0].chain.front().sha256_fingerprint.empty());
+    c.disconnect();
+}
+
+TEST_P(certificates, same_flags_over_starttls_on_pop3) {
+    const auto& env = server_env::get();
+    pop3::client c;
+    c.tls().ca_file = env.str("CA_FILE");
+    c.tls().use_system_store = false;
+    EXPECT_THROW(c.connect(env.str(GetParam().host_key), env.port("POP3_PORT"), security::starttls), certificate_error);
+    EXPECT_FALSE(c.is_connected());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    harness, certificates,
+    ::testing::Values(bad_cert{"EXPIRED_HOST", policy_error::chain_errors, X509_V_ERR_CERT_HAS_EXPIRED},
+                      bad_cert{"WRONGNAME_HOST", policy_error::name_mismatch, X509_V_ERR_IP_ADDRESS_MISMATCH},
+                      bad_cert{"SELFSIGNED_HOST", policy_error::chain_errors, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT}),
+    [](const auto& p) { return std::string(p.param.host_key); });
+
+TEST(certificates_good, good_certificate_by_name_and_address) {
+    const auto& env = server_env::get();
+    for (std::string host : {"localhost", "127.0.0.1"}) {
+        imap::client c;
+        trust_test_ca(c);
+        c.connect(host, env.port("IMAPS_PORT"), security::implicit_tls);
+        EXPECT_EQ(c.tls_info().certificate.errors, policy_error::none) << host;
+        EXPECT_TRUE(c.tls_info().certificate.verify_results.empty());
+        c.disconnect();
+    }
+}
+
+TEST(certificates_good, untrusted_without_the_test_ca) {
+    const auto& env = server_env::get();
+    imap::client c;  // system store only: the per-run test CA is not in it
+    try {
+        c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        FAIL();
+    } catch (const certificate_error& e) {
+        EXPECT_EQ(e.check().errors, policy_error::chain_errors);
+    }
+}
+
+TEST(tls_versions, tls13_only_listener) {
+    const auto& env = server_env::get();
+    const auto host = env.str("TLS13_HOST");
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.connect(host, env.port("IMAPS_PORT"), security::implicit_tls);
+        EXPECT_EQ(c.tls_info().version, "TLSv1.3");
+        c.disconnect();
+    }
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.tls().min_version = tls_version::v1_3;
+        c.connect(host, env.port("IMAPS_PORT"), security::implicit_tls);
+        EXPECT_EQ(c.tls_info().version, "TLSv1.3");
+        c.disconnect();
+    }
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.tls().max_version = tls_version::v1_2;
+        try {
+            c.connect(host, env.port("IMAPS_PORT"), security::implicit_tls);
+            FAIL() << "TLS 1.2 accepted by a TLS-1.3-only server";
+        } catch (const tls_error& e) {
+            EXPECT_EQ(e.code(), errc::tls_handshake_failed) << e.what();
+            EXPECT_NE(std::string(e.what()).find("TLS version"), std::string::npos) << e.what();
+        }
+    }
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.tls().min_version = tls_version::v1_3;
+        c.tls().max_version = tls_version::v1_2;
+        EXPECT_THROW(c.connect(host, env.port("IMAPS_PORT"), security::implicit_tls), config_error);
+    }
+}
+
+TEST(tls_versions, good_listener_negotiates_tls12_when_capped) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    c.tls().max_version = tls_version::v1_2;
+    c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+    EXPECT_EQ(c.tls_info().version, "TLSv1.2");
+    EXPECT_FALSE(c.tls_info().group.empty());
+    c.disconnect();
+}
+
+TEST(pinning, right_key_accepted_other_key_rejected) {
+    const auto& env = server_env::get();
+    std::string spki;
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        spki = c.tls_info().certificate.chain.front().spki_sha256;
+        c.disconnect();
+    }
+    ASSERT_EQ(spki.size(), 44u);
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.tls().pins = {"sha256/" + spki};
+        c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        EXPECT_TRUE(c.tls_info().certificate.pin_matched);
+        c.disconnect();
+    }
+    {
+        imap::client c;
+        trust_test_ca(c);
+        c.tls().pins = {"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
+        try {
+            c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+            FAIL();
+        } catch (const certificate_error& e) {
+            EXPECT_FALSE(e.check().pin_matched);
+            EXPECT_NE(std::string(e.what()).find("pin"), std::string::npos);
+        }
+    }
+}
+
+TEST(credentials, refused_over_plaintext_unless_allowed) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    c.connect(env.str("HOST"), env.port("IMAP_PORT"), security::none);
+    try {
+        c.login(env.str("USER1"), env.str("PASS1"));
+        FAIL();
+    } catch (const auth_error& e) {
+        EXPECT_EQ(e.code(), errc::plaintext_auth_refused);
+    }
+    EXPECT_TRUE(c.is_connected()) << "refusing locally must not kill the session";
+    c.allow_plaintext_auth(true);
+    c.login(env.str("USER1"), env.str("PASS1"));
+    EXPECT_TRUE(c.is_authenticated());
+    c.disconnect();
+}
+
+TEST(credentials, login_after_starttls_and_wrong_password) {
+    const auto& env = server_env::get();
+    std::vector<std::string> log;
+    imap::client c;
+    trust_test_ca(c);
+    c.set_logger([&](log_direction d, std::string_view line) {
+        log.push_back((d == log_direction::client ? "C: " : "S: ") + std::string(line));
+    });
+    c.connect(env.str("HOST"), env.port("IMAP_PORT"), security::starttls);
+    try {
+        c.login(env.str("USER1"), "wrong-password");
+        FAIL();
+    } catch (const auth_error& e) {
+        EXPECT_EQ(e.code(), errc::auth_failed);
+        EXPECT_FALSE(e.server_text().empty());
+    }
+    c.login(env.str("USER1"), env.str("PASS1"));
+    EXPECT_TRUE(c.is_authenticated());
+    c.disconnect();
+    for (const auto& l : log) EXPECT_EQ(l.find(env.str("PASS1")), std::string::npos) << l;
+    ASSERT_FALSE(log.empty());
+}
+
+TEST(credentials, pop3_user_pass_over_implicit_tls) {
+    const auto& env = server_env::get();
+    pop3::client c;
+    c.tls().ca_file = env.str("CA_FILE");
+    c.connect(env.str("HOST"), env.port("POP3S_PORT"), security::implicit_tls);
+    c.login(env.str("USER2"), env.str("PASS2"));
+    EXPECT_TRUE(c.is_authenticated());
+    c.noop();
+    c.disconnect();
+}
+
+}  // namespace
+}  // namespace mailwire
