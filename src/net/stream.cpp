@@ -359,6 +359,7 @@ struct stream::impl {
             const bool eof = bio.eof;
             const int sys = bio.sys_errno;
             auto c = ctx_at(stage::tls_handshake);
+            complete_first_line();
             const auto versions = fmt::format("{}–{}", to_string(o.min_version),
                                               to_string(o.max_version.value_or(tls_version::v1_3)));
             reset_tls_keep_nothing();
@@ -373,6 +374,25 @@ struct stream::impl {
         }
         collect_session_info(host, o);
         decide_certificate(o);
+    }
+
+    // OpenSSL stops reading after the 5-byte record header it could not parse. When those bytes
+    // look like text, read the rest of the server's first line so the error can quote it.
+    void complete_first_line() noexcept {
+        if (fd < 0 || handshake_bytes.empty() || handshake_bytes.find('\n') != std::string::npos) return;
+        if (classify_first_bytes(handshake_bytes).kind != first_bytes_kind::plaintext_line) return;
+        const auto deadline = clock::now() + milliseconds(300);
+        char buf[512];
+        while (handshake_bytes.size() < 512 && handshake_bytes.find('\n') == std::string::npos) {
+            ssize_t n = ::recv(fd, buf, std::min<std::size_t>(sizeof buf, 512 - handshake_bytes.size()), 0);
+            if (n > 0) {
+                handshake_bytes.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLIN, deadline)) continue;
+            if (n < 0 && errno == EINTR) continue;
+            break;
+        }
     }
 
     void reset_tls_keep_nothing() noexcept {
