@@ -105,6 +105,8 @@ struct tls_options {
     /// match does not override other policy errors unless the callback accepts them.
     std::vector<std::string> pins;
     certificate_callback on_certificate;  ///< empty: accept only errors == none (and pins, if any)
+    /// Resume TLS sessions with the same server and options (process-wide cache). Only sessions
+    /// whose certificate passed the default policy are cached, with that verdict.
     bool session_resumption = true;
 };
 

@@ -21,6 +21,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "net/diagnose.hpp"
@@ -173,6 +174,70 @@ int verify_collect(int preverify_ok, X509_STORE_CTX* ctx) {
     return 1;
 }
 
+// Client-side TLS session cache shared by all connections of the process. Only sessions whose
+// certificate passed the default policy (errors == none, pins satisfied) are kept, together with
+// that verdict, so a resumed handshake — which re-runs no verification — can never smuggle in a
+// certificate a callback once waved through. The key covers every option that affects trust.
+class session_cache {
+public:
+    struct entry {
+        SSL_SESSION* session = nullptr;
+        certificate_check check;
+    };
+    static session_cache& instance() {
+        static session_cache cache;
+        return cache;
+    }
+    void put(const std::string& key, SSL_SESSION* s, const certificate_check& check) {
+        std::lock_guard lock(mutex_);
+        auto& e = entries_[key];
+        if (e.session != nullptr) SSL_SESSION_free(e.session);
+        e.session = s;
+        e.check = check;
+        if (entries_.size() > 256) {
+            auto victim = entries_.begin();
+            if (victim->first == key) ++victim;
+            SSL_SESSION_free(victim->second.session);
+            entries_.erase(victim);
+        }
+    }
+    /// A new reference to the cached session (caller frees), or null.
+    SSL_SESSION* get(const std::string& key, certificate_check& check) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(key);
+        if (it == entries_.end()) return nullptr;
+        if (SSL_SESSION_is_resumable(it->second.session) != 1) {
+            SSL_SESSION_free(it->second.session);
+            entries_.erase(it);
+            return nullptr;
+        }
+        SSL_SESSION_up_ref(it->second.session);
+        check = it->second.check;
+        return it->second.session;
+    }
+    ~session_cache() {
+        for (auto& [k, e] : entries_) SSL_SESSION_free(e.session);
+    }
+
+private:
+    std::mutex mutex_;
+    std::map<std::string, entry> entries_;
+};
+
+int owner_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+std::string session_key(const tls_options& o, const std::string& host, std::uint16_t port) {
+    std::string pins;
+    for (const auto& p : o.pins) pins += p + ",";
+    return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", host, port, o.sni.value_or("-"), o.ca_file, o.ca_dir,
+                       o.use_system_store, o.verify_hostname, static_cast<int>(o.min_version),
+                       o.max_version ? static_cast<int>(*o.max_version) : -1, o.client_cert_file, o.cipher_list,
+                       o.ciphersuites, pins);
+}
+
 }  // namespace
 
 // ---- impl ------------------------------------------------------------------------------------
@@ -187,10 +252,28 @@ struct stream::impl {
     tls_session_info info;
     std::string handshake_bytes;
     std::vector<verify_result> verify_results;
+    std::string cache_key;      // empty: resumption off
+    bool cache_allowed = false;  // set once the certificate passed the default policy
+    SSL_SESSION* pending_session = nullptr;  // a session that arrived before the verdict
 
     ~impl() { reset(); }
 
+    static int on_new_session(SSL* s, SSL_SESSION* sess) {
+        auto* self = static_cast<impl*>(SSL_get_ex_data(s, owner_index()));
+        if (self == nullptr || self->cache_key.empty()) return 0;
+        if (self->cache_allowed) {
+            session_cache::instance().put(self->cache_key, sess, self->info.certificate);
+            return 1;  // we own the reference now
+        }
+        if (self->pending_session != nullptr) SSL_SESSION_free(self->pending_session);
+        self->pending_session = sess;
+        return 1;
+    }
+
     void reset() noexcept {
+        if (pending_session != nullptr) SSL_SESSION_free(pending_session);
+        pending_session = nullptr;
+        cache_allowed = false;
         if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
         if (ctx != nullptr) SSL_CTX_free(ctx);
         ssl = nullptr;
@@ -317,6 +400,10 @@ struct stream::impl {
             if (SSL_CTX_check_private_key(ctx) != 1) fail("client key does not match the client certificate");
         }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_collect);
+        if (o.session_resumption) {
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(ctx, &impl::on_new_session);
+        }
         SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     }
 
@@ -334,6 +421,15 @@ struct stream::impl {
         SSL_set_bio(ssl, b, b);
         verify_results.clear();
         SSL_set_ex_data(ssl, verify_results_index(), &verify_results);
+        SSL_set_ex_data(ssl, owner_index(), this);
+        cache_key = o.session_resumption ? session_key(o, host, context.port) : std::string();
+        certificate_check cached_check;
+        if (!cache_key.empty()) {
+            if (SSL_SESSION* cached = session_cache::instance().get(cache_key, cached_check)) {
+                SSL_set_session(ssl, cached);
+                SSL_SESSION_free(cached);
+            }
+        }
 
         const bool ip = is_ip_literal(host);
         const std::string sni = o.sni ? *o.sni : (ip ? std::string() : host);
@@ -373,7 +469,19 @@ struct stream::impl {
             throw tls_error(d.code, d.detail, d.ctx);
         }
         collect_session_info(host, o);
+        if (info.resumed && !cached_check.chain.empty()) {
+            // No verification ran: the verdict is the one stored with the session.
+            info.certificate = cached_check;
+        }
         decide_certificate(o);
+        if (!cache_key.empty() && info.certificate.errors == policy_error::none &&
+            (o.pins.empty() || info.certificate.pin_matched)) {
+            cache_allowed = true;
+            if (pending_session != nullptr) {
+                session_cache::instance().put(cache_key, pending_session, info.certificate);
+                pending_session = nullptr;
+            }
+        }
     }
 
     // OpenSSL stops reading after the 5-byte record header it could not parse. When those bytes
@@ -396,6 +504,9 @@ struct stream::impl {
     }
 
     void reset_tls_keep_nothing() noexcept {
+        if (pending_session != nullptr) SSL_SESSION_free(pending_session);
+        pending_session = nullptr;
+        cache_allowed = false;
         if (ssl != nullptr) SSL_free(ssl);
         ssl = nullptr;
         if (ctx != nullptr) SSL_CTX_free(ctx);

@@ -243,3 +243,47 @@ TEST(credentials, pop3_user_pass_over_implicit_tls) {
 
 }  // namespace
 }  // namespace mailwire
+
+namespace mailwire {
+namespace {
+
+TEST(session_resumption, second_connection_resumes_and_keeps_the_verdict) {
+    const auto& env = server_env::get();
+    for (auto max : {tls_version::v1_2, tls_version::v1_3}) {
+        imap::client first;
+        trust_test_ca(first);
+        first.tls().max_version = max;
+        first.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        first.noop();  // TLS 1.3 tickets arrive after the handshake
+        first.disconnect();
+        imap::client second;
+        trust_test_ca(second);
+        second.tls().max_version = max;
+        second.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        EXPECT_TRUE(second.tls_info().resumed) << to_string(max);
+        EXPECT_EQ(second.tls_info().certificate.errors, policy_error::none);
+        EXPECT_FALSE(second.tls_info().certificate.chain.empty());
+        second.disconnect();
+    }
+}
+
+TEST(session_resumption, sessions_accepted_by_a_callback_are_not_cached) {
+    const auto& env = server_env::get();
+    for (int i = 0; i < 2; ++i) {
+        imap::client c;
+        trust_test_ca(c);
+        int calls = 0;
+        c.on_certificate([&](const certificate_check& check) {
+            ++calls;
+            return check.errors == policy_error::chain_errors;
+        });
+        c.connect(env.str("SELFSIGNED_HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        c.noop();
+        EXPECT_FALSE(c.tls_info().resumed);
+        EXPECT_EQ(calls, 1);
+        c.disconnect();
+    }
+}
+
+}  // namespace
+}  // namespace mailwire
