@@ -5,6 +5,7 @@
 
 #include "mailwire/mime/charset.hpp"
 #include "mailwire/mime/encoding.hpp"
+#include "mime/detail_rfc2047.hpp"
 #include "mime/detail_text.hpp"
 
 namespace mailwire::mime {
@@ -92,7 +93,7 @@ std::size_t char_len(std::string_view s, std::size_t i) {
 }
 
 // Encodes `s` as a sequence of encoded words of at most 75 characters each.
-std::vector<std::string> encode_words(std::string_view s) {
+std::vector<std::string> encode_run(std::string_view s) {
     constexpr std::size_t room = 75 - 12;  // "=?utf-8?X?" + "?="
     std::size_t qtotal = 0;
     for (unsigned char c : s) qtotal += q_len(c);
@@ -182,6 +183,10 @@ std::string decode_header_text(std::string_view raw) {
 }
 
 std::string encode_header_text(std::string_view utf8, std::size_t first_line_used) {
+    return detail::encode_words(utf8, false, true, first_line_used);
+}
+
+std::string detail::encode_words(std::string_view utf8, bool phrase, bool fold, std::size_t first_line_used) {
     // Split on single spaces; consecutive words that need encoding form one encoded run.
     std::vector<std::string_view> words;
     for (std::size_t b = 0;;) {
@@ -193,9 +198,15 @@ std::string encode_header_text(std::string_view utf8, std::size_t first_line_use
     bool any = false;
     for (auto w : words) any = any || needs_encoding(w);
     if (!any) return std::string(utf8);
-
+    bool encode_all = false;
+    if (phrase) {
+        // A phrase is atoms and encoded words only: one word with specials means encode it all.
+        for (auto w : words)
+            for (char c : w) encode_all = encode_all || !detail::is_atext(c);
+    }
     std::vector<std::string> atoms;  // printed separated by " " or a fold, both of which unfold to " "
-    for (std::size_t i = 0; i < words.size();) {
+    if (encode_all) atoms = encode_run(utf8);
+    for (std::size_t i = 0; !encode_all && i < words.size();) {
         if (!needs_encoding(words[i])) {
             atoms.emplace_back(words[i]);
             ++i;
@@ -215,14 +226,14 @@ std::string encode_header_text(std::string_view utf8, std::size_t first_line_use
         // The run's inner spaces go inside the encoded text: blanks between words are dropped.
         const char* b = words[i].data();
         const char* e = words[j - 1].data() + words[j - 1].size();
-        for (auto& w : encode_words(std::string_view(b, static_cast<std::size_t>(e - b)))) atoms.push_back(std::move(w));
+        for (auto& w : encode_run(std::string_view(b, static_cast<std::size_t>(e - b)))) atoms.push_back(std::move(w));
         i = j;
     }
     std::string out;
     std::size_t line = first_line_used;
     for (std::size_t i = 0; i < atoms.size(); ++i) {
         if (i > 0) {
-            if (line + 1 + atoms[i].size() > 76 && line > 1) {
+            if (fold && line + 1 + atoms[i].size() > 76 && line > 1) {
                 out += "\r\n ";
                 line = 1;
             } else {
