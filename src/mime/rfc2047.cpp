@@ -93,8 +93,9 @@ std::size_t char_len(std::string_view s, std::size_t i) {
 }
 
 // Encodes `s` as a sequence of encoded words of at most 75 characters each.
-std::vector<std::string> encode_run(std::string_view s) {
-    constexpr std::size_t room = 75 - 12;  // "=?utf-8?X?" + "?="
+// The first word is at most `first_max` characters (to fit the rest of the current line).
+std::vector<std::string> encode_run(std::string_view s, std::size_t first_max = 75) {
+    constexpr std::size_t overhead = 12;  // "=?utf-8?X?" + "?="
     std::size_t qtotal = 0;
     for (unsigned char c : s) qtotal += q_len(c);
     const std::size_t btotal = (s.size() + 2) / 3 * 4;
@@ -102,6 +103,7 @@ std::vector<std::string> encode_run(std::string_view s) {
     std::vector<std::string> words;
     std::size_t i = 0;
     while (i < s.size()) {
+        const std::size_t room = (words.empty() ? first_max : 75) - overhead;
         std::size_t j = i, len = 0;
         while (j < s.size()) {
             const std::size_t n = char_len(s, j);
@@ -204,11 +206,38 @@ std::string detail::encode_words(std::string_view utf8, bool phrase, bool fold, 
         for (auto w : words)
             for (char c : w) encode_all = encode_all || !detail::is_atext(c);
     }
-    std::vector<std::string> atoms;  // printed separated by " " or a fold, both of which unfold to " "
-    if (encode_all) atoms = encode_run(utf8);
-    for (std::size_t i = 0; !encode_all && i < words.size();) {
+    // Atoms are printed separated by " " or a fold, both of which unfold to " ".
+    std::string out;
+    std::size_t line = first_line_used;
+    bool first = true;
+    auto put = [&](const std::string& atom) {
+        if (!first) {
+            if (fold && line + 1 + atom.size() > 76 && line > 1) {
+                out += "\r\n ";
+                line = 1;
+            } else {
+                out.push_back(' ');
+                ++line;
+            }
+        }
+        first = false;
+        out += atom;
+        line += atom.size();
+    };
+    auto put_run = [&](std::string_view text) {
+        // Size the first encoded word to what is left of the line, unless that is too little.
+        const std::size_t used = line + (first ? 0 : 1);
+        const std::size_t avail = used < 76 ? 76 - used : 0;
+        const std::size_t first_max = fold && avail >= 24 ? std::min<std::size_t>(75, avail) : 75;
+        for (auto& w : encode_run(text, first_max)) put(w);
+    };
+    if (encode_all) {
+        put_run(utf8);
+        return out;
+    }
+    for (std::size_t i = 0; i < words.size();) {
         if (!needs_encoding(words[i])) {
-            atoms.emplace_back(words[i]);
+            put(std::string(words[i]));
             ++i;
             continue;
         }
@@ -226,23 +255,8 @@ std::string detail::encode_words(std::string_view utf8, bool phrase, bool fold, 
         // The run's inner spaces go inside the encoded text: blanks between words are dropped.
         const char* b = words[i].data();
         const char* e = words[j - 1].data() + words[j - 1].size();
-        for (auto& w : encode_run(std::string_view(b, static_cast<std::size_t>(e - b)))) atoms.push_back(std::move(w));
+        put_run(std::string_view(b, static_cast<std::size_t>(e - b)));
         i = j;
-    }
-    std::string out;
-    std::size_t line = first_line_used;
-    for (std::size_t i = 0; i < atoms.size(); ++i) {
-        if (i > 0) {
-            if (fold && line + 1 + atoms[i].size() > 76 && line > 1) {
-                out += "\r\n ";
-                line = 1;
-            } else {
-                out.push_back(' ');
-                ++line;
-            }
-        }
-        out += atoms[i];
-        line += atoms[i].size();
     }
     return out;
 }
