@@ -10,7 +10,7 @@ pkgs=(
   libssl-dev openssl ca-certificates
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libidn2-dev zlib1g-dev
+  libidn2-dev zlib1g-dev libicu-dev libgmime-3.0-dev
   clang libclang-rt-14-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix
