@@ -16,6 +16,7 @@
 #include "mailwire/export.hpp"
 #include "mailwire/net/stream.hpp"
 #include "mailwire/ports.hpp"
+#include "mailwire/sasl/mechanism.hpp"
 #include "mailwire/security.hpp"
 
 namespace mailwire {
@@ -73,6 +74,41 @@ public:
     [[nodiscard]] bool plaintext_auth_allowed() const noexcept { return allow_plaintext_auth_; }
     void set_logger(protocol_logger logger) { logger_ = std::move(logger); }
 
+    // ---- authentication (one algorithm for IMAP AUTHENTICATE, POP3 AUTH and SMTP AUTH) ----
+    /// Authenticates with the strongest SASL mechanism both sides support (SCRAM-PLUS >
+    /// SCRAM-SHA-256 > SCRAM-SHA-1 > CRAM-MD5 > PLAIN > LOGIN; OAUTHBEARER/XOAUTH2 when a token
+    /// is given), or the protocol's own login (IMAP LOGIN, POP3 APOP or USER/PASS) when no SASL
+    /// mechanism fits. `mechanisms` overrides the choice and order (e.g. {"EXTERNAL"}).
+    /// Mechanisms that reveal the secret are refused on an unencrypted connection unless
+    /// allow_plaintext_auth(true). Throws auth_error with the server's text and response code.
+    void authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms = {});
+    void authenticate(const std::string& user, const std::string& password);
+    [[nodiscard]] bool is_authenticated() const noexcept { return authenticated_; }
+    /// The mechanism that succeeded ("SCRAM-SHA-256", or "LOGIN"/"USER"/"APOP" for the legacy
+    /// commands); empty before authentication.
+    [[nodiscard]] const std::string& authenticated_with() const noexcept { return auth_mechanism_; }
+    /// SASL mechanisms the server offers now (upper case).
+    [[nodiscard]] virtual std::vector<std::string> auth_mechanisms() const = 0;
+
+protected:
+    /// One server message during a SASL exchange.
+    struct sasl_reply {
+        enum class kind { challenge, success, failure } type = kind::failure;
+        std::string data;  ///< challenge: base64 text; success: raw success data (SCRAM v=) if any
+        std::string text;  ///< human-readable server text (success/failure)
+        std::string code;  ///< response code ("AUTHENTICATIONFAILED", "AUTH", "5.7.8")
+    };
+    /// Sends the protocol's SASL start command; `initial` is the base64 initial response ("=" for
+    /// an empty one) when the protocol and server allow it.
+    virtual void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) = 0;
+    virtual sasl_reply sasl_read() = 0;
+    /// Whether the initial response may go on the start command (IMAP: SASL-IR).
+    [[nodiscard]] virtual bool sasl_initial_response_allowed() const { return true; }
+    /// The protocol's non-SASL login; returns the name used, or "" when none applies.
+    virtual std::string legacy_login(const sasl::credentials& credentials) = 0;
+    /// Called after a successful authentication (IMAP asks for capabilities again).
+    virtual void on_authenticated() {}
+
 protected:
     explicit client_base(mailwire::protocol p);
 
@@ -117,6 +153,7 @@ protected:
 private:
     void secure_with_starttls(bool required);
     void handshake();
+    void run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus);
     void greet_plaintext();
     bool fill(stage s, std::chrono::milliseconds timeout);
 
@@ -132,9 +169,15 @@ private:
     security used_ = security::none;
     std::string rbuf_;
     std::size_t rpos_ = 0;
+    bool authenticated_ = false;
+    std::string auth_mechanism_;
 
 protected:
     std::string greeting_;
+    void set_authenticated(std::string mechanism) {
+        authenticated_ = true;
+        auth_mechanism_ = std::move(mechanism);
+    }
 };
 
 }  // namespace mailwire

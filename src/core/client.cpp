@@ -41,6 +41,8 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     host_ = host;
     port_ = port != 0 ? port : default_port(protocol_, mode);
     used_ = security::none;
+    authenticated_ = false;
+    auth_mechanism_.clear();
     greeting_.clear();
     rbuf_.clear();
     rpos_ = 0;
@@ -227,6 +229,9 @@ std::string_view client_base::read_line(stage s) {
         const std::size_t avail = rbuf_.size() - rpos_;
         if (const void* nl = std::memchr(begin + scanned, '\n', avail - scanned)) {
             const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - begin);
+            if (len > limits_.max_line_length)
+                protocol_failure(errc::limit_exceeded, s,
+                                 fmt::format("a response line exceeded {} bytes", limits_.max_line_length));
             std::size_t end = len;
             if (end > 0 && begin[end - 1] == '\r') --end;
             rpos_ += len + 1;

@@ -124,7 +124,7 @@ void client::read_greeting() {
         throw command_error(errc::command_failed, "the server refused the connection", context(stage::greeting, r.text));
     }
     preauth_ = r.status == status::preauth;
-    authenticated_ = preauth_;
+    if (preauth_) set_authenticated("PREAUTH");
     absorb(r);
 }
 
@@ -156,16 +156,66 @@ void client::noop() { run("NOOP"); }
 
 void client::login(const std::string& user, const std::string& password) {
     require_secure_for_credentials("an IMAP LOGIN password");
-    if (has_capability("LOGINDISABLED"))
+    sasl::credentials c;
+    c.user = user;
+    c.password = password;
+    const auto used = legacy_login(c);
+    if (used.empty())
         throw auth_error(errc::auth_unsupported, "the server disabled LOGIN on this connection (LOGINDISABLED)",
                          context(stage::authenticate, {}, "use STARTTLS first or a SASL mechanism"));
-    auto r = exchange(fmt::format("LOGIN {} {}", quoted(user), quoted(password)), stage::authenticate,
-                      fmt::format("LOGIN {} <password>", quoted(user)));
+    set_authenticated(used);
+    on_authenticated();
+}
+
+std::string client::legacy_login(const sasl::credentials& c) {
+    if (has_capability("LOGINDISABLED")) return {};
+    caps_from_auth_ = false;
+    auto r = exchange(fmt::format("LOGIN {} {}", quoted(c.user), quoted(c.password)), stage::authenticate,
+                      fmt::format("LOGIN {} <password>", quoted(c.user)));
     if (r.status != status::ok)
         throw auth_error(errc::auth_failed, fmt::format("LOGIN failed: {}", r.text), context(stage::authenticate, r.text),
                          r.code);
-    authenticated_ = true;
-    if (r.code != "CAPABILITY") {
+    caps_from_auth_ = r.code == "CAPABILITY";
+    return "LOGIN";
+}
+
+void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
+    auth_tag_ = next_tag();
+    caps_from_auth_ = false;
+    if (initial == nullptr) {
+        send_line(fmt::format("{} AUTHENTICATE {}", auth_tag_, mechanism));
+    } else {
+        send_line_masked(fmt::format("{} AUTHENTICATE {} {}", auth_tag_, mechanism, *initial),
+                         fmt::format("{} AUTHENTICATE {} {}", auth_tag_, mechanism, logged));
+    }
+}
+
+client_base::sasl_reply client::sasl_read() {
+    for (;;) {
+        const auto raw = read_response(stage::authenticate);
+        response_line r;
+        try {
+            r = parse_response_line(raw);
+        } catch (const protocol_error& e) {
+            protocol_failure(errc::protocol_violation, stage::authenticate, e.detail(), raw);
+        }
+        if (r.type == response_line::kind::continuation) return {sasl_reply::kind::challenge, r.text, {}, {}};
+        absorb(r);
+        if (r.type == response_line::kind::untagged) continue;
+        if (r.tag != auth_tag_)
+            protocol_failure(errc::protocol_violation, stage::authenticate, fmt::format("response for unknown tag {}", r.tag),
+                             raw);
+        if (r.status == status::ok) {
+            caps_from_auth_ = r.code == "CAPABILITY";
+            return {sasl_reply::kind::success, {}, r.text, r.code};
+        }
+        return {sasl_reply::kind::failure, {}, r.text, r.code};
+    }
+}
+
+void client::on_authenticated() {
+    // RFC 3501 §6.2.2: capabilities may change after authentication.
+    if (!caps_from_auth_) {
         caps_.clear();
         run("CAPABILITY", stage::capability);
     }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/digest.hpp"
+
 namespace mailwire::pop3 {
 
 client::client() : client_base(protocol::pop3) {}
@@ -93,12 +95,55 @@ void client::noop() { run("NOOP"); }
 
 void client::login(const std::string& user, const std::string& password) {
     require_secure_for_credentials("a POP3 password");
-    auto st = exchange("USER " + user, stage::authenticate);
-    if (st.ok) st = exchange("PASS " + password, stage::authenticate, "PASS <password>");
+    sasl::credentials c;
+    c.user = user;
+    c.password = password;
+    user_pass(c);
+    set_authenticated("USER");
+}
+
+void client::user_pass(const sasl::credentials& c) {
+    auto st = exchange("USER " + c.user, stage::authenticate);
+    if (st.ok) st = exchange("PASS " + c.password, stage::authenticate, "PASS <password>");
     if (!st.ok)
         throw auth_error(errc::auth_failed, fmt::format("login failed: {}", st.text), context(stage::authenticate, st.text),
                          st.code);
-    authenticated_ = true;
+}
+
+std::string client::legacy_login(const sasl::credentials& c) {
+    if (!apop_.empty()) {
+        // RFC 1939 §7: APOP name digest, digest = MD5(timestamp + secret) in lower-case hex.
+        const std::string digest = detail::md5_hex(apop_ + c.password);
+        auto st = exchange(fmt::format("APOP {} {}", c.user, digest), stage::authenticate,
+                           fmt::format("APOP {} <digest>", c.user));
+        if (!st.ok)
+            throw auth_error(errc::auth_failed, fmt::format("APOP failed: {}", st.text),
+                             context(stage::authenticate, st.text), st.code);
+        return "APOP";
+    }
+    user_pass(c);
+    return "USER";
+}
+
+void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
+    // RFC 5034 §4: AUTH mechanism [initial-response], "=" for an empty one.
+    if (initial == nullptr)
+        send_line(fmt::format("AUTH {}", mechanism));
+    else
+        send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
+}
+
+client_base::sasl_reply client::sasl_read() {
+    const std::string line(read_line(stage::authenticate));
+    if (line == "+" || line.starts_with("+ ")) return {sasl_reply::kind::challenge, line.size() > 2 ? line.substr(2) : "", {}, {}};
+    pop3::status st;
+    try {
+        st = parse_status(line);
+    } catch (const protocol_error& e) {
+        protocol_failure(errc::protocol_violation, stage::authenticate, e.detail(), line);
+    }
+    if (st.ok) return {sasl_reply::kind::success, {}, st.text, st.code};
+    return {sasl_reply::kind::failure, {}, st.text, st.code};
 }
 
 }  // namespace mailwire::pop3

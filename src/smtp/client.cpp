@@ -79,4 +79,19 @@ void client::noop() {
                             context(stage::command, r.text()));
 }
 
+void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
+    // RFC 4954 §4: AUTH mechanism [initial-response], "=" for an empty one.
+    if (initial == nullptr)
+        send_line(fmt::format("AUTH {}", mechanism));
+    else
+        send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
+}
+
+client_base::sasl_reply client::sasl_read() {
+    auto r = read_reply(stage::authenticate);
+    if (r.code == 334) return {sasl_reply::kind::challenge, r.lines.empty() ? std::string() : r.lines.front(), {}, {}};
+    if (r.code == 235) return {sasl_reply::kind::success, {}, r.text(), r.enhanced_code};
+    return {sasl_reply::kind::failure, {}, fmt::format("{} {}", r.code, r.text()), r.enhanced_code};
+}
+
 }  // namespace mailwire::smtp

@@ -19,12 +19,12 @@ public:
     [[nodiscard]] const std::vector<std::string>& capabilities() const noexcept { return caps_; }
     [[nodiscard]] bool has_capability(std::string_view cap) const;
     /// SASL mechanisms from the AUTH= capabilities.
-    [[nodiscard]] std::vector<std::string> auth_mechanisms() const;
+    [[nodiscard]] std::vector<std::string> auth_mechanisms() const override;
     /// True when the server greeted with PREAUTH (already authenticated).
     [[nodiscard]] bool preauthenticated() const noexcept { return preauth_; }
-    [[nodiscard]] bool is_authenticated() const noexcept { return authenticated_; }
 
-    /// LOGIN (RFC 3501 §6.2.3). Refused over plaintext unless allow_plaintext_auth.
+    /// LOGIN (RFC 3501 §6.2.3) explicitly; authenticate() prefers SASL and uses LOGIN only when no
+    /// mechanism fits. Refused over plaintext unless allow_plaintext_auth.
     /// Throws auth_error with the server's text and response code on NO.
     void login(const std::string& user, const std::string& password);
     /// NOOP; also collects unsolicited responses.
@@ -40,6 +40,11 @@ protected:
     void forget_session_state() override;
     void send_logout() override;
     [[nodiscard]] bool greeting_preauthenticated() const override { return preauth_; }
+    void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) override;
+    sasl_reply sasl_read() override;
+    [[nodiscard]] bool sasl_initial_response_allowed() const override { return has_capability("SASL-IR"); }
+    std::string legacy_login(const sasl::credentials& credentials) override;
+    void on_authenticated() override;
 
 private:
     std::string next_tag();
@@ -51,7 +56,8 @@ private:
     unsigned tag_counter_ = 0;
     std::vector<std::string> caps_;
     bool preauth_ = false;
-    bool authenticated_ = false;
+    std::string auth_tag_;
+    bool caps_from_auth_ = false;
 };
 
 }  // namespace mailwire::imap

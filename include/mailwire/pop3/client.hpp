@@ -17,9 +17,11 @@ public:
     [[nodiscard]] const pop3::capabilities& capabilities() const noexcept { return caps_; }
     /// The APOP timestamp of the greeting, empty when the server offers none.
     [[nodiscard]] const std::string& apop_timestamp() const noexcept { return apop_; }
-    [[nodiscard]] bool is_authenticated() const noexcept { return authenticated_; }
+    /// SASL mechanisms from CAPA's SASL line.
+    [[nodiscard]] std::vector<std::string> auth_mechanisms() const override { return caps_.sasl; }
 
-    /// USER/PASS (RFC 1939 §7). Refused over plaintext unless allow_plaintext_auth.
+    /// USER/PASS (RFC 1939 §7) explicitly; authenticate() prefers SASL, then APOP, then USER/PASS.
+    /// Refused over plaintext unless allow_plaintext_auth.
     void login(const std::string& user, const std::string& password);
     void noop();
     /// Sends a command and returns its +OK status; -ERR throws command_error carrying the code.
@@ -32,12 +34,15 @@ protected:
     void request_starttls() override;
     void forget_session_state() override;
     void send_logout() override;
+    void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) override;
+    sasl_reply sasl_read() override;
+    std::string legacy_login(const sasl::credentials& credentials) override;
 
 private:
+    void user_pass(const sasl::credentials& credentials);
     pop3::status exchange(std::string_view command, stage s, std::string_view logged = {});
     pop3::capabilities caps_;
     std::string apop_;
-    bool authenticated_ = false;
 };
 
 }  // namespace mailwire::pop3

@@ -1,0 +1,153 @@
+// The one SASL driver shared by IMAP AUTHENTICATE, POP3 AUTH and SMTP AUTH (RFC 4422 §5): the
+// protocols contribute only how a start command, a challenge and the outcome look on the wire.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "mailwire/client.hpp"
+#include "mailwire/sasl/base64.hpp"
+
+namespace mailwire {
+
+void client_base::authenticate(const std::string& user, const std::string& password) {
+    sasl::credentials c;
+    c.user = user;
+    c.password = password;
+    authenticate(c);
+}
+
+void client_base::authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms) {
+    if (!stream_.is_open()) throw error(errc::not_connected, "authenticate needs a connection", context(stage::authenticate));
+    if (authenticated_) throw error(errc::invalid_argument, "already authenticated", context(stage::authenticate));
+    const auto offered = auth_mechanisms();
+    const bool cb_available = stream_.is_tls() && !stream_.channel_binding("tls-exporter").empty();
+    sasl::selection_options o;
+    o.encrypted = stream_.is_tls();
+    o.allow_plaintext_auth = allow_plaintext_auth_;
+    o.have_channel_binding = cb_available;
+    o.have_oauth_token = !credentials.oauth_token.empty();
+    o.have_password = !credentials.password.empty();
+    o.preferred = mechanisms;
+    const auto chosen = sasl::choose_mechanisms(offered, o);
+    const bool offers_plus = std::any_of(offered.begin(), offered.end(),
+                                         [](const std::string& m) { return m.ends_with("-PLUS"); });
+    if (!chosen.empty()) {
+        run_sasl(chosen.front(), credentials, offers_plus);
+        on_authenticated();
+        return;
+    }
+    // No SASL mechanism fits: the protocol's own login, still under the plaintext rule.
+    const bool explicit_non_legacy = !mechanisms.empty();
+    if (!explicit_non_legacy && !credentials.password.empty()) {
+        require_secure_for_credentials("a password");
+        const auto used = legacy_login(credentials);
+        if (!used.empty()) {
+            set_authenticated(used);
+            on_authenticated();
+            return;
+        }
+    }
+    if (!stream_.is_tls() && !allow_plaintext_auth_ && !offered.empty()) require_secure_for_credentials("a password");
+    std::string list;
+    for (const auto& m : offered) list += (list.empty() ? "" : " ") + m;
+    throw auth_error(errc::auth_unsupported,
+                     fmt::format("no usable authentication mechanism (server offers: {})", list.empty() ? "none" : list),
+                     context(stage::authenticate, {}, "check the mechanisms you asked for and the credentials you gave"));
+}
+
+void client_base::run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus) {
+    std::optional<sasl::channel_binding> cb;
+    const bool plus = name.ends_with("-PLUS");
+    // RFC 5802 §6: a client able to bind tells a server that offered no -PLUS so ("y" flag);
+    // if the server did offer -PLUS and we still use plain SCRAM, we must not claim that.
+    if (stream_.is_tls() && (plus || (name.starts_with("SCRAM-") && !server_offers_plus))) {
+        // tls-exporter (RFC 9266) first; tls-unique only exists below TLS 1.3.
+        static constexpr const char* types[] = {"tls-exporter", "tls-unique"};
+        for (const char* type : types) {
+            auto data = stream_.channel_binding(type);
+            if (!data.empty()) {
+                cb = sasl::channel_binding{type, std::move(data)};
+                break;
+            }
+        }
+    }
+    std::unique_ptr<sasl::mechanism> mech;
+    try {
+        mech = sasl::make_mechanism(name, credentials, cb);
+    } catch (const auth_error& e) {
+        throw auth_error(static_cast<errc>(e.code().value()), e.detail(), context(stage::authenticate));
+    }
+    if (mech->sends_secret_in_clear()) require_secure_for_credentials(fmt::format("{} credentials", name));
+
+    auto fail = [&](const sasl_reply& r) -> auth_error {
+        std::string detail = fmt::format("{} authentication failed: {}", name, r.text.empty() ? "refused" : r.text);
+        const auto extra = mech->server_error();
+        if (!extra.empty()) detail += fmt::format(" ({})", extra);
+        return auth_error(errc::auth_failed, detail, context(stage::authenticate, r.text), r.code);
+    };
+    // Cancels the exchange after a local failure; the server answers with a failure reply.
+    auto cancel = [&]() {
+        send_line("*");
+        for (;;) {
+            auto r = sasl_read();
+            if (r.type != sasl_reply::kind::challenge) return;
+            send_line("*");
+        }
+    };
+
+    std::string pending;  // an initial response waiting for the server's empty challenge
+    bool have_pending = false;
+    if (mech->has_initial_response()) {
+        std::string first = mech->step({});
+        if (sasl_initial_response_allowed()) {
+            const std::string b64 = first.empty() ? std::string("=") : sasl::base64_encode(first);
+            sasl_start(name, &b64, first.empty() ? "=" : mech->redact(first));
+        } else {
+            sasl_start(name, nullptr, {});
+            pending = std::move(first);
+            have_pending = true;
+        }
+    } else {
+        sasl_start(name, nullptr, {});
+    }
+
+    for (;;) {
+        auto r = sasl_read();
+        switch (r.type) {
+        case sasl_reply::kind::challenge: {
+            std::string response;
+            if (have_pending) {
+                response = std::move(pending);
+                have_pending = false;
+            } else {
+                try {
+                    response = mech->step(sasl::base64_decode(r.data));
+                } catch (const auth_error& e) {
+                    cancel();
+                    throw auth_error(static_cast<errc>(e.code().value()), e.detail(),
+                                     context(stage::authenticate, r.data));
+                }
+            }
+            send_line_masked(response.empty() ? std::string() : sasl::base64_encode(response),
+                             response.empty() ? std::string_view() : std::string_view(mech->redact(response)));
+            break;
+        }
+        case sasl_reply::kind::success:
+            try {
+                mech->verify_success(r.data);
+            } catch (const auth_error& e) {
+                // The server says yes but could not prove it knows the password: not our server.
+                stream_.close();
+                throw auth_error(errc::auth_failed, e.detail(),
+                                 context(stage::authenticate, r.text,
+                                         "the server failed mutual authentication: a man in the middle, or a "
+                                         "misconfigured server; the connection was closed"));
+            }
+            set_authenticated(name);
+            return;
+        case sasl_reply::kind::failure: throw fail(r);
+        }
+    }
+}
+
+}  // namespace mailwire
