@@ -43,7 +43,7 @@ std::string read_delimited(std::string_view s, std::size_t& i, char close) {
             return v;
         }
         if (c == '\\' && i + 1 < s.size()) {
-            v.push_back(s[i + 1]);
+            if (s[i + 1] != '\r' && s[i + 1] != '\n') v.push_back(s[i + 1]);  // no line breaks in a value
             i += 2;
             continue;
         }
@@ -83,10 +83,13 @@ std::vector<token> tokenize(std::string_view s) {
             ws = true;  // a comment separates like whitespace
         } else if (c == '[') {
             t.k = kind::literal;
-            std::size_t b = i;
-            (void)read_delimited(s, i, ']');
-            for (std::size_t k = b; k < i; ++k)
-                if (s[k] != '\r' && s[k] != '\n') t.text.push_back(s[k]);
+            // Kept as "[" + content + "]" with quoted-pairs resolved and stray brackets and
+            // backslashes dropped, so that it always reads back the same (also when unterminated).
+            const std::string content = read_delimited(s, i, ']');
+            t.text = "[";
+            for (char ch : content)
+                if (ch != '[' && ch != ']' && ch != '\\') t.text.push_back(ch);
+            t.text.push_back(']');
         } else if (is_special(c) || c == ')') {
             t.k = kind::special;
             t.text.assign(1, c);
@@ -311,11 +314,11 @@ std::string quote(std::string_view s) {
 }
 
 std::string format_phrase(std::string_view name) {
-    if (!detail::is_ascii_text(name) || name.find("=?") != std::string_view::npos) {
-        bool ctl = false;
-        for (unsigned char c : name) ctl = ctl || c < 0x20 || c == 0x7F;
-        if (!detail::is_ascii_text(name) || ctl) return detail::encode_words(name, true, false, 0);
-    }
+    // Non-ASCII, controls, or a literal "=?" (which readers would decode) need encoded words.
+    bool ctl = false;
+    for (unsigned char c : name) ctl = ctl || c < 0x20 || c == 0x7F;
+    if (ctl || !detail::is_ascii_text(name) || name.find("=?") != std::string_view::npos)
+        return detail::encode_words(name, true, false, 0);
     // ASCII: atoms separated by single spaces stay as they are; anything else is quoted.
     bool plain = !name.empty() && name.front() != ' ' && name.back() != ' ';
     for (std::size_t i = 0; plain && i < name.size(); ++i) {
@@ -387,7 +390,9 @@ std::vector<mailbox> parse_mailbox_list(std::string_view header_value) {
 }
 
 std::string format_mailbox(const mailbox& m) {
-    if (m.name.empty()) return m.address();
+    // Without a domain (or a local part) the angle brackets keep a bare word from reading as
+    // the first half of an unquoted "Doe, John <x@y>" name.
+    if (m.name.empty()) return m.local.empty() || m.domain.empty() ? "<" + m.address() + ">" : m.address();
     return format_phrase(m.name) + " <" + m.address() + ">";
 }
 

@@ -27,7 +27,8 @@ std::vector<tok> tokenize(std::string_view s) {
         if (c == '(') {
             i = detail::skip_comment(s, i);
         } else if (c >= '0' && c <= '9') {
-            tok t{tok::num};
+            tok t{};
+            t.k = tok::num;
             while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
                 if (t.value < 100000000) t.value = t.value * 10 + (s[i] - '0');
                 ++t.digits;
@@ -35,12 +36,14 @@ std::vector<tok> tokenize(std::string_view s) {
             }
             out.push_back(t);
         } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-            tok t{tok::word};
+            tok t{};
+            t.k = tok::word;
             while (i < s.size() && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
                 t.text.push_back(detail::ascii_lower(s[i++]));
             out.push_back(std::move(t));
         } else if (c == ':' || c == '+' || c == '-' || c == '/' || c == '.') {
-            tok t{tok::sym};
+            tok t{};
+            t.k = tok::sym;
             t.ch = c;
             out.push_back(t);
             ++i;

@@ -315,7 +315,7 @@ private:
         const std::string_view body = l.substr(1);
         // Short lines are read as if padded with spaces: transports strip trailing spaces,
         // which encode zero bits.
-        char buf[64 / 4 * 3 + 3];
+        char buf[66];  // n ≤ 63 bytes in 21 groups of 3
         char* o = buf;
         for (std::size_t g = 0; g < need; g += 4) {
             int v[4];

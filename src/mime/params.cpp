@@ -292,8 +292,9 @@ std::string quote(std::string_view v) {
 
 bool needs_extended(std::string_view v) {
     for (unsigned char c : v)
-        if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7F) return true;
-    return false;
+        if (c >= 0x80 || c < 0x20 || c == 0x7F) return true;
+    // Readers (this one too) decode "=?...?=" in quoted values; RFC 2231 form keeps it literal.
+    return v.find("=?") != std::string_view::npos;
 }
 
 // Splits the percent-encoding of `v` into pieces of at most `max` characters, cutting only
@@ -336,7 +337,7 @@ std::vector<std::string> parameter_units(const std::vector<parameter>& params) {
                 units.push_back(std::move(u));
                 continue;
             }
-            const std::size_t room = max_unit - name.size() - 16;
+            const std::size_t room = name.size() + 16 + 24 < max_unit ? max_unit - name.size() - 16 : 24;
             auto pieces = encode_2231_pieces(p.value, room);
             for (std::size_t k = 0; k < pieces.size(); ++k)
                 units.push_back(name + "*" + std::to_string(k) + "*=" + (k == 0 ? "utf-8''" : "") + pieces[k]);
@@ -344,12 +345,12 @@ std::vector<std::string> parameter_units(const std::vector<parameter>& params) {
         }
         const bool token = !p.value.empty() && std::all_of(p.value.begin(), p.value.end(), is_token_char);
         std::string u = name + "=" + (token ? p.value : quote(p.value));
-        if (u.size() <= max_unit) {
+        if (u.size() <= max_unit || p.value.empty()) {
             units.push_back(std::move(u));
             continue;
         }
         // Long ASCII value: quoted RFC 2231 continuations.
-        const std::size_t room = max_unit - name.size() - 10;
+        const std::size_t room = name.size() + 10 + 24 < max_unit ? max_unit - name.size() - 10 : 24;
         std::size_t k = 0;
         for (std::size_t off = 0; off < p.value.size(); ++k) {
             std::size_t take = std::min(room, p.value.size() - off);

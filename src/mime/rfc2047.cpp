@@ -203,8 +203,11 @@ std::string detail::encode_words(std::string_view utf8, bool phrase, bool fold, 
     bool encode_all = false;
     if (phrase) {
         // A phrase is atoms and encoded words only: one word with specials means encode it all.
-        for (auto w : words)
+        // Runs of spaces would collapse when the phrase is read back: keep them inside the words.
+        for (auto w : words) {
+            encode_all = encode_all || w.empty();
             for (char c : w) encode_all = encode_all || !detail::is_atext(c);
+        }
     }
     // Atoms are printed separated by " " or a fold, both of which unfold to " ".
     std::string out;
