@@ -66,7 +66,7 @@ TEST(sasl_scram, rfc7677_sha256_exchange_with_signature_in_success_data) {
     EXPECT_TRUE(m->complete());
 }
 
-class sha256_after_client_final : public ::testing::Test {
+class sasl_scram_after_client_final : public ::testing::Test {
 protected:
     void SetUp() override {
         m = make_scram(scram_hash::sha256, false, user_pencil(), std::nullopt, "rOprNGfwEbeRWgbNEkqO");
@@ -76,7 +76,7 @@ protected:
     std::unique_ptr<mechanism> m;
 };
 
-TEST_F(sha256_after_client_final, wrong_server_signature_is_auth_failed) {
+TEST_F(sasl_scram_after_client_final, wrong_server_signature_is_auth_failed) {
     // One bit flipped in the RFC's signature, then one of the wrong length.
     for (std::string_view bad : {"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G8=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G5=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4A",
                                  "v=AAAA", "v=", "v=***"}) {
@@ -89,7 +89,7 @@ TEST_F(sha256_after_client_final, wrong_server_signature_is_auth_failed) {
     EXPECT_NE(e.detail().find("server signature"), std::string::npos);
 }
 
-TEST_F(sha256_after_client_final, server_error_is_reported_with_its_text) {
+TEST_F(sasl_scram_after_client_final, server_error_is_reported_with_its_text) {
     auto e = expect_auth_error([&] { m->step("e=invalid-proof"); });
     EXPECT_EQ(e.code(), make_error_code(errc::auth_failed));
     EXPECT_NE(e.detail().find("invalid-proof"), std::string::npos);
@@ -99,13 +99,13 @@ TEST_F(sha256_after_client_final, server_error_is_reported_with_its_text) {
     EXPECT_NE(e2.detail().find("other-error"), std::string::npos);
 }
 
-TEST_F(sha256_after_client_final, success_without_signature_is_refused) {
+TEST_F(sasl_scram_after_client_final, success_without_signature_is_refused) {
     auto e = expect_auth_error([&] { m->verify_success(""); });
     EXPECT_EQ(e.code(), make_error_code(errc::auth_failed));
     EXPECT_NE(e.detail().find("server signature missing"), std::string::npos);
 }
 
-TEST_F(sha256_after_client_final, malformed_server_final) {
+TEST_F(sasl_scram_after_client_final, malformed_server_final) {
     for (std::string_view bad : {"", "x=1", "V=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", ","}) {
         auto e = expect_auth_error([&] { m->step(bad); });
         EXPECT_EQ(e.code(), make_error_code(errc::protocol_violation)) << bad;
