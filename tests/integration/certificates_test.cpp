@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <openssl/x509_vfy.h>
 
+#include <memory>
 #include <vector>
 
 #include "mailwire/imap/client.hpp"
 #include "mailwire/pop3/client.hpp"
+#include "mailwire/smtp/client.hpp"
 #include "support/server_env.hpp"
 
 namespace mailwire {
@@ -248,22 +250,27 @@ namespace mailwire {
 namespace {
 
 TEST(session_resumption, second_connection_resumes_and_keeps_the_verdict) {
+    // Postfix shares sessions between its smtpd processes (tlsmgr); Dovecot's login processes
+    // each hold their own ticket keys, so Postfix is the server that can resume.
     const auto& env = server_env::get();
     for (auto max : {tls_version::v1_2, tls_version::v1_3}) {
-        imap::client first;
-        trust_test_ca(first);
-        first.tls().max_version = max;
-        first.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
-        first.noop();  // TLS 1.3 tickets arrive after the handshake
-        first.disconnect();
-        imap::client second;
-        trust_test_ca(second);
-        second.tls().max_version = max;
-        second.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
-        EXPECT_TRUE(second.tls_info().resumed) << to_string(max);
-        EXPECT_EQ(second.tls_info().certificate.errors, policy_error::none);
-        EXPECT_FALSE(second.tls_info().certificate.chain.empty());
-        second.disconnect();
+        auto connect = [&] {
+            auto c = std::make_unique<smtp::client>();
+            c->tls().ca_file = env.str("CA_FILE");
+            c->tls().use_system_store = false;
+            c->tls().max_version = max;
+            c->connect(env.str("HOST"), env.port("SMTPS_PORT"), security::implicit_tls);
+            c->noop();  // TLS 1.3 tickets arrive after the handshake
+            return c;
+        };
+        auto first = connect();
+        EXPECT_FALSE(first->tls_info().resumed);
+        first->disconnect();
+        auto second = connect();
+        EXPECT_TRUE(second->tls_info().resumed) << to_string(max);
+        EXPECT_EQ(second->tls_info().certificate.errors, policy_error::none);
+        EXPECT_FALSE(second->tls_info().certificate.chain.empty());
+        second->disconnect();
     }
 }
 
