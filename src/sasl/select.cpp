@@ -58,6 +58,7 @@ std::vector<std::string> choose_mechanisms(const std::vector<std::string>& offer
         if (!offered_by_server(n) || !is_supported(n)) return false;
         if (in_clear(n) && !o.encrypted && !o.allow_plaintext_auth) return false;
         if (is_plus(n) && !o.have_channel_binding) return false;
+        if (o.have_authzid && (n == "LOGIN" || n == "CRAM-MD5")) return false;
         if (is_oauth(n)) return o.have_oauth_token;
         if (n == "EXTERNAL") return true;
         return o.have_password;

@@ -107,6 +107,7 @@ struct selection_options {
     bool have_channel_binding = false;  ///< the TLS layer can supply channel_binding
     bool have_oauth_token = false;      ///< credentials carry an oauth_token
     bool have_password = true;          ///< credentials carry a password (false: token only)
+    bool have_authzid = false;          ///< credentials carry an authzid (LOGIN, CRAM-MD5 cannot)
     /// Caller override: when non-empty, only these, in this order (EXTERNAL only this way).
     std::vector<std::string> preferred;
 };
@@ -117,7 +118,8 @@ struct selection_options {
 /// CRAM-MD5 > PLAIN > LOGIN (with a password). Channel binding ranks above the hash: it is what
 /// stops a man in the middle, and SHA-1 inside HMAC/PBKDF2 is not the weak point. Mechanisms that
 /// send the secret in clear are dropped when !encrypted && !allow_plaintext_auth, even if
-/// preferred. An empty result means: nothing usable (auth_unsupported / plaintext_auth_refused).
+/// preferred; so are LOGIN and CRAM-MD5 when an authzid must be sent. An empty result means:
+/// nothing usable (auth_unsupported, or plaintext_auth_refused when only in-clear ones were left).
 MAILWIRE_API std::vector<std::string> choose_mechanisms(const std::vector<std::string>& offered,
                                                         const selection_options& o);
 

@@ -275,6 +275,13 @@ TEST(sasl_choose, oauth_token_is_preferred) {
     EXPECT_EQ(choose_mechanisms(everything, o), (names{"OAUTHBEARER", "XOAUTH2"}));
 }
 
+TEST(sasl_choose, authzid_excludes_mechanisms_that_cannot_carry_it) {
+    selection_options o;
+    o.encrypted = true;
+    o.have_authzid = true;
+    EXPECT_EQ(choose_mechanisms({"CRAM-MD5", "LOGIN", "PLAIN", "SCRAM-SHA-1"}, o), (names{"SCRAM-SHA-1", "PLAIN"}));
+}
+
 TEST(sasl_choose, preferred_overrides_in_order) {
     selection_options o;
     o.encrypted = true;
