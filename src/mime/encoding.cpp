@@ -219,6 +219,13 @@ class qp_decoder final : public decoder {
 public:
     void decode(std::string_view in, std::string& out) override {
         if (!carry_.empty()) {
+            // More blanks: hold them back too (appending keeps a long blank run linear).
+            std::size_t blanks = 0;
+            while (blanks < in.size() && (detail::is_wsp(in[blanks]) || in[blanks] == '\r')) ++blanks;
+            if (blanks == in.size()) {
+                carry_.append(in);
+                return;
+            }
             // Re-read the held-back tail together with the rest of its line.
             const auto nl = in.find('\n');
             const std::size_t take = nl == std::string_view::npos ? in.size() : nl + 1;

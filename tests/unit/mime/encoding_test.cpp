@@ -162,6 +162,20 @@ TEST(QuotedPrintable, Malformed) {
     EXPECT_EQ(qp_decode("a_b=5Fc=3f", true), "a b_c?");
 }
 
+TEST(QuotedPrintable, LongBlankRunFedByteByByte) {
+    // Blanks are held back until the line end decides whether they are trailing; a long run fed
+    // one byte at a time must neither be lost nor take quadratic time.
+    const std::string blanks(200000, ' ');
+    for (const std::string& tail : {std::string("b\r\n"), std::string("\r\n")}) {
+        const std::string in = "a" + blanks + tail;
+        auto d = make_decoder(transfer_encoding::quoted_printable);
+        std::string out;
+        for (char c : in) d->decode(std::string_view(&c, 1), out);
+        d->finish(out);
+        EXPECT_EQ(out, tail == "\r\n" ? "a\r\n" : in);
+    }
+}
+
 TEST(QuotedPrintable, EncodeConformsAndRoundTrips) {
     const std::string text =
         "A line with trailing space \nand a tab\t\r\n" + std::string(200, 'x') + "\n.leading dot\nFrom here\n"
