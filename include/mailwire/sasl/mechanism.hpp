@@ -5,12 +5,15 @@
 // them back:
 //
 //     auto m = sasl::make_mechanism("SCRAM-SHA-256", creds);
-//     std::string out = m->step({});          // client-first mechanisms: the initial response
-//     send(AUTHENTICATE name [SASL-IR: base64(out), "=" when empty]);
+//     if (server has SASL-IR / SMTP AUTH && m->has_initial_response())
+//         send("AUTHENTICATE SCRAM-SHA-256 " + base64(m->step({})));   // "=" when that is empty
+//     else send("AUTHENTICATE SCRAM-SHA-256");   // the server answers "+ " (empty challenge)
 //     on challenge "+ X":   send(base64(m->step(base64_decode(X))));
 //     on success [data]:    m->verify_success(data);   // ALWAYS, even with no data
 //     on failure:           throw auth_error(..., m->server_error() ...)
-//     if step()/verify_success() throws: cancel with "*" (IMAP/POP3/SMTP alike) and rethrow.
+//     if step() throws:     cancel with "*" (IMAP, POP3 and SMTP alike) and rethrow;
+//     if verify_success() throws: the server did not prove it knows the password (SCRAM), so
+//                           it may be an impostor: close the connection and rethrow.
 //
 // Server-first mechanisms (LOGIN, CRAM-MD5: has_initial_response() == false) get the server's
 // first challenge in their first step() call instead of an empty one.
