@@ -7,6 +7,8 @@ report gives medians and p90 in milliseconds. Usage:
 
     bench/connect.py BUILD_DIR [ROUNDS] [PER_ROUND]
 
+mailwire runs without TLS session resumption (python's clients have none) unless
+MAILWIRE_BENCH_RESUME=1 is set. BENCH_PROTOCOLS="imap smtp" limits the protocols.
 It starts the real-server harness itself (tests/support/servers/mwservers) in a temp dir.
 """
 import imaplib, json, os, poplib, smtplib, socket, ssl, statistics, subprocess, sys, tempfile, time
@@ -15,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 per_round = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+PROTOCOLS = os.environ.get("BENCH_PROTOCOLS", "imap pop3 smtp").split()
 binary = os.path.join(build, "bench", "bench_connect")
 
 def load_env(path):
@@ -105,7 +108,7 @@ def main():
         results = {}  # (proto, mode, client) -> [ms]
         logout = {}   # (proto, mode) -> mailwire logout ms
         for r in range(rounds):
-            for proto in ("imap", "pop3", "smtp"):
+            for proto in PROTOCOLS:
                 for mode in ("none", "starttls", "implicit_tls"):
                     out = subprocess.run([binary, proto, mode, env["HOST"], env[PORTS[(proto, mode)]], env["CA_FILE"],
                                           str(per_round)], check=True, capture_output=True, text=True).stdout
@@ -123,7 +126,7 @@ def main():
         peers = {"imap": "imaplib", "pop3": "poplib", "smtp": "smtplib"}
         print(f"connect+TLS+greeting+capabilities+logout, ms — {rounds} rounds x {per_round} runs, interleaved")
         print(f"{'protocol':8} {'mode':13} {'client':22} {'median':>8} {'p90':>8} {'n':>5}")
-        for proto in ("imap", "pop3", "smtp"):
+        for proto in PROTOCOLS:
             for mode in ("none", "starttls", "implicit_tls"):
                 for client in ("mailwire", "python", "raw python TLS socket"):
                     xs = results.get((proto, mode, client))
