@@ -44,10 +44,5 @@ trap cleanup EXIT
 
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# System daemons may still have been started by a package; stop them so the
-# standard ports stay free and nothing competes with the test instances.
-for svc in dovecot postfix; do
-  if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
-done
-$SUDO pkill -x dovecot 2>/dev/null || true
-$SUDO pkill -f '/usr/lib/postfix/sbin/master' 2>/dev/null || true
+# policy-rc.d kept the packages from starting system daemons on the standard ports; the test
+# harness runs private instances and never needs them.
