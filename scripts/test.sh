@@ -25,7 +25,9 @@ full)
   ;;
 --fuzz)
   seconds=${2:-30}
+  # The library itself is instrumented too (fuzzer-no-link), so libFuzzer sees coverage in it.
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+        -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
         -DMAILWIRE_BUILD_FUZZERS=ON -DMAILWIRE_BUILD_TESTS=OFF -DMAILWIRE_BUILD_TOOLS=OFF
   cmake --build build-fuzz -j"$jobs"
   for f in build-fuzz/fuzz/fuzz_*; do

@@ -294,3 +294,51 @@ TEST(session_resumption, sessions_accepted_by_a_callback_are_not_cached) {
 
 }  // namespace
 }  // namespace mailwire
+
+namespace mailwire {
+namespace {
+
+TEST(client_certificate, sasl_external_with_the_client_certificate) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    c.tls().client_cert_file = env.str("CLIENT_CERT");
+    c.tls().client_key_file = env.str("CLIENT_KEY");
+    c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+    sasl::credentials cr;
+    cr.user = env.str("CLIENT_CERT_USER");
+    c.authenticate(cr, {"EXTERNAL"});
+    EXPECT_EQ(c.authenticated_with(), "EXTERNAL");
+    c.disconnect();
+}
+
+TEST(client_certificate, missing_key_file_is_a_configuration_error) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    c.tls().client_cert_file = env.str("CLIENT_CERT");
+    c.tls().client_key_file = "/nonexistent/key.pem";
+    EXPECT_THROW(c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls), config_error);
+}
+
+TEST(tls_versions, no_shared_cipher_is_explained) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    c.tls().max_version = tls_version::v1_2;
+    // The harness's certificates are RSA: an ECDSA-only suite list cannot meet them.
+    c.tls().cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256";
+    try {
+        c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        FAIL();
+    } catch (const tls_error& e) {
+        EXPECT_EQ(e.code(), errc::tls_handshake_failed);
+        EXPECT_NE(std::string(e.what()).find("cipher"), std::string::npos) << e.what();
+    }
+    imap::client bad;
+    bad.tls().cipher_list = "NOT-A-CIPHER";
+    EXPECT_THROW(bad.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls), config_error);
+}
+
+}  // namespace
+}  // namespace mailwire
