@@ -1,0 +1,486 @@
+#include "common.hpp"
+
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+namespace mailwire::cli {
+
+const char* const exit_codes_help =
+    "Exit codes:\n"
+    "  0  success (for probe: the server was reached; findings are in the report)\n"
+    "  2  usage or configuration error\n"
+    "  3  connection failed: DNS, TCP connect, or the server closed before greeting\n"
+    "  4  TLS handshake failed, including plaintext/TLS port mix-ups and STARTTLS problems\n"
+    "  5  the server certificate was rejected\n"
+    "  6  authentication failed or was refused (e.g. credentials over plaintext)\n"
+    "  7  protocol error or the server refused a command\n"
+    "  8  timeout\n"
+    "  1  internal error (a bug; please report it)";
+
+namespace {
+
+// X509_V_ERR_* values, part of OpenSSL's stable ABI (the CLI does not include OpenSSL headers).
+constexpr int v_unable_to_get_issuer_cert = 2;
+constexpr int v_cert_not_yet_valid = 9;
+constexpr int v_cert_has_expired = 10;
+constexpr int v_depth_zero_self_signed = 18;
+constexpr int v_self_signed_in_chain = 19;
+constexpr int v_unable_to_get_issuer_locally = 20;
+constexpr int v_unable_to_verify_leaf = 21;
+constexpr int v_hostname_mismatch = 62;
+constexpr int v_ip_address_mismatch = 64;
+
+
+}  // namespace
+
+void add_connection_options(CLI::App& app, connection_options& o, bool credentials) {
+    app.add_option("--host", o.host, "Server host name or address");
+    app.add_option("--port", o.port, "Server port (default: standard port for the mode)");
+    app.add_option("--security", o.security,
+                   "none|tls|starttls|starttls-if-available|auto (tls = implicit)")
+        ->check(CLI::IsMember({"none", "tls", "implicit_tls", "starttls", "starttls-if-available", "auto"}));
+    app.add_option("--cafile", o.cafile, "Also trust the CAs in this PEM file")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--insecure", o.insecure, "Accept ANY certificate (debugging only; warns loudly)");
+    app.add_option("--pin", o.pins, "Require SPKI pin sha256/BASE64 (repeatable; probe shows it)");
+    app.add_option("--tls-min", o.tls_min, "Lowest TLS version: 1.0 1.1 1.2 1.3 (default 1.2)");
+    app.add_option("--tls-max", o.tls_max, "Highest TLS version to offer (default: newest)");
+    app.add_option("--ciphers", o.ciphers,
+                   "OpenSSL cipher list; TLS_* names set TLS 1.3 suites");
+    app.add_option("--client-cert", o.client_cert, "Client certificate (PEM) for mutual TLS")->check(CLI::ExistingFile);
+    app.add_option("--client-key", o.client_key, "Client private key (PEM); default: in --client-cert")
+        ->check(CLI::ExistingFile);
+    if (credentials) {
+        app.add_option("--user", o.user, "User name to log in with");
+        app.add_option("--password-env", o.password_env,
+                       "Environment variable holding the password");
+        app.add_flag("--allow-plaintext-auth", o.allow_plaintext_auth,
+                     "Allow credentials without encryption (dangerous)");
+    }
+    app.add_option("--timeout", o.timeout, "Seconds per connect, greeting, handshake, read")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--log", o.log_file, "Write the transcript (C:/S:, secrets masked) to FILE");
+    app.add_flag("--json", o.json, "Print one JSON object instead of the report");
+}
+
+void apply_timeouts(timeouts& t, double seconds) {
+    if (seconds <= 0) return;
+    const auto ms = std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000)));
+    t.connect = t.greeting = t.io = ms;
+    t.auto_detect_wait = std::min(t.auto_detect_wait, ms);
+}
+
+void apply_tls_options(tls_options& t, const connection_options& o) {
+    if (!o.cafile.empty()) t.ca_file = o.cafile;
+    for (const auto& p : o.pins) {
+        if (!p.starts_with("sha256/") || p.size() < 8)
+            throw usage_error(fmt::format("--pin {}: expected sha256/BASE64 (the spki_sha256 `mailwire probe` shows)", p));
+        t.pins.push_back(p);
+    }
+    if (!o.tls_min.empty()) {
+        auto v = parse_tls_version(o.tls_min);
+        if (!v) throw usage_error(fmt::format("--tls-min {}: expected 1.0, 1.1, 1.2 or 1.3", o.tls_min));
+        t.min_version = *v;
+    }
+    if (!o.tls_max.empty()) {
+        auto v = parse_tls_version(o.tls_max);
+        if (!v) throw usage_error(fmt::format("--tls-max {}: expected 1.0, 1.1, 1.2 or 1.3", o.tls_max));
+        t.max_version = *v;
+        if (o.tls_min.empty() && t.min_version > *v) t.min_version = *v;  // --tls-max 1.1 alone: "at most 1.1"
+        if (t.min_version > *v) throw usage_error("--tls-min is above --tls-max");
+    }
+    if (!o.ciphers.empty()) {
+        std::string legacy, suites;
+        for (const auto& name : CLI::detail::split(o.ciphers, ':')) {
+            auto& dst = name.starts_with("TLS_") ? suites : legacy;
+            if (!dst.empty()) dst += ':';
+            dst += name;
+        }
+        t.cipher_list = legacy;
+        t.ciphersuites = suites;
+    }
+    if (!o.client_cert.empty()) t.client_cert_file = o.client_cert;
+    if (!o.client_key.empty()) {
+        if (o.client_cert.empty()) throw usage_error("--client-key needs --client-cert");
+        t.client_key_file = o.client_key;
+    }
+}
+
+struct session_setup::log_sink {
+    std::ofstream out;
+    std::string secret;  // masked again here: a second line of defence behind the library's masking
+};
+
+mailwire::security session_setup::mode(const connection_options& o) const {
+    auto m = parse_security(o.security);
+    if (!m) throw usage_error(fmt::format("--security {}: expected none, tls, starttls, starttls-if-available or auto",
+                                          o.security));
+    return *m;
+}
+
+std::string session_setup::password(const connection_options& o) const {
+    if (o.user.empty()) return {};
+    if (o.password_env.empty())
+        throw usage_error("--user needs --password-env VAR (the name of an environment variable holding the password)");
+    const char* p = std::getenv(o.password_env.c_str());
+    if (p == nullptr) throw usage_error(fmt::format("--password-env {}: the variable is not set", o.password_env));
+    return p;
+}
+
+void session_setup::apply(client_base& c, const connection_options& o) {
+    if (o.host.empty()) throw usage_error("--host is required");
+    (void)mode(o);
+    apply_tls_options(c.tls(), o);
+    apply_timeouts(c.timeouts(), o.timeout);
+    c.allow_plaintext_auth(o.allow_plaintext_auth);
+    if (o.insecure) {
+        std::cerr << "WARNING: --insecure: the server certificate is NOT verified. Anyone between you and the\n"
+                     "WARNING: server can read and change this session. Use --cafile or --pin instead.\n";
+        c.on_certificate([](const certificate_check& check) {
+            if (any(check.errors))
+                std::cerr << "WARNING: accepted a certificate that fails verification: "
+                          << join(policy_words(check), "; ") << "\n";
+            return true;
+        });
+    }
+    if (!o.log_file.empty()) {
+        log_ = std::make_shared<log_sink>();
+        log_->out.open(o.log_file, std::ios::out | std::ios::trunc);
+        if (!log_->out) throw usage_error(fmt::format("--log {}: cannot open the file for writing", o.log_file));
+        if (!o.user.empty() && !o.password_env.empty())
+            if (const char* p = std::getenv(o.password_env.c_str())) log_->secret = p;
+        auto sink = log_;
+        c.set_logger([sink](log_direction d, std::string_view line) {
+            std::string text(line);
+            if (sink->secret.size() >= 2) {
+                for (auto pos = text.find(sink->secret); pos != std::string::npos; pos = text.find(sink->secret, pos))
+                    text.replace(pos, sink->secret.size(), "<password>");
+            }
+            sink->out << (d == log_direction::client ? "C: " : "S: ") << text << '\n';
+            sink->out.flush();
+        });
+    }
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+int exit_code_for(const mailwire::error& e) noexcept {
+    if (dynamic_cast<const certificate_error*>(&e) != nullptr) return exit_certificate;
+    if (e.code().category() == mailwire::category()) {
+        switch (static_cast<errc>(e.code().value())) {
+        case errc::resolve_failed:
+        case errc::connect_failed: return exit_connect;
+        case errc::connection_closed:
+            // Closed before a word was said: the service is not there (or refuses us).
+            if (e.stage() == stage::connect || e.stage() == stage::greeting || e.stage() == stage::resolve)
+                return exit_connect;
+            return exit_protocol;
+        case errc::tls_handshake_failed:
+        case errc::tls_plaintext_greeting:
+        case errc::tls_expected:  // may arrive as a timeout_error: the port waits for TLS first
+        case errc::starttls_unavailable:
+        case errc::starttls_refused:
+        case errc::starttls_injection:
+        case errc::preauth_without_tls: return exit_tls;
+        case errc::certificate_rejected: return exit_certificate;
+        case errc::plaintext_auth_refused:
+        case errc::auth_failed:
+        case errc::auth_unsupported: return exit_auth;
+        case errc::timeout: return exit_timeout;
+        case errc::invalid_argument:
+        case errc::configuration: return exit_usage;
+        case errc::io_error:
+            if (e.stage() == stage::connect || e.stage() == stage::tls_handshake) return exit_connect;
+            return exit_protocol;
+        default: break;
+        }
+    }
+    if (dynamic_cast<const auth_error*>(&e) != nullptr) return exit_auth;
+    if (dynamic_cast<const timeout_error*>(&e) != nullptr) return exit_timeout;
+    if (dynamic_cast<const tls_error*>(&e) != nullptr) return exit_tls;
+    if (dynamic_cast<const connect_error*>(&e) != nullptr) return exit_connect;
+    if (dynamic_cast<const config_error*>(&e) != nullptr) return exit_usage;
+    return exit_protocol;  // protocol_error, command_error, parse_error and anything else
+}
+
+const char* category_name(int exit) noexcept {
+    switch (exit) {
+    case exit_ok: return "ok";
+    case exit_usage: return "usage";
+    case exit_connect: return "connect";
+    case exit_tls: return "tls";
+    case exit_certificate: return "certificate";
+    case exit_auth: return "auth";
+    case exit_protocol: return "protocol";
+    case exit_timeout: return "timeout";
+    default: return "internal";
+    }
+}
+
+std::string errc_name(std::error_code code) {
+    if (code.category() != mailwire::category()) return code.category().name() + std::string(":") + std::to_string(code.value());
+    switch (static_cast<errc>(code.value())) {
+    case errc::resolve_failed: return "resolve_failed";
+    case errc::connect_failed: return "connect_failed";
+    case errc::timeout: return "timeout";
+    case errc::connection_closed: return "connection_closed";
+    case errc::io_error: return "io_error";
+    case errc::tls_handshake_failed: return "tls_handshake_failed";
+    case errc::tls_plaintext_greeting: return "tls_plaintext_greeting";
+    case errc::tls_expected: return "tls_expected";
+    case errc::certificate_rejected: return "certificate_rejected";
+    case errc::starttls_unavailable: return "starttls_unavailable";
+    case errc::starttls_refused: return "starttls_refused";
+    case errc::starttls_injection: return "starttls_injection";
+    case errc::preauth_without_tls: return "preauth_without_tls";
+    case errc::plaintext_auth_refused: return "plaintext_auth_refused";
+    case errc::auth_failed: return "auth_failed";
+    case errc::auth_unsupported: return "auth_unsupported";
+    case errc::protocol_violation: return "protocol_violation";
+    case errc::limit_exceeded: return "limit_exceeded";
+    case errc::command_failed: return "command_failed";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::configuration: return "configuration";
+    case errc::parse_error: return "parse_error";
+    case errc::charset_unsupported: return "charset_unsupported";
+    case errc::not_connected: return "not_connected";
+    }
+    return "unknown";
+}
+
+std::string message_without_hint(const mailwire::error& e) {
+    std::string what = e.what();
+    if (!e.hint().empty()) {
+        const std::string tail = " — " + e.hint();
+        if (what.size() >= tail.size() && what.compare(what.size() - tail.size(), tail.size(), tail) == 0)
+            what.erase(what.size() - tail.size());
+    }
+    return what;
+}
+
+int report_error(const mailwire::error& e, bool json) {
+    const int rc = exit_code_for(e);
+    if (json) {
+        nlohmann::json err = {
+            {"code", errc_name(e.code())},
+            {"category", category_name(rc)},
+            {"exit_code", rc},
+            {"message", message_without_hint(e)},
+            {"hint", e.hint()},
+            {"host", e.host()},
+            {"port", e.port()},
+            {"protocol", e.protocol()},
+            {"stage", std::string(to_string(e.stage()))},
+            {"server_text", e.server_text()},
+        };
+        if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) err["certificate"] = check_json(ce->check());
+        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
+    } else {
+        std::cerr << "error: " << message_without_hint(e) << "\n";
+        if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) {
+            for (const auto& w : policy_words(ce->check())) std::cerr << "  - " << w << "\n";
+        }
+        if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+    }
+    return rc;
+}
+
+namespace {
+int report_simple(int rc, const std::string& code, const std::string& message, const std::string& hint, bool json) {
+    if (json) {
+        nlohmann::json err = {{"code", code},     {"category", category_name(rc)}, {"exit_code", rc},
+                              {"message", message}, {"hint", hint},             {"host", ""},
+                              {"port", 0},          {"protocol", ""},           {"stage", "none"},
+                              {"server_text", ""}};
+        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
+    } else {
+        std::cerr << "error: " << message << "\n";
+        if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
+    }
+    return rc;
+}
+}  // namespace
+
+int report_usage(const std::string& message, bool json) {
+    return report_simple(exit_usage, "usage", message, "run with --help for the options", json);
+}
+
+int report_internal(const std::string& message, bool json) {
+    return report_simple(exit_internal, "internal", message, "this is a bug in mailwire; please report it", json);
+}
+
+// ---- TLS facts --------------------------------------------------------------------------------
+
+std::string format_time(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+    return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
+}
+
+std::vector<std::string> policy_words(const certificate_check& c) {
+    std::vector<std::string> out;
+    if (any(c.errors & policy_error::not_available)) out.emplace_back("the server presented no certificate");
+    if (any(c.errors & policy_error::name_mismatch)) {
+        std::string names;
+        if (!c.chain.empty()) names = join(c.chain.front().subject_alt_names, ", ");
+        if (names.empty() && !c.chain.empty()) names = c.chain.front().subject;
+        out.push_back(fmt::format("name mismatch: the certificate is for {}, not {}", names.empty() ? "?" : names, c.host));
+    }
+    for (const auto& r : c.verify_results) {
+        if (r.code == v_hostname_mismatch || r.code == v_ip_address_mismatch) continue;
+        std::string what;
+        switch (r.code) {
+        case v_cert_has_expired:
+            what = "the certificate has expired";
+            if (r.depth >= 0 && static_cast<std::size_t>(r.depth) < c.chain.size())
+                what += " (on " + format_time(c.chain[static_cast<std::size_t>(r.depth)].not_after) + ")";
+            break;
+        case v_cert_not_yet_valid: what = "the certificate is not valid yet"; break;
+        case v_depth_zero_self_signed: what = "the certificate is self-signed (no CA vouches for it)"; break;
+        case v_self_signed_in_chain: what = "the chain ends in a self-signed CA that is not trusted"; break;
+        case v_unable_to_get_issuer_cert:
+        case v_unable_to_get_issuer_locally:
+        case v_unable_to_verify_leaf: what = "the issuing CA is not trusted (use --cafile to trust it)"; break;
+        default: what = r.message; break;
+        }
+        out.push_back(fmt::format("{} [verify code {} at depth {}: {}]", what, r.code, r.depth, r.message));
+    }
+    if (any(c.errors & policy_error::chain_errors) && c.verify_results.empty())
+        out.emplace_back("the chain did not verify");
+    return out;
+}
+
+std::vector<std::string> policy_risks(const certificate_check& c) {
+    std::vector<std::string> out;
+    auto add = [&](std::string s) {
+        for (const auto& x : out)
+            if (x == s) return;
+        out.push_back(std::move(s));
+    };
+    if (any(c.errors & policy_error::not_available)) add("no server certificate");
+    if (any(c.errors & policy_error::name_mismatch)) add("certificate name mismatch");
+    for (const auto& r : c.verify_results) {
+        switch (r.code) {
+        case v_hostname_mismatch:
+        case v_ip_address_mismatch: break;
+        case v_cert_has_expired: add("certificate expired"); break;
+        case v_cert_not_yet_valid: add("certificate not yet valid"); break;
+        case v_depth_zero_self_signed:
+        case v_self_signed_in_chain: add("self-signed certificate"); break;
+        case v_unable_to_get_issuer_cert:
+        case v_unable_to_get_issuer_locally:
+        case v_unable_to_verify_leaf: add("certificate issuer not trusted"); break;
+        default: add("certificate chain error: " + r.message); break;
+        }
+    }
+    return out;
+}
+
+nlohmann::json certificate_json(const certificate_info& c) {
+    return {
+        {"subject", c.subject},
+        {"issuer", c.issuer},
+        {"subject_alt_names", c.subject_alt_names},
+        {"serial", c.serial},
+        {"not_before", format_time(c.not_before)},
+        {"not_after", format_time(c.not_after)},
+        {"sha256", c.sha256_fingerprint},
+        {"spki_sha256", c.spki_sha256},
+        {"public_key", c.public_key},
+        {"signature_algorithm", c.signature_algorithm},
+    };
+}
+
+nlohmann::json check_json(const certificate_check& c) {
+    nlohmann::json chain = nlohmann::json::array();
+    for (const auto& cert : c.chain) chain.push_back(certificate_json(cert));
+    nlohmann::json verify = nlohmann::json::array();
+    for (const auto& r : c.verify_results) verify.push_back({{"depth", r.depth}, {"code", r.code}, {"message", r.message}});
+    return {
+        {"host", c.host},
+        {"policy_errors", to_string(c.errors)},
+        {"problems", policy_words(c)},
+        {"verify_results", verify},
+        {"pin_matched", c.pin_matched},
+        {"chain", chain},
+    };
+}
+
+nlohmann::json tls_json(const tls_session_info& t) {
+    return {{"version", t.version}, {"cipher", t.cipher}, {"group", t.group}, {"resumed", t.resumed},
+            {"certificate", check_json(t.certificate)}};
+}
+
+std::size_t output_width() {
+    std::size_t w = 0;
+    if (const char* c = std::getenv("COLUMNS")) w = std::strtoul(c, nullptr, 10);
+    if (w == 0 && isatty(STDOUT_FILENO)) {
+        winsize ws{};
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) w = ws.ws_col;
+    }
+    if (w == 0 || w > 100) w = 100;
+    if (w < 60) w = 60;
+    return w;
+}
+
+}  // namespace mailwire::cli
+
+#include "report.hpp"
+
+namespace mailwire::cli {
+
+void session_fields(text_report& r, const client_base& c) {
+    r.field("server", fmt::format("{}:{} ({})", c.host(), c.port(), to_string(c.protocol())));
+    r.field("security", std::string(to_string(c.security_used())) +
+                            (c.is_secure() ? "" : "  (NOT encrypted: everything crosses the network in clear)"));
+    r.field("greeting", c.greeting());
+    if (c.is_secure()) {
+        const auto& t = c.tls_info();
+        r.field("tls", join({t.version, t.cipher, t.group}, "  "));
+        const auto& chk = t.certificate;
+        if (!chk.chain.empty())
+            r.field("certificate", fmt::format("{} (issuer {}, until {})", chk.chain.front().subject,
+                                               chk.chain.front().issuer, format_time(chk.chain.front().not_after)));
+        const auto words = policy_words(chk);
+        if (words.empty())
+            r.field("verified", fmt::format("yes, for {}", chk.host));
+        else
+            r.fields("verified", words);
+    }
+}
+
+nlohmann::json session_json(const client_base& c) {
+    return {
+        {"host", c.host()},
+        {"port", c.port()},
+        {"protocol", std::string(to_string(c.protocol()))},
+        {"security", std::string(to_string(c.security_used()))},
+        {"encrypted", c.is_secure()},
+        {"greeting", c.greeting()},
+        {"tls", c.is_secure() ? tls_json(c.tls_info()) : nlohmann::json(nullptr)},
+    };
+}
+
+}  // namespace mailwire::cli

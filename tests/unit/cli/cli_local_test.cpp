@@ -1,0 +1,190 @@
+// `mailwire` command-line behaviour that needs no mail server: usage errors, connection failures
+// and timeouts against sockets the test opens itself, the JSON error object.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_run.hpp"
+
+namespace mailwire::test {
+namespace {
+
+using nlohmann::json;
+
+json parse_json(const run_result& r) {
+    try {
+        return json::parse(r.out);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "stdout is not JSON (" << e.what() << "):\n" << r.out << "\nstderr:\n" << r.err;
+        return json::object();
+    }
+}
+
+void expect_error_object(const json& j, const std::string& code, const std::string& category, int exit_code) {
+    ASSERT_TRUE(j.is_object());
+    EXPECT_EQ(j.value("ok", true), false);
+    ASSERT_TRUE(j.contains("error")) << j.dump();
+    const auto& e = j["error"];
+    for (const char* key : {"code", "category", "message", "hint", "host", "port", "stage", "server_text"})
+        EXPECT_TRUE(e.contains(key)) << "missing error." << key << " in " << j.dump();
+    EXPECT_EQ(e.value("code", ""), code) << j.dump();
+    EXPECT_EQ(e.value("category", ""), category) << j.dump();
+    EXPECT_EQ(e.value("exit_code", -1), exit_code) << j.dump();
+    EXPECT_FALSE(e.value("message", "").empty());
+}
+
+TEST(CliUsage, HelpDocumentsEveryExitCode) {
+    auto r = run_cli({"--help"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const char* line : {"0  success", "2  usage", "3  connection failed", "4  TLS handshake failed",
+                             "5  the server certificate was rejected", "6  authentication", "7  protocol error",
+                             "8  timeout"})
+        EXPECT_NE(r.out.find(line), std::string::npos) << "help lacks `" << line << "`:\n" << r.out;
+    for (const char* cmd : {"probe", "imap", "pop3", "send", "parse"}) EXPECT_NE(r.out.find(cmd), std::string::npos);
+}
+
+TEST(CliUsage, HelpFitsHundredColumns) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"probe", "--help"}, {"imap", "--help"},
+                                          {"pop3", "--help"}, {"send", "--help"}, {"parse", "--help"}}) {
+        auto r = run_cli(args);
+        EXPECT_EQ(r.exit_code, 0);
+        for (const auto& l : lines_of(r.out)) EXPECT_LE(l.size(), 100u) << args[0] << ": " << l;
+    }
+}
+
+TEST(CliUsage, BadCommandLinesExitTwo) {
+    const std::vector<std::vector<std::string>> cases = {
+        {},                                                          // no subcommand
+        {"frobnicate"},                                              // unknown subcommand
+        {"imap", "caps", "--bogus"},                                 // unknown option
+        {"imap", "caps"},                                            // no --host
+        {"imap", "caps", "--host", "127.0.0.1", "--password", "x"},  // passwords never on the command line
+        {"imap", "caps", "--host", "127.0.0.1", "--security", "sometimes"},
+        {"imap", "caps", "--host", "127.0.0.1", "--user", "u"},  // no --password-env
+        {"imap", "caps", "--host", "127.0.0.1", "--user", "u", "--password-env", "MAILWIRE_TEST_SURELY_UNSET"},
+        {"imap", "caps", "--host", "127.0.0.1", "--tls-min", "0.9"},
+        {"imap", "caps", "--host", "127.0.0.1", "--tls-min", "1.3", "--tls-max", "1.2"},
+        {"imap", "caps", "--host", "127.0.0.1", "--pin", "md5/abc"},
+        {"pop3", "--host", "127.0.0.1", "--timeout", "-1"},
+        {"probe"},                                  // no target
+        {"probe", "127.0.0.1"},                     // no port and no protocol
+        {"probe", "127.0.0.1:99999"},               // bad port
+        {"probe", "127.0.0.1", "--protocol", "x"},  // bad protocol
+        {"send", "--host", "127.0.0.1"},            // sending itself is not there yet
+        {"parse", "/nonexistent/file"},
+    };
+    for (const auto& args : cases) {
+        auto r = run_cli(args);
+        std::string joined;
+        for (const auto& a : args) joined += a + " ";
+        EXPECT_EQ(r.exit_code, 2) << "mailwire " << joined << "\nstdout: " << r.out << "\nstderr: " << r.err;
+        EXPECT_FALSE(r.err.empty() && r.out.empty()) << joined;
+    }
+}
+
+TEST(CliUsage, UsageErrorAsJson) {
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--user", "u", "--json"});
+    EXPECT_EQ(r.exit_code, 2);
+    expect_error_object(parse_json(r), "usage", "usage", 2);
+}
+
+TEST(CliConnect, ClosedPortExitsThreeWithHint) {
+    const auto port = closed_port();
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(port), "--security", "none"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    const auto lines = lines_of(r.err);
+    ASSERT_GE(lines.size(), 2u) << r.err;
+    EXPECT_TRUE(lines[0].starts_with("error: ")) << r.err;
+    EXPECT_NE(lines[0].find(std::to_string(port)), std::string::npos) << r.err;
+    EXPECT_TRUE(lines.back().starts_with("hint: ")) << r.err;
+    EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CliConnect, ClosedPortAsJson) {
+    const auto port = closed_port();
+    auto r = run_cli({"pop3", "--host", "127.0.0.1", "--port", std::to_string(port), "--json"});
+    EXPECT_EQ(r.exit_code, 3);
+    const auto j = parse_json(r);
+    expect_error_object(j, "connect_failed", "connect", 3);
+    EXPECT_EQ(j["error"].value("host", ""), "127.0.0.1");
+    EXPECT_EQ(j["error"].value("port", 0), port);
+    EXPECT_EQ(j["error"].value("stage", ""), "connect");
+}
+
+TEST(CliConnect, ClosedBeforeGreetingExitsThree) {
+    closing_listener l;
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(l.port()), "--security", "none",
+                      "--timeout", "5", "--json"});
+    EXPECT_EQ(r.exit_code, 3) << r.out;
+    expect_error_object(parse_json(r), "connection_closed", "connect", 3);
+}
+
+TEST(CliTimeout, SilentServerDuringHandshakeExitsEight) {
+    silent_listener l;
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(l.port()), "--security", "tls",
+                      "--timeout", "1", "--json"});
+    EXPECT_EQ(r.exit_code, 8) << r.out << r.err;
+    expect_error_object(parse_json(r), "timeout", "timeout", 8);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(CliTimeout, SilentPlaintextPortIsDiagnosedAsTlsFirst) {
+    // Silence where a greeting was expected is the "this port expects TLS first" diagnosis (exit 4),
+    // even though it arrives as a timeout.
+    silent_listener l;
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(l.port()), "--security", "none",
+                      "--timeout", "1"});
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    EXPECT_NE(r.err.find("expects TLS first"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("hint: use implicit_tls on port " + std::to_string(l.port())), std::string::npos) << r.err;
+}
+
+TEST(CliProtocol, WrongProtocolGreetingExitsSeven) {
+    closing_listener l("+OK POP3 here\r\n");
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(l.port()), "--security", "none",
+                      "--timeout", "5", "--json"});
+    EXPECT_EQ(r.exit_code, 7) << r.out;
+    const auto j = parse_json(r);
+    EXPECT_EQ(j["error"].value("category", ""), "protocol") << j.dump();
+    EXPECT_EQ(j["error"].value("stage", ""), "greeting") << j.dump();
+}
+
+TEST(CliProbe, ClosedPortExitsThree) {
+    const auto port = closed_port();
+    auto r = run_cli({"probe", "127.0.0.1:" + std::to_string(port), "--protocol", "imap", "--json"});
+    EXPECT_EQ(r.exit_code, 3);
+    expect_error_object(parse_json(r), "connect_failed", "connect", 3);
+}
+
+TEST(CliProbe, SilentPortIsReportedAsTlsFirst) {
+    silent_listener l;
+    auto r = run_cli({"probe", "127.0.0.1:" + std::to_string(l.port()), "--protocol", "imap", "--wait", "0.3",
+                      "--timeout", "0.5", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto j = parse_json(r);
+    EXPECT_EQ(j.value("first_contact", ""), "tls_first") << j.dump(2);
+    EXPECT_EQ(j["verdict"].value("usable", true), false) << j.dump(2);
+    EXPECT_FALSE(j["errors"].empty()) << j.dump(2);
+}
+
+TEST(CliProbe, AllWithOnlyClosedPortsExitsThree) {
+    const auto a = closed_port(), b = closed_port();
+    auto r = run_cli({"probe", "127.0.0.1", "--all", "--ports",
+                      "imap:" + std::to_string(a) + ",pop3:" + std::to_string(b), "--json"});
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    const auto j = parse_json(r);
+    ASSERT_TRUE(j.contains("ports"));
+    ASSERT_EQ(j["ports"].size(), 2u);
+    for (const auto& p : j["ports"]) {
+        EXPECT_EQ(p.value("reachable", true), false);
+        EXPECT_EQ(p.value("first_contact", ""), "refused");
+    }
+}
+
+TEST(CliParse, MissingParserOrFileIsAUsageError) {
+    auto r = run_cli({"parse", "/nonexistent/message.eml"});
+    EXPECT_EQ(r.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace mailwire::test
