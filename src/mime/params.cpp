@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "mailwire/mime/charset.hpp"
 #include "mailwire/mime/rfc2047.hpp"
@@ -210,23 +211,28 @@ std::string plain_value_to_utf8(const std::string& v) {
 }
 
 std::vector<parameter> assemble(std::vector<raw_param> raws) {
-    std::vector<std::string> order;
-    for (const auto& r : raws)
-        if (std::find(order.begin(), order.end(), r.base) == order.end()) order.push_back(r.base);
+    // Group by name in order of first appearance (hash map: a hostile header may carry thousands).
+    std::unordered_map<std::string, std::size_t> index;
+    std::vector<std::vector<const raw_param*>> groups;
+    for (const auto& r : raws) {
+        auto [it, fresh] = index.emplace(r.base, groups.size());
+        if (fresh) groups.emplace_back();
+        groups[it->second].push_back(&r);
+    }
     std::vector<parameter> out;
-    out.reserve(order.size());
-    for (const auto& base : order) {
+    out.reserve(groups.size());
+    for (const auto& group : groups) {
+        const std::string& base = group.front()->base;
         const raw_param* plain = nullptr;
         const raw_param* ext = nullptr;
         std::map<int, const raw_param*> segments;  // sorted; first of a duplicated index wins
-        for (const auto& r : raws) {
-            if (r.base != base) continue;
-            if (r.segment >= 0)
-                segments.emplace(r.segment, &r);
-            else if (r.extended) {
-                if (!ext) ext = &r;
+        for (const raw_param* r : group) {
+            if (r->segment >= 0)
+                segments.emplace(r->segment, r);
+            else if (r->extended) {
+                if (!ext) ext = r;
             } else if (!plain) {
-                plain = &r;
+                plain = r;
             }
         }
         parameter p;

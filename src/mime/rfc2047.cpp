@@ -1,6 +1,7 @@
 // RFC 2047 encoded words: tolerant decoding and minimal encoding.
 #include "mailwire/mime/rfc2047.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "mailwire/mime/charset.hpp"
@@ -26,8 +27,9 @@ bool is_b64_char(char c) {
 // Tries to read an encoded word at s[k] ("=?"); on success fills `w` and returns the index after "?=".
 std::size_t parse_word(std::string_view s, std::size_t k, word& w) {
     std::size_t i = k + 2;
-    const std::size_t q1 = s.find('?', i);
-    if (q1 == std::string_view::npos || q1 == i || q1 - i > 64) return 0;
+    // Bounded searches only: a header full of "=?" fragments must not take quadratic time.
+    const std::size_t q1 = s.substr(0, std::min(s.size(), i + 65)).find('?', i);
+    if (q1 == std::string_view::npos || q1 == i) return 0;
     const std::string_view charset = s.substr(i, q1 - i);
     for (char c : charset)
         if (is_wsp(c) || c == '=' || c == '"') return 0;
@@ -35,10 +37,15 @@ std::size_t parse_word(std::string_view s, std::size_t k, word& w) {
     const char enc = detail::ascii_lower(s[q1 + 1]);
     if (enc != 'b' && enc != 'q') return 0;
     const std::size_t text_begin = q1 + 3;
-    const std::size_t end = s.find("?=", text_begin);
-    if (end == std::string_view::npos) return 0;
+    // The text ends at "?="; reaching another "=?" first means this word is broken (unterminated).
+    std::size_t end = text_begin;
+    for (;; ++end) {
+        if (end + 1 >= s.size()) return 0;
+        if (s[end] == '?' && s[end + 1] == '=') break;
+        // "=?" starts another word, except "=?=" (base64 padding, then the end of this word).
+        if (s[end] == '=' && s[end + 1] == '?' && (end + 2 >= s.size() || s[end + 2] != '=')) return 0;
+    }
     const std::string_view text = s.substr(text_begin, end - text_begin);
-    if (text.find("=?") != std::string_view::npos) return 0;  // swallowed the next word: this one is broken
     if (enc == 'b') {
         for (char c : text)
             if (!is_b64_char(c)) return 0;

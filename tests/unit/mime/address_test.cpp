@@ -153,3 +153,12 @@ TEST(Address, FormatRoundTrips) {
     const std::string enc = format_mailbox({"M\xC3\xBCller, Hans", "hm", "example.de"});
     EXPECT_EQ(enc.find(','), std::string::npos) << enc;  // the comma went into the encoded word
 }
+
+TEST(Address, LongListsStayLinear) {
+    std::string v;
+    for (int i = 0; i < 20000; ++i) v += "User " + std::to_string(i) + " <u" + std::to_string(i) + "@example.com>, ";
+    auto l = parse_mailbox_list(v);
+    ASSERT_EQ(l.size(), 20000u);
+    EXPECT_EQ(l.back().address(), "u19999@example.com");
+    EXPECT_EQ(l.back().name, "User 19999");
+}

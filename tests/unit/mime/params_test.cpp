@@ -108,3 +108,11 @@ TEST(Params, FormatRoundTrip) {
     }
     EXPECT_LE(std::max(max_line, line), 78u) << folded;
 }
+
+TEST(Params, ManyParametersStayLinear) {
+    std::string v = "text/plain";
+    for (int i = 0; i < 30000; ++i) v += "; p" + std::to_string(i) + "*" + std::to_string(i % 7) + "*=%41";
+    auto ct = parse_content_type(v);
+    EXPECT_EQ(ct.params.size(), 30000u);
+    EXPECT_EQ(ct.param("p29999"), "A");
+}

@@ -89,3 +89,21 @@ TEST(Rfc2047, EncodeRoundTripsAndConforms) {
         }
     }
 }
+
+// Hostile headers full of word fragments: decoded as written, in linear time (a quadratic scan
+// would make this test run for minutes).
+TEST(Rfc2047, ManyBrokenWordsStayLinear) {
+    std::string s;
+    while (s.size() < 400000) s += "=?utf-8?q?x ";
+    EXPECT_TRUE(decode_header_text(s) == s);
+    s.assign(400000, '=');
+    for (std::size_t i = 1; i < s.size(); i += 2) s[i] = '?';
+    EXPECT_TRUE(decode_header_text(s) == s);
+    s.clear();
+    std::string expect;
+    while (s.size() < 400000) {
+        s += "=?utf-8?B?QQ==?= ";
+        expect += 'A';
+    }
+    EXPECT_TRUE(decode_header_text(s) == expect + " ");  // adjacent words joined, the final blank kept
+}
