@@ -359,7 +359,7 @@ std::vector<std::string> policy_words(const certificate_check& c) {
             break;
         case v_cert_not_yet_valid: what = "the certificate is not valid yet"; break;
         case v_depth_zero_self_signed: what = "the certificate is self-signed (no CA vouches for it)"; break;
-        case v_self_signed_in_chain: what = "the chain ends in a self-signed CA that is not trusted"; break;
+        case v_self_signed_in_chain: what = "the chain ends in a CA that is not trusted (use --cafile to trust it)"; break;
         case v_unable_to_get_issuer_cert:
         case v_unable_to_get_issuer_locally:
         case v_unable_to_verify_leaf: what = "the issuing CA is not trusted (use --cafile to trust it)"; break;
@@ -387,8 +387,8 @@ std::vector<std::string> policy_risks(const certificate_check& c) {
         case v_ip_address_mismatch: break;
         case v_cert_has_expired: add("certificate expired"); break;
         case v_cert_not_yet_valid: add("certificate not yet valid"); break;
-        case v_depth_zero_self_signed:
-        case v_self_signed_in_chain: add("self-signed certificate"); break;
+        case v_depth_zero_self_signed: add("self-signed certificate"); break;
+        case v_self_signed_in_chain:
         case v_unable_to_get_issuer_cert:
         case v_unable_to_get_issuer_locally:
         case v_unable_to_verify_leaf: add("certificate issuer not trusted"); break;
