@@ -1,6 +1,7 @@
 #include "mailwire/client.hpp"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -8,6 +9,23 @@
 #include "net/diagnose.hpp"
 
 namespace mailwire {
+
+// COMPRESS=DEFLATE state: raw deflate both ways (RFC 4978 §4: no zlib header).
+struct client_base::zstate {
+    z_stream in{};
+    z_stream out{};
+    std::string raw;        // compressed bytes read but not yet inflated
+    std::size_t raw_pos = 0;
+    bool in_ok = false, out_ok = false;
+    bool ended = false;
+};
+
+void client_base::zstate_deleter::operator()(zstate* z) const noexcept {
+    if (z == nullptr) return;
+    if (z->in_ok) inflateEnd(&z->in);
+    if (z->out_ok) deflateEnd(&z->out);
+    delete z;
+}
 
 client_base::client_base(mailwire::protocol p) : protocol_(p) {}
 client_base::~client_base() = default;
@@ -46,6 +64,7 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     greeting_.clear();
     rbuf_.clear();
     rpos_ = 0;
+    zs_.reset();
     forget_session_state();
     stream_.set_context(host_, port_, std::string(to_string(protocol_)));
     stream_.connect(host_, port_, timeouts_.connect);
@@ -182,6 +201,7 @@ void client_base::disconnect(bool quit) noexcept {
     stream_.close();
     rbuf_.clear();
     rpos_ = 0;
+    zs_.reset();
 }
 
 void client_base::send_line(std::string_view line) { send_line_masked(line, line); }
@@ -191,10 +211,18 @@ void client_base::send_line_masked(std::string_view line, std::string_view logge
     std::string out;
     out.reserve(line.size() + 2);
     out.append(line).append("\r\n");
-    stream_.write_all(out, timeouts_.io);
+    send_raw(out);
 }
 
-void client_base::send_raw(std::string_view bytes) { stream_.write_all(bytes, timeouts_.io); }
+void client_base::send_raw(std::string_view bytes) {
+    try {
+        stream_.write_all(bytes, timeouts_.io);
+    } catch (...) {
+        // A failed or timed-out write leaves the session in an unknown state: it is over.
+        stream_.close();
+        throw;
+    }
+}
 
 bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
     if (rpos_ > 0 && rpos_ == rbuf_.size()) {
@@ -209,9 +237,10 @@ bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
     rbuf_.resize(old + chunk);
     std::size_t n = 0;
     try {
-        n = stream_.read_some(std::span<char>(rbuf_.data() + old, chunk), timeout);
+        n = transport_read(rbuf_.data() + old, chunk, timeout);
     } catch (error& e) {
         rbuf_.resize(old);
+        stream_.close();  // a failed or timed-out read leaves the session in an unknown state
         // Re-stamp the stage: the transport only knows it was reading.
         error_context c = e.context();
         c.stage = s;

@@ -1,0 +1,376 @@
+// SMTP mail transactions: MAIL/RCPT/DATA or BDAT, pipelined when the server allows it.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <istream>
+
+#include "mailwire/smtp/client.hpp"
+#include "mailwire/smtp/data.hpp"
+
+namespace mailwire::smtp {
+namespace {
+
+constexpr std::size_t block_size = 256 * 1024;
+// A message up to this size (when its size is known) rides in the same write as MAIL/RCPT
+// as one "BDAT n LAST": one round trip for the whole transaction.
+constexpr std::uint64_t inline_limit = 256 * 1024;
+constexpr std::size_t bdat_chunk = 1024 * 1024;
+
+bool is_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+void check_address(std::string_view a, const char* what) {
+    // CR/LF or angle brackets would let an address smuggle in commands or parameters.
+    if (a.find_first_of("\r\n<>") != std::string_view::npos || (a.find(' ') != std::string_view::npos && !a.starts_with('"')))
+        throw error(errc::invalid_argument, fmt::format("invalid {} address `{}`", what, a));
+}
+
+class memory_source_impl final : public message_source {
+public:
+    explicit memory_source_impl(std::string_view b) : bytes_(b) {}
+    std::size_t read(char* buf, std::size_t n) override {
+        n = std::min(n, bytes_.size());
+        std::copy_n(bytes_.data(), n, buf);
+        bytes_.remove_prefix(n);
+        return n;
+    }
+    std::optional<std::uint64_t> size() const override { return total_; }
+
+private:
+    std::string_view bytes_;
+    std::uint64_t total_ = bytes_.size();
+};
+
+class istream_source final : public message_source {
+public:
+    explicit istream_source(std::istream& in, std::optional<std::uint64_t> size = std::nullopt)
+        : in_(&in), size_(size) {}
+    std::size_t read(char* buf, std::size_t n) override {
+        in_->read(buf, static_cast<std::streamsize>(n));
+        return static_cast<std::size_t>(in_->gcount());
+    }
+    std::optional<std::uint64_t> size() const override { return size_; }
+
+private:
+    std::istream* in_;
+    std::optional<std::uint64_t> size_;
+};
+
+class file_source_impl final : public message_source {
+public:
+    explicit file_source_impl(const std::string& path) : file_(path, std::ios::binary) {
+        if (!file_) throw error(errc::invalid_argument, fmt::format("cannot open message file {}", path));
+        file_.seekg(0, std::ios::end);
+        size_ = static_cast<std::uint64_t>(file_.tellg());
+        file_.seekg(0);
+    }
+    std::size_t read(char* buf, std::size_t n) override {
+        file_.read(buf, static_cast<std::streamsize>(n));
+        return static_cast<std::size_t>(file_.gcount());
+    }
+    std::optional<std::uint64_t> size() const override { return size_; }
+
+private:
+    std::ifstream file_;
+    std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+message_source::~message_source() = default;
+std::unique_ptr<message_source> memory_source(std::string_view bytes) {
+    return std::make_unique<memory_source_impl>(bytes);
+}
+std::unique_ptr<message_source> file_source(const std::string& path) { return std::make_unique<file_source_impl>(path); }
+std::unique_ptr<message_source> stream_source(std::istream& in) { return std::make_unique<istream_source>(in); }
+
+std::size_t send_result::accepted() const noexcept {
+    return static_cast<std::size_t>(
+        std::count_if(recipients.begin(), recipients.end(), [](const recipient_result& r) { return r.accepted; }));
+}
+
+smtp_error::smtp_error(errc code, std::string detail, error_context ctx, smtp::reply r, std::string recipient)
+    : command_error(code, std::move(detail), std::move(ctx)), reply_(std::move(r)), recipient_(std::move(recipient)) {}
+
+void client::fail(const smtp::reply& r, stage s, std::string what, std::string recipient,
+                  std::vector<recipient_result> rcpts) {
+    const bool closing = r.code == 421;
+    if (closing) stream().close();  // RFC 5321 §3.8: 421 means the server is closing
+    smtp_error e(closing ? errc::connection_closed : errc::command_failed,
+                 fmt::format("{}: {} {}", what, r.code, r.text()), context(s, r.text()), r, std::move(recipient));
+    e.recipients = std::move(rcpts);
+    throw e;
+}
+
+void client::rset() {
+    auto r = exchange("RSET");
+    if (!r.positive()) fail(r, stage::command, "RSET refused");
+}
+
+smtp::reply client::vrfy(std::string_view user) {
+    check_address(user, "VRFY");
+    return exchange(fmt::format("VRFY {}", user));
+}
+
+std::string client::mail_command(const envelope& env, std::optional<std::uint64_t> size) const {
+    std::string cmd = fmt::format("MAIL FROM:<{}>", env.from);
+    if (size && caps_.has_size) cmd += fmt::format(" SIZE={}", *size);
+    if (env.body == body_type::eight_bit_mime && caps_.eight_bit_mime) cmd += " BODY=8BITMIME";
+    if (env.body == body_type::binary_mime) cmd += " BODY=BINARYMIME";
+    if (env.smtputf8 || !is_ascii(env.from) ||
+        std::any_of(env.to.begin(), env.to.end(), [](const std::string& a) { return !is_ascii(a); }))
+        cmd += " SMTPUTF8";
+    if (caps_.dsn) {
+        if (env.ret == dsn_return::full) cmd += " RET=FULL";
+        if (env.ret == dsn_return::headers) cmd += " RET=HDRS";
+        if (!env.envid.empty()) cmd += " ENVID=" + xtext(env.envid);
+    }
+    if (env.requiretls) cmd += " REQUIRETLS";
+    return cmd;
+}
+
+std::string client::rcpt_command(const envelope& env, const std::string& rcpt) const {
+    std::string cmd = fmt::format("RCPT TO:<{}>", rcpt);
+    if (caps_.dsn) {
+        if (!env.notify.empty()) cmd += " NOTIFY=" + env.notify;
+        if (env.orcpt) cmd += " ORCPT=rfc822;" + xtext(rcpt);
+    }
+    return cmd;
+}
+
+send_result client::send(const envelope& env, std::string_view message) {
+    auto src = memory_source(message);
+    return send(env, *src);
+}
+
+send_result client::send(const envelope& env, message_source& message) {
+    if (!is_connected()) throw error(errc::not_connected, "send needs a connection", context(stage::command));
+    if (env.to.empty()) throw error(errc::invalid_argument, "no recipients", context(stage::command));
+    check_address(env.from, "sender");
+    for (const auto& r : env.to) check_address(r, "recipient");
+    const auto size = message.size();
+    if (size && caps_.has_size && caps_.size > 0 && *size > caps_.size) {
+        throw smtp_error(errc::limit_exceeded,
+                         fmt::format("the message has {} bytes, more than the server's limit of {} (SIZE)", *size,
+                                     caps_.size),
+                         context(stage::command, {}, "send a smaller message or use another server"), {});
+    }
+    const bool utf8 = env.smtputf8 || !is_ascii(env.from) ||
+                      std::any_of(env.to.begin(), env.to.end(), [](const std::string& a) { return !is_ascii(a); });
+    if (utf8 && !caps_.smtputf8)
+        throw smtp_error(errc::invalid_argument, "non-ASCII addresses need SMTPUTF8, which the server does not offer",
+                         context(stage::command), {});
+    if (env.body == body_type::binary_mime && !(caps_.binary_mime && caps_.chunking))
+        throw smtp_error(errc::invalid_argument, "BINARYMIME needs the server's BINARYMIME and CHUNKING",
+                         context(stage::command), {});
+    if (env.requiretls && !(caps_.requiretls && is_secure()))
+        throw smtp_error(errc::invalid_argument, "REQUIRETLS asked for, but the server does not offer it over TLS",
+                         context(stage::command), {});
+
+    const bool use_bdat = (chunking_ && caps_.chunking) || env.body == body_type::binary_mime;
+    const bool pipe = pipelining_ && caps_.pipelining;
+    send_result result;
+    result.chunked = use_bdat;
+
+    std::vector<std::string> commands;
+    commands.push_back(mail_command(env, size));
+    for (const auto& r : env.to) commands.push_back(rcpt_command(env, r));
+
+    // A small message of known size rides along as "BDAT n LAST" in the same write.
+    std::string inline_body;
+    bool bdat_inline = false;
+    if (pipe && use_bdat && size && *size <= inline_limit) {
+        std::string raw(static_cast<std::size_t>(*size), '\0');
+        std::size_t got = 0;
+        while (got < raw.size()) {
+            auto n = message.read(raw.data() + got, raw.size() - got);
+            if (n == 0) break;
+            got += n;
+        }
+        raw.resize(got);
+        char probe;
+        if (message.read(&probe, 1) == 0) {
+            result.bytes = got;
+            if (env.body == body_type::binary_mime) {
+                inline_body = std::move(raw);
+            } else {
+                data_encoder enc(false);
+                enc.encode(raw, inline_body);
+                enc.finish(inline_body);
+            }
+            bdat_inline = true;
+        } else {
+            // The source lied about its size; fall back to streaming what it still has.
+            inline_body = std::move(raw);
+            inline_body += probe;
+        }
+    }
+
+    std::size_t outstanding = 0;  // replies owed by the server for what we pipelined
+    auto read_owed = [&](stage s) {
+        --outstanding;
+        return read_reply(s);
+    };
+    if (pipe) {
+        std::string batch;
+        for (const auto& c : commands) {
+            log(log_direction::client, c);
+            batch += c;
+            batch += "\r\n";
+        }
+        outstanding = commands.size();
+        if (bdat_inline) {
+            const auto bdat = fmt::format("BDAT {} LAST", inline_body.size());
+            log(log_direction::client, bdat);
+            log(log_direction::client, fmt::format("<message: {} bytes>", inline_body.size()));
+            batch += bdat + "\r\n";
+            batch += inline_body;
+            ++outstanding;
+        } else if (!use_bdat) {
+            log(log_direction::client, "DATA");
+            batch += "DATA\r\n";
+            ++outstanding;
+        }
+        send_raw(batch);
+    }
+
+    // Drains replies still owed after a failure so the session stays in step, then resets.
+    auto abandon = [&](bool data_open) {
+        while (outstanding > 0) {
+            auto r = read_owed(stage::command);
+            if (r.code == 354) {
+                // DATA was accepted after all: end the empty body (RFC 2920 §3.1).
+                send_line(".");
+                read_reply(stage::data);
+            }
+            if (r.code == 421) fail(r, stage::command, "the server is closing the connection");
+        }
+        if (data_open) return;
+        rset();
+    };
+
+    auto mail = pipe ? read_owed(stage::command) : exchange(commands[0]);
+    if (!mail.positive()) {
+        if (mail.code == 421) fail(mail, stage::command, "the server is closing the connection");
+        try {
+            abandon(false);
+        } catch (const smtp_error&) {
+        }
+        fail(mail, stage::command, "MAIL FROM refused");
+    }
+    for (std::size_t i = 0; i < env.to.size(); ++i) {
+        auto r = pipe ? read_owed(stage::command) : exchange(commands[i + 1]);
+        if (r.code == 421) fail(r, stage::command, "the server is closing the connection");
+        result.recipients.push_back({env.to[i], r.positive(), std::move(r)});
+    }
+    if (result.accepted() == 0) {
+        abandon(false);
+        const auto& first = result.recipients.front();
+        fail(first.reply, stage::command,
+             env.to.size() == 1 ? "the recipient was refused" : "every recipient was refused", first.address,
+             result.recipients);
+    }
+
+    if (bdat_inline) {
+        auto r = read_owed(stage::data);
+        if (!r.positive()) {
+            if (r.code != 421) rset();
+            fail(r, stage::data, "the message was refused", {}, result.recipients);
+        }
+        result.final_reply = std::move(r);
+        if (progress_) progress_(result.bytes, size);
+        return result;
+    }
+
+    if (use_bdat) {
+        upload_bdat(message, result, std::move(inline_body), env.body == body_type::binary_mime);
+        return result;
+    }
+    auto data = pipe ? read_owed(stage::data) : exchange("DATA", stage::data);
+    if (data.code != 354) {
+        if (data.code != 421) rset();
+        fail(data, stage::data, "DATA refused", {}, result.recipients);
+    }
+    upload_data(message, result);
+    return result;
+}
+
+void client::upload_data(message_source& message, send_result& result) {
+    data_encoder enc(true);
+    std::string in(block_size, '\0');
+    std::string out;
+    const auto total = message.size();
+    log(log_direction::client, "<message, dot-stuffed>");
+    for (;;) {
+        const auto n = message.read(in.data(), in.size());
+        if (n == 0) break;
+        out.clear();
+        enc.encode(std::string_view(in.data(), n), out);
+        send_raw(out);
+        if (progress_) progress_(enc.consumed(), total);
+    }
+    out.clear();
+    enc.finish(out);
+    log(log_direction::client, ".");
+    send_raw(out);
+    result.bytes = enc.consumed();
+    auto r = read_reply(stage::data);
+    if (!r.positive()) fail(r, stage::data, "the message was refused", {}, result.recipients);
+    result.final_reply = std::move(r);
+}
+
+void client::upload_bdat(message_source& message, send_result& result, std::string raw_prefix, bool binary) {
+    // Each chunk is sent with its BDAT command in one write; its reply is read before the next
+    // one so a refusal stops the upload early. The source is read one chunk ahead to know which
+    // chunk is the LAST.
+    const bool text = !binary;  // text bodies get canonical CRLF; BINARYMIME goes as it is
+    data_encoder enc(false);
+    std::string raw(bdat_chunk, '\0');
+    std::string current;
+    std::uint64_t consumed = raw_prefix.size();
+    if (text)
+        enc.encode(raw_prefix, current);
+    else
+        current = std::move(raw_prefix);
+    auto fill = [&](std::string& chunk) {
+        while (chunk.size() < bdat_chunk) {
+            const auto n = message.read(raw.data(), bdat_chunk - chunk.size());
+            if (n == 0) return false;
+            consumed += n;
+            if (text)
+                enc.encode(std::string_view(raw.data(), n), chunk);
+            else
+                chunk.append(raw.data(), n);
+        }
+        return true;
+    };
+    bool more = fill(current);
+    const auto total = message.size();
+    for (;;) {
+        std::string next;
+        if (more) more = fill(next);
+        const bool last = !more && next.empty();
+        if (last && text) enc.finish(current);
+        const auto cmd = fmt::format("BDAT {}{}", current.size(), last ? " LAST" : "");
+        log(log_direction::client, cmd);
+        std::string out = cmd + "\r\n";
+        out += current;
+        send_raw(out);
+        auto r = read_reply(stage::data);
+        if (!r.positive()) {
+            if (r.code != 421 && !last) rset();
+            fail(r, stage::data, "BDAT refused", {}, result.recipients);
+        }
+        if (progress_) progress_(consumed, total);
+        if (last) {
+            result.final_reply = std::move(r);
+            result.bytes = consumed;
+            return;
+        }
+        current = std::move(next);
+    }
+}
+
+}  // namespace mailwire::smtp

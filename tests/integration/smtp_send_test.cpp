@@ -1,0 +1,399 @@
+// Sending through the real Postfix (submission with STARTTLS + AUTH, and implicit TLS), read back
+// from Dovecot's maildir: bodies must arrive byte-exact. Plus the scripted server for what Postfix
+// will not do: a 421 mid-transaction, a disconnect during DATA, a slow server, split replies.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "mailwire/smtp/client.hpp"
+#include "support/scripted_server.hpp"
+#include "support/server_env.hpp"
+
+namespace mailwire::smtp {
+namespace {
+
+using namespace std::chrono_literals;
+using test::server_env;
+
+std::unique_ptr<client> submission(const char* port_key = "SUBMISSION_PORT", security mode = security::starttls) {
+    const auto& env = server_env::get();
+    auto c = std::make_unique<client>();
+    c->tls().ca_file = env.str("CA_FILE");
+    c->connect(env.str("HOST"), env.port(port_key), mode);
+    c->authenticate(env.str("USER1"), env.str("PASS1"));
+    return c;
+}
+
+std::string unique_id() {
+    static std::mt19937_64 rng(std::random_device{}());
+    return std::to_string(rng());
+}
+
+// Builds a message whose body has long runs, dot-led lines and (optionally) 8-bit text.
+std::string make_message(const std::string& id, std::size_t body_bytes, bool eight_bit = false) {
+    std::string m = "From: alice@localhost\r\nTo: bob@localhost\r\nSubject: test " + id + "\r\nMessage-ID: <" + id +
+                    "@mailwire.test>\r\n";
+    if (eight_bit) m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n";
+    m += "\r\n";
+    std::mt19937 rng(static_cast<unsigned>(body_bytes));
+    std::size_t line = 0;
+    while (m.size() < body_bytes) {
+        switch (line++ % 7) {
+        case 0: m += ".leading dot line\r\n"; break;
+        case 1: m += "..two dots\r\n"; break;
+        case 2: m += ".\r\n"; break;  // a lone dot must not end the message
+        case 3: m += eight_bit ? "Grüße aus Köln — ünïcödé ✓\r\n" : "plain ascii line\r\n"; break;
+        default: {
+            std::string l(20 + rng() % 60, 'x');
+            for (auto& c : l) c = static_cast<char>('a' + rng() % 26);
+            m += l + "\r\n";
+        }
+        }
+    }
+    return m;
+}
+
+// Waits for Dovecot to store a message containing `marker` for `user`; returns its bytes.
+std::string delivered(const std::string& user, const std::string& marker, std::chrono::seconds limit = 60s) {
+    const auto root = std::filesystem::path(server_env::get().str("MAIL_ROOT")) / user;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (const char* sub : {"new", "cur"}) {
+            std::error_code ec;
+            for (const auto& e : std::filesystem::directory_iterator(root / sub, ec)) {
+                std::ifstream in(e.path(), std::ios::binary);
+                std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+                if (data.find(marker) != std::string::npos) return data;
+            }
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return {};
+}
+
+std::string body_of(std::string message) {
+    // Maildir keeps LF line ends; compare bodies in that form.
+    std::string lf;
+    lf.reserve(message.size());
+    for (std::size_t i = 0; i < message.size(); ++i)
+        if (!(message[i] == '\r' && i + 1 < message.size() && message[i + 1] == '\n')) lf += message[i];
+    auto sep = lf.find("\n\n");
+    return sep == std::string::npos ? std::string() : lf.substr(sep + 2);
+}
+
+TEST(smtp_send, bodies_arrive_byte_exact_at_every_size) {
+    auto c = submission();
+    for (std::size_t size : {std::size_t(1) << 10, std::size_t(300) << 10, std::size_t(3) << 20, std::size_t(50) << 20}) {
+        const auto id = unique_id();
+        const auto msg = make_message(id, size);
+        envelope env{"alice@localhost", {"bob@localhost"}};
+        std::uint64_t progress = 0;
+        c->on_progress([&](std::uint64_t sent, std::optional<std::uint64_t>) { progress = sent; });
+        auto r = c->send(env, msg);
+        EXPECT_TRUE(r.all_accepted());
+        EXPECT_EQ(r.final_reply.code, 250);
+        EXPECT_EQ(r.bytes, msg.size());
+        EXPECT_EQ(progress, msg.size());
+        const auto got = delivered("bob", id + "@mailwire.test");
+        ASSERT_FALSE(got.empty()) << "not delivered: " << size;
+        EXPECT_TRUE(body_of(got) == body_of(msg)) << "body differs at size " << size;
+    }
+    c->disconnect();
+}
+
+TEST(smtp_send, data_path_without_chunking_or_pipelining) {
+    auto c = submission("SMTPS_PORT", security::implicit_tls);
+    c->use_chunking(false);
+    c->use_pipelining(false);
+    const auto id = unique_id();
+    const auto msg = make_message(id, 200 << 10);
+    auto r = c->send(envelope{"alice@localhost", {"bob@localhost"}}, msg);
+    EXPECT_FALSE(r.chunked);
+    EXPECT_EQ(r.final_reply.code, 250);
+    EXPECT_EQ(body_of(delivered("bob", id + "@mailwire.test")), body_of(msg));
+    c->disconnect();
+}
+
+TEST(smtp_send, pipelined_data_when_chunking_is_off) {
+    auto c = submission();
+    c->use_chunking(false);
+    const auto id = unique_id();
+    const auto msg = make_message(id, 2 << 20);
+    auto r = c->send(envelope{"alice@localhost", {"bob@localhost"}}, msg);
+    EXPECT_FALSE(r.chunked);
+    EXPECT_EQ(body_of(delivered("bob", id + "@mailwire.test")), body_of(msg));
+    c->disconnect();
+}
+
+TEST(smtp_send, eight_bit_body_arrives_intact) {
+    auto c = submission();
+    ASSERT_TRUE(c->capabilities().eight_bit_mime);
+    const auto id = unique_id();
+    const auto msg = make_message(id, 4096, true);
+    envelope env{"alice@localhost", {"bob@localhost"}};
+    env.body = body_type::eight_bit_mime;
+    auto r = c->send(env, msg);
+    EXPECT_TRUE(r.all_accepted());
+    EXPECT_EQ(body_of(delivered("bob", id + "@mailwire.test")), body_of(msg));
+    c->disconnect();
+}
+
+TEST(smtp_send, utf8_address_goes_out_with_smtputf8) {
+    // Postfix takes the SMTPUTF8 transaction; final delivery to Dovecot 2.3 then bounces (its
+    // LMTP does not offer SMTPUTF8), so acceptance by the submission server is what is checked.
+    auto c = submission();
+    ASSERT_TRUE(c->capabilities().smtputf8);
+    std::vector<std::string> sent;
+    c->set_logger([&](log_direction d, std::string_view l) {
+        if (d == log_direction::client) sent.emplace_back(l);
+    });
+    envelope env{"jörg@localhost", {"bob@localhost"}};
+    env.body = body_type::eight_bit_mime;
+    auto r = c->send(env, make_message(unique_id(), 1024, true));
+    EXPECT_EQ(r.final_reply.code, 250);
+    ASSERT_FALSE(sent.empty());
+    EXPECT_NE(sent.front().find("SMTPUTF8"), std::string::npos) << sent.front();
+    EXPECT_NE(sent.front().find("BODY=8BITMIME"), std::string::npos) << sent.front();
+    c->disconnect();
+}
+
+TEST(smtp_send, one_refused_recipient_among_accepted_ones) {
+    auto c = submission();
+    const auto id = unique_id();
+    const auto msg = make_message(id, 2048);
+    auto r = c->send(envelope{"alice@localhost", {"alice@localhost", "nobody@localhost", "bob@localhost"}}, msg);
+    ASSERT_EQ(r.recipients.size(), 3u);
+    EXPECT_TRUE(r.recipients[0].accepted);
+    EXPECT_FALSE(r.recipients[1].accepted);
+    EXPECT_TRUE(r.recipients[1].reply.permanent());
+    EXPECT_FALSE(r.recipients[1].reply.enhanced_code.empty());
+    EXPECT_TRUE(r.recipients[2].accepted);
+    EXPECT_EQ(r.accepted(), 2u);
+    EXPECT_FALSE(delivered("alice", id + "@mailwire.test").empty());
+    EXPECT_FALSE(delivered("bob", id + "@mailwire.test").empty());
+    c->disconnect();
+}
+
+TEST(smtp_send, all_recipients_refused_is_an_error_and_the_session_lives_on) {
+    auto c = submission();
+    try {
+        c->send(envelope{"alice@localhost", {"nobody@localhost"}}, make_message(unique_id(), 100));
+        FAIL();
+    } catch (const smtp_error& e) {
+        EXPECT_EQ(e.recipient(), "nobody@localhost");
+        EXPECT_TRUE(e.permanent());
+        EXPECT_EQ(e.status() / 100, 5);
+    }
+    EXPECT_TRUE(c->is_connected());
+    const auto id = unique_id();
+    auto r = c->send(envelope{"alice@localhost", {"bob@localhost"}}, make_message(id, 100));
+    EXPECT_TRUE(r.all_accepted());
+    c->disconnect();
+}
+
+TEST(smtp_send, several_messages_over_one_connection) {
+    auto c = submission("SMTPS_PORT", security::implicit_tls);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 20; ++i) {
+        ids.push_back(unique_id());
+        c->send(envelope{"alice@localhost", {"bob@localhost"}}, make_message(ids.back(), 1500));
+    }
+    for (const auto& id : ids) EXPECT_FALSE(delivered("bob", id + "@mailwire.test").empty());
+    c->disconnect();
+}
+
+class huge_source final : public message_source {
+public:
+    std::size_t read(char*, std::size_t) override { return 0; }
+    std::optional<std::uint64_t> size() const override { return 200ull << 20; }
+};
+
+TEST(smtp_send, larger_than_size_is_refused_before_upload) {
+    auto c = submission();
+    ASSERT_TRUE(c->capabilities().has_size);
+    huge_source big;
+    try {
+        c->send(envelope{"alice@localhost", {"bob@localhost"}}, big);
+        FAIL();
+    } catch (const smtp_error& e) {
+        EXPECT_EQ(e.code(), errc::limit_exceeded);
+    }
+    c->noop();
+    c->disconnect();
+}
+
+TEST(smtp_send, file_source_and_vrfy_rset) {
+    auto c = submission();
+    const auto id = unique_id();
+    const auto msg = make_message(id, 100 << 10);
+    const auto path = std::filesystem::temp_directory_path() / ("mw-" + id + ".eml");
+    std::ofstream(path, std::ios::binary) << msg;
+    auto src = file_source(path.string());
+    c->send(envelope{"alice@localhost", {"bob@localhost"}}, *src);
+    std::filesystem::remove(path);
+    EXPECT_EQ(body_of(delivered("bob", id + "@mailwire.test")), body_of(msg));
+    c->rset();
+    EXPECT_GT(c->vrfy("bob").code, 0);
+    EXPECT_THROW(c->vrfy("bob\r\nRSET"), error);
+    c->disconnect();
+}
+
+// ---- scripted servers ------------------------------------------------------------------------
+
+using test::script;
+using test::scripted_server;
+
+script ehlo(std::string extra) {
+    return std::move(script{}
+                         .send("220 scripted ESMTP\r\n")
+                         .expect_line_matching("^EHLO ")
+                         .send("250-scripted\r\n" + extra + "250 8BITMIME\r\n"));
+}
+
+TEST(smtp_scripted, dot_lines_are_stuffed_on_the_wire) {
+    scripted_server srv(ehlo("")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("DATA")
+                            .send("354 go\r\n")
+                            .read_dot_body()
+                            .send("250 queued\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    auto r = c.send(envelope{"a@x", {"b@x"}}, "Subject: s\n\n.one\n..two\n.\nend");
+    EXPECT_EQ(r.final_reply.code, 250);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+    ASSERT_EQ(srv.captured().size(), 1u);
+    EXPECT_EQ(srv.captured()[0], "Subject: s\r\n\r\n..one\r\n...two\r\n..\r\nend\r\n.\r\n");
+}
+
+TEST(smtp_scripted, pipelined_replies_split_across_packets) {
+    scripted_server srv(ehlo("250-PIPELINING\r\n")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .expect_line("RCPT TO:<b@x>")
+                            .expect_line("RCPT TO:<c@x>")
+                            .expect_line("DATA")
+                            .send_split({"250 2.1.0 o", "k\r\n250 2.1.5 ok\r\n55", "0 5.1.1 no such user\r\n354 go\r\n"}, 30ms)
+                            .read_dot_body()
+                            .send("250 2.0.0 queued\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    auto r = c.send(envelope{"a@x", {"b@x", "c@x"}}, "Subject: s\r\n\r\nhi\r\n");
+    EXPECT_EQ(r.accepted(), 1u);
+    EXPECT_EQ(r.recipients[1].reply.enhanced_code, "5.1.1");
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, a_421_mid_transaction_closes_the_session) {
+    scripted_server srv(ehlo("")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x>")
+                            .send("421 4.3.2 shutting down\r\n")
+                            .close());
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    try {
+        c.send(envelope{"a@x", {"b@x"}}, "x\r\n");
+        FAIL();
+    } catch (const smtp_error& e) {
+        EXPECT_EQ(e.status(), 421);
+        EXPECT_TRUE(e.transient());
+        EXPECT_EQ(e.code(), errc::connection_closed);
+    }
+    EXPECT_FALSE(c.is_connected());
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, disconnect_during_data) {
+    scripted_server srv(ehlo("")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("DATA")
+                            .send("354 go\r\n")
+                            .expect_bytes(1000)
+                            .reset());
+    client c;
+    c.timeouts().io = 3s;
+    c.connect(srv.host(), srv.port(), security::none);
+    const std::string big(4 << 20, 'a');
+    EXPECT_THROW(c.send(envelope{"a@x", {"b@x"}}, big), error);
+    EXPECT_FALSE(c.is_connected());
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, slow_server_times_out) {
+    scripted_server srv(ehlo("")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("DATA")
+                            .send("354 go\r\n")
+                            .read_dot_body()
+                            .stall(5s));
+    client c;
+    c.timeouts().io = 500ms;
+    c.connect(srv.host(), srv.port(), security::none);
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        c.send(envelope{"a@x", {"b@x"}}, "x\r\n");
+        FAIL();
+    } catch (const timeout_error& e) {
+        EXPECT_EQ(e.stage(), stage::data);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    srv.stop();
+}
+
+TEST(smtp_scripted, bdat_chunks_without_pipelining) {
+    scripted_server srv(ehlo("250-CHUNKING\r\n")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("BDAT 10 LAST")
+                            .expect_exact("a\r\n.b\r\nc\r\n")
+                            .send("250 2.0.0 got it\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    send_result r;
+    try {
+        r = c.send(envelope{"a@x", {"b@x"}}, "a\n.b\nc");
+    } catch (const error& e) {
+        FAIL() << e.what() << " / server: " << srv.wait();
+    }
+    EXPECT_TRUE(r.chunked);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, smtputf8_needs_the_extension_and_addresses_are_checked) {
+    scripted_server srv(ehlo("").expect_line("QUIT").send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    EXPECT_THROW(c.send(envelope{"jörg@x", {"b@x"}}, "x"), smtp_error);
+    EXPECT_THROW(c.send(envelope{"a@x>\r\nRSET", {"b@x"}}, "x"), error);
+    EXPECT_THROW(c.send(envelope{"a@x", {}}, "x"), error);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+}  // namespace
+}  // namespace mailwire::smtp
