@@ -117,18 +117,48 @@ char* b64_flush(char* o, b64_state& st) {
 
 // ---- quoted-printable decoding ---------------------------------------------------------------
 
+constexpr std::array<std::int8_t, 256> make_hex_table() {
+    std::array<std::int8_t, 256> t{};
+    for (auto& v : t) v = -1;
+    for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::int8_t>(c);
+    for (int c = 0; c < 6; ++c) {
+        t['A' + c] = static_cast<std::int8_t>(10 + c);
+        t['a' + c] = static_cast<std::int8_t>(10 + c);  // lower case is not canonical but common
+    }
+    return t;
+}
+constexpr auto hex_table = make_hex_table();
+
 // Decodes the inside of one line [b, e) (no line end, no soft break) to o.
 char* qp_span(const char* b, const char* e, char* o, bool& errors) {
     while (b < e) {
-        const auto* eq = static_cast<const char*>(std::memchr(b, '=', static_cast<std::size_t>(e - b)));
-        const char* stop = eq ? eq : e;
-        std::memcpy(o, b, static_cast<std::size_t>(stop - b));
-        o += stop - b;
-        b = stop;
+        // Escapes come in runs ("=C3=A9") and plain text in long stretches: test eight bytes at
+        // a time for '=' (SWAR zero-byte test) over a short stretch, then let memchr/memcpy
+        // take a long one.
+        int words = 0;
+        while (e - b >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, b, 8);
+            const std::uint64_t x = w ^ 0x3D3D3D3D3D3D3D3DULL;  // zero byte where '=' was
+            if ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) break;
+            std::memcpy(o, &w, 8);
+            o += 8;
+            b += 8;
+            if (++words == 4) {
+                const auto* eq = static_cast<const char*>(std::memchr(b, '=', static_cast<std::size_t>(e - b)));
+                const char* stop = eq ? eq : e;
+                std::memcpy(o, b, static_cast<std::size_t>(stop - b));
+                o += stop - b;
+                b = stop;
+                break;
+            }
+        }
+        while (b < e && *b != '=') *o++ = *b++;
         if (b == e) break;
         if (e - b >= 3) {
-            const int h = detail::hex_value(b[1]), l = detail::hex_value(b[2]);
-            if (h >= 0 && l >= 0) {
+            const int h = hex_table[static_cast<unsigned char>(b[1])];
+            const int l = hex_table[static_cast<unsigned char>(b[2])];
+            if ((h | l) >= 0) {
                 *o++ = static_cast<char>(h * 16 + l);
                 b += 3;
                 continue;
