@@ -1,7 +1,6 @@
 #include "mailwire/client.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,23 +8,6 @@
 #include "net/diagnose.hpp"
 
 namespace mailwire {
-
-// COMPRESS=DEFLATE state: raw deflate both ways (RFC 4978 §4: no zlib header).
-struct client_base::zstate {
-    z_stream in{};
-    z_stream out{};
-    std::string raw;        // compressed bytes read but not yet inflated
-    std::size_t raw_pos = 0;
-    bool in_ok = false, out_ok = false;
-    bool ended = false;
-};
-
-void client_base::zstate_deleter::operator()(zstate* z) const noexcept {
-    if (z == nullptr) return;
-    if (z->in_ok) inflateEnd(&z->in);
-    if (z->out_ok) deflateEnd(&z->out);
-    delete z;
-}
 
 client_base::client_base(mailwire::protocol p) : protocol_(p) {}
 client_base::~client_base() = default;
@@ -64,7 +46,6 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     greeting_.clear();
     rbuf_.clear();
     rpos_ = 0;
-    zs_.reset();
     forget_session_state();
     stream_.set_context(host_, port_, std::string(to_string(protocol_)));
     stream_.connect(host_, port_, timeouts_.connect);
@@ -201,7 +182,6 @@ void client_base::disconnect(bool quit) noexcept {
     stream_.close();
     rbuf_.clear();
     rpos_ = 0;
-    zs_.reset();
 }
 
 void client_base::send_line(std::string_view line) { send_line_masked(line, line); }
@@ -237,7 +217,7 @@ bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
     rbuf_.resize(old + chunk);
     std::size_t n = 0;
     try {
-        n = transport_read(rbuf_.data() + old, chunk, timeout);
+        n = stream_.read_some(std::span<char>(rbuf_.data() + old, chunk), timeout);
     } catch (error& e) {
         rbuf_.resize(old);
         stream_.close();  // a failed or timed-out read leaves the session in an unknown state
