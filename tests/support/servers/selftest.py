@@ -46,7 +46,8 @@ def load_env(path):
 
 
 def check(name):
-    """Decorator-free helper: run a check, record PASS/FAIL with the reason."""
+    """Decorator: calling the function runs one check and records PASS/FAIL with the reason;
+    `name` is formatted with the call's arguments."""
     def wrap(fn):
         def inner(*a, **kw):
             label = name.format(*a, **kw) if a or kw else name
@@ -130,10 +131,8 @@ def sasl_responder(mech, user, password):
 
 # --- TLS contexts -----------------------------------------------------------------------------
 
-def ctx_verify(env, tls13_only=False, client_cert=False):
+def ctx_verify(env, client_cert=False):
     ctx = ssl.create_default_context(cafile=env["CA_FILE"])
-    if tls13_only:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     if client_cert:
         ctx.load_cert_chain(env["CLIENT_CERT"], env["CLIENT_KEY"])
     return ctx
