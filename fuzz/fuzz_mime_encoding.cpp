@@ -47,6 +47,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         enc->encode(in.substr(0, split), encoded);
         enc->encode(in.substr(split), encoded);
         enc->finish(encoded);
+        // Encoding must not depend on the split either.
+        auto enc2 = make_encoder(e);
+        std::string encoded_whole;
+        enc2->encode(in, encoded_whole);
+        enc2->finish(encoded_whole);
+        check(encoded_whole == encoded);
         std::string expect(in);
         if (e == transfer_encoding::quoted_printable) {
             expect.clear();

@@ -452,7 +452,23 @@ class qp_encoder final : public encoder {
 public:
     void encode(std::string_view in, std::string& out) override {
         out.reserve(out.size() + in.size() + in.size() / 8 + 8);
-        for (char ch : in) put(static_cast<unsigned char>(ch), out);
+        const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+        const std::size_t n = in.size();
+        for (std::size_t i = 0; i < n;) {
+            // Fast path: a run of printable characters that need no escaping, copied at once,
+            // as far as the current line has room (line starts go the slow way for '.'/"From ").
+            if (ws_ == 0 && !cr_ && col_ > 0 && col_ < 75 && plain(p[i])) {
+                std::size_t j = i + 1;
+                const std::size_t lim = std::min(n, i + (75 - col_));
+                // A blank followed by a printable character is not trailing: literal too.
+                while (j < lim && (plain(p[j]) || ((p[j] == ' ' || p[j] == '\t') && j + 1 < lim && plain(p[j + 1])))) ++j;
+                out.append(in.data() + i, j - i);
+                col_ += j - i;
+                i = j;
+                continue;
+            }
+            put(p[i++], out);
+        }
     }
     void finish(std::string& out) override {
         if (ws_) {
@@ -468,6 +484,8 @@ public:
     }
 
 private:
+    static bool plain(unsigned char c) { return c >= 33 && c <= 126 && c != '='; }
+
     void room(std::size_t len, std::string& out) {
         if (col_ + len > 75) {  // keep one column for the soft-break '='
             out += "=\r\n";

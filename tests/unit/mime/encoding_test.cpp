@@ -205,6 +205,16 @@ TEST(QuotedPrintable, EncodeConformsAndRoundTrips) {
         expect_conforming(e, 76);
         EXPECT_EQ(qp_decode(e), data);
     }
+    // Random text: the encoding does not depend on how the input is fed.
+    const char* bits[] = {"a", "b", " ", "\t", "\r\n", "\n", "\r", "=", ".", "F", "\xC3\xA9", "word", "  "};
+    for (int round = 0; round < 100; ++round) {
+        std::string t;
+        const int n = static_cast<int>(rng() % 200);
+        for (int i = 0; i < n; ++i) t += bits[rng() % std::size(bits)];
+        const std::string whole = qp_encode(t);
+        for (std::size_t chunk : {1u, 2u, 5u, 64u}) EXPECT_EQ(encode_chunks(transfer_encoding::quoted_printable, t, chunk), whole);
+        expect_conforming(whole, 76);
+    }
     EXPECT_EQ(qp_encode("a b=c?\xC3\xA9", true), "a_b=3Dc=3F=C3=A9");
 }
 
