@@ -116,3 +116,47 @@ TEST(Params, ManyParametersStayLinear) {
     EXPECT_EQ(ct.params.size(), 30000u);
     EXPECT_EQ(ct.param("p29999"), "A");
 }
+
+TEST(Params, BrokenValues) {
+    // Unescaped Windows path inside quotes: backslashes kept.
+    EXPECT_EQ(parse_content_disposition("attachment; filename=\"C:\\dir\\file.txt\"").filename(), "C:\\dir\\file.txt");
+    // Unquoted value with blanks runs to the ';'.
+    auto ct = parse_content_type("application/pdf; name=my file.pdf; x=1");
+    EXPECT_EQ(ct.param("name"), "my file.pdf");
+    EXPECT_EQ(ct.param("x"), "1");
+    // Unterminated quote: the rest of the field.
+    EXPECT_EQ(parse_content_type("text/plain; name=\"open ended").param("name"), "open ended");
+    // Duplicates: the first one wins.
+    EXPECT_EQ(parse_content_type("multipart/mixed; boundary=a; boundary=b").param("boundary"), "a");
+    // No disposition type, only parameters.
+    auto cd = parse_content_disposition("filename=report.pdf");
+    EXPECT_EQ(cd.kind, "");
+    EXPECT_EQ(cd.filename(), "report.pdf");
+    // Junk between parameters is skipped.
+    ct = parse_content_type("text/html; ;; garbage; charset=utf-8 ; =x; y");
+    EXPECT_EQ(ct.param("charset"), "utf-8");
+    EXPECT_EQ(ct.params.size(), 1u);
+    // Raw 8-bit in a plain value: UTF-8 if valid, else windows-1252.
+    EXPECT_EQ(parse_content_disposition("attachment; filename=\"caf\xC3\xA9.txt\"").filename(), "caf\xC3\xA9.txt");
+    EXPECT_EQ(parse_content_disposition("attachment; filename=\"caf\xE9.txt\"").filename(), "caf\xC3\xA9.txt");
+    // RFC 2231 segments with a gap and a duplicate index: what is there, in order, first wins.
+    EXPECT_EQ(parse_content_type("text/plain; n*0=a; n*2=c; n*0=x").param("n"), "ac");
+    // Bad percent escapes are kept as written.
+    EXPECT_EQ(parse_content_type("text/plain; n*=utf-8''a%2x%").param("n"), "a%2x%");
+}
+
+TEST(Params, FormatContentType) {
+    content_type ct;
+    ct.type = "text";
+    ct.subtype = "plain";
+    ct.set_param("Charset", "utf-8");
+    ct.set_param("format", "flowed");
+    EXPECT_EQ(format_content_type(ct), "text/plain; charset=utf-8; format=flowed");
+    ct.set_param("charset", "us-ascii");
+    EXPECT_EQ(ct.param("charset"), "us-ascii");
+    EXPECT_EQ(ct.params.size(), 2u);
+    content_disposition cd{"attachment", {{"filename", "\xE2\x82\xAC.txt"}}};
+    EXPECT_EQ(format_content_disposition(cd), "attachment; filename*=utf-8''%E2%82%AC.txt");
+    EXPECT_EQ(format_parameters({{"x", "=?utf-8?Q?a?="}}), "; x*=utf-8''%3D%3Futf-8%3FQ%3Fa%3F%3D");
+    EXPECT_EQ(format_parameters({{"x", ""}}), "; x=\"\"");
+}
