@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "mailwire/error.hpp"
 
@@ -64,6 +65,87 @@ std::optional<std::string_view> unstuff_line(std::string_view line) noexcept {
     if (line == ".") return std::nullopt;
     if (line.starts_with('.')) line.remove_prefix(1);
     return line;
+}
+
+namespace {
+// Digits only, no sign, no overflow.
+template <class T>
+bool parse_number(std::string_view s, T& out) {
+    if (s.empty() || s.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (char ch : s) {
+        if (ch < '0' || ch > '9') return false;
+        const auto d = static_cast<std::uint64_t>(ch - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (v > static_cast<std::uint64_t>(static_cast<T>(-1))) return false;
+    out = static_cast<T>(v);
+    return true;
+}
+[[noreturn]] void malformed(std::string_view what, std::string_view line) {
+    throw protocol_error(errc::protocol_violation, fmt::format("malformed {} `{}`", what, line.substr(0, 80)));
+}
+// Splits "a b rest" at single spaces (RFC 1939 uses exactly one; tolerate several).
+std::string_view next_token(std::string_view& s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    auto sp = s.find(' ');
+    auto tok = s.substr(0, sp);
+    s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+    return tok;
+}
+}  // namespace
+
+mailbox_stat parse_stat(std::string_view text) {
+    mailbox_stat m;
+    std::string_view s = text;
+    if (!parse_number(next_token(s), m.count) || !parse_number(next_token(s), m.size)) malformed("STAT reply", text);
+    return m;  // RFC 1939 §5 allows nothing after the size, but tolerates servers that add text
+}
+
+message_info parse_list_line(std::string_view line) {
+    message_info m;
+    std::string_view s = line;
+    if (!parse_number(next_token(s), m.number) || m.number == 0 || !parse_number(next_token(s), m.size))
+        malformed("LIST line", line);
+    return m;
+}
+
+message_uid parse_uidl_line(std::string_view line) {
+    message_uid m;
+    std::string_view s = line;
+    if (!parse_number(next_token(s), m.number) || m.number == 0) malformed("UIDL line", line);
+    auto uid = next_token(s);
+    // RFC 1939 §7: unique-id = 1*70 characters in the range 0x21 to 0x7E.
+    if (uid.empty() || uid.size() > 70 || !s.empty()) malformed("UIDL line", line);
+    for (unsigned char ch : uid)
+        if (ch < 0x21 || ch > 0x7E) malformed("UIDL line", line);
+    m.uid = std::string(uid);
+    return m;
+}
+
+std::optional<std::uint64_t> announced_octets(std::string_view text) noexcept {
+    std::string_view s = text;
+    std::uint64_t n = 0;
+    if (!parse_number(next_token(s), n)) return std::nullopt;
+    return n;
+}
+
+response_code classify_response_code(std::string_view code) noexcept {
+    if (code.empty()) return response_code::none;
+    auto is = [&](std::string_view k) {
+        if (code.size() < k.size()) return false;
+        for (std::size_t i = 0; i < k.size(); ++i)
+            if (std::toupper(static_cast<unsigned char>(code[i])) != k[i]) return false;
+        return code.size() == k.size() || code[k.size()] == '/';
+    };
+    if (is("IN-USE")) return response_code::in_use;
+    if (is("LOGIN-DELAY")) return response_code::login_delay;
+    if (is("AUTH")) return response_code::auth;
+    if (is("SYS/TEMP")) return response_code::sys_temp;
+    if (is("SYS/PERM")) return response_code::sys_perm;
+    if (is("UTF8")) return response_code::utf8;
+    return response_code::other;
 }
 
 bool capabilities::has(std::string_view keyword) const {

@@ -1,6 +1,7 @@
 // POP3 status lines (RFC 1939), response codes (RFC 2449/3206) and CAPA — sans-I/O.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,48 @@ MAILWIRE_API std::string apop_timestamp(std::string_view greeting);
 
 /// A line of a multi-line response: nullopt for the terminating ".", else the line unstuffed.
 MAILWIRE_API std::optional<std::string_view> unstuff_line(std::string_view line) noexcept;
+
+/// STAT (RFC 1939 §5): number of messages and their total size in octets.
+struct mailbox_stat {
+    std::uint32_t count = 0;
+    std::uint64_t size = 0;
+    bool operator==(const mailbox_stat&) const = default;
+};
+/// One LIST line: message number and size in octets.
+struct message_info {
+    std::uint32_t number = 0;
+    std::uint64_t size = 0;
+    bool operator==(const message_info&) const = default;
+};
+/// One UIDL line: message number and its unique id (RFC 1939 §7: 1-70 characters 0x21-0x7E).
+struct message_uid {
+    std::uint32_t number = 0;
+    std::string uid;
+    bool operator==(const message_uid&) const = default;
+};
+/// The text of a STAT "+OK nn mm" reply; throws protocol_error when it is not "nn mm".
+MAILWIRE_API mailbox_stat parse_stat(std::string_view text);
+/// "nn mm [anything]" — a LIST line or the text of "+OK" to "LIST n"; throws protocol_error.
+MAILWIRE_API message_info parse_list_line(std::string_view line);
+/// "nn uid" — a UIDL line or the text of "+OK" to "UIDL n"; throws protocol_error.
+MAILWIRE_API message_uid parse_uidl_line(std::string_view line);
+/// The size a server announces in its RETR reply ("+OK 1234 octets"), if the text starts with one.
+MAILWIRE_API std::optional<std::uint64_t> announced_octets(std::string_view text) noexcept;
+
+/// An extended response code (RFC 2449 §8, RFC 3206, RFC 6856) made comparable.
+enum class response_code {
+    none,         ///< no code
+    in_use,       ///< [IN-USE]: the maildrop is locked by another session
+    login_delay,  ///< [LOGIN-DELAY]: logged in too recently
+    auth,         ///< [AUTH]: the credentials are wrong (RFC 3206)
+    sys_temp,     ///< [SYS/TEMP]: a temporary system problem; retry later
+    sys_perm,     ///< [SYS/PERM]: a permanent system problem
+    utf8,         ///< [UTF8]: the mailbox needs UTF-8 mode (RFC 6856)
+    other,        ///< any other code
+};
+/// Classifies a code as carried in status::code ("SYS/TEMP", "IN-USE" …); sub-levels of a known code
+/// ("SYS/TEMP/DISK") count as the known code.
+MAILWIRE_API response_code classify_response_code(std::string_view code) noexcept;
 
 struct capabilities {
     bool top = false, uidl = false, user = false, resp_codes = false, auth_resp_code = false, pipelining = false,
