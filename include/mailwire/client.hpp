@@ -4,6 +4,7 @@
 // steps (see imap::client, pop3::client, smtp::client).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -141,6 +142,23 @@ protected:
     /// Bytes already received but not consumed.
     [[nodiscard]] std::size_t buffered() const noexcept { return rbuf_.size() - rpos_; }
 
+    // ---- zero-copy input for incremental parsers (IMAP) --------------------------------------
+    /// The received, unconsumed bytes (after decompression). Valid until the next read or consume.
+    [[nodiscard]] std::string_view input() const noexcept { return {rbuf_.data() + rpos_, rbuf_.size() - rpos_}; }
+    /// Drops the first `n` bytes of input().
+    void consume(std::size_t n) noexcept { rpos_ += std::min(n, rbuf_.size() - rpos_); }
+    /// Appends at least one byte to input(); end of stream is a protocol_error(connection_closed).
+    void read_more(stage s);
+    /// True when input is buffered or arrives within `timeout` (for IDLE-style waits).
+    bool input_ready(std::chrono::milliseconds timeout);
+
+    // ---- COMPRESS=DEFLATE (RFC 4978) ----------------------------------------------------------
+    /// From now on every byte read is inflated and every byte written deflated (raw deflate,
+    /// Z_SYNC_FLUSH per write). Call right after the server accepted the protocol's COMPRESS
+    /// command; bytes already buffered are treated as compressed. Ends with the connection.
+    void start_compression();
+    [[nodiscard]] bool compression_active() const noexcept { return zs_ != nullptr; }
+
     [[nodiscard]] error_context context(stage s, std::string server_text = {}, std::string hint = {}) const;
     /// Closes the connection and throws protocol_error: the session can no longer be trusted.
     [[noreturn]] void protocol_failure(errc code, stage s, std::string detail, std::string server_text = {},
@@ -156,6 +174,13 @@ private:
     void run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus);
     void greet_plaintext();
     bool fill(stage s, std::chrono::milliseconds timeout);
+    std::size_t transport_read(char* out, std::size_t max, std::chrono::milliseconds timeout);
+    void transport_write(std::string_view bytes);
+    struct zstate;
+    struct zstate_deleter {
+        void operator()(zstate*) const noexcept;
+    };
+    std::unique_ptr<zstate, zstate_deleter> zs_;
 
     mailwire::protocol protocol_;
     net::stream stream_;

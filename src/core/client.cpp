@@ -1,6 +1,7 @@
 #include "mailwire/client.hpp"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -8,6 +9,23 @@
 #include "net/diagnose.hpp"
 
 namespace mailwire {
+
+// COMPRESS=DEFLATE state: raw deflate both ways (RFC 4978 §4: no zlib header).
+struct client_base::zstate {
+    z_stream in{};
+    z_stream out{};
+    std::string raw;        // compressed bytes read but not yet inflated
+    std::size_t raw_pos = 0;
+    bool in_ok = false, out_ok = false;
+    bool ended = false;
+};
+
+void client_base::zstate_deleter::operator()(zstate* z) const noexcept {
+    if (z == nullptr) return;
+    if (z->in_ok) inflateEnd(&z->in);
+    if (z->out_ok) deflateEnd(&z->out);
+    delete z;
+}
 
 client_base::client_base(mailwire::protocol p) : protocol_(p) {}
 client_base::~client_base() = default;
@@ -46,6 +64,7 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     greeting_.clear();
     rbuf_.clear();
     rpos_ = 0;
+    zs_.reset();
     forget_session_state();
     stream_.set_context(host_, port_, std::string(to_string(protocol_)));
     stream_.connect(host_, port_, timeouts_.connect);
@@ -182,6 +201,7 @@ void client_base::disconnect(bool quit) noexcept {
     stream_.close();
     rbuf_.clear();
     rpos_ = 0;
+    zs_.reset();
 }
 
 void client_base::send_line(std::string_view line) { send_line_masked(line, line); }
@@ -196,12 +216,91 @@ void client_base::send_line_masked(std::string_view line, std::string_view logge
 
 void client_base::send_raw(std::string_view bytes) {
     try {
-        stream_.write_all(bytes, timeouts_.io);
+        transport_write(bytes);
     } catch (...) {
         // A failed or timed-out write leaves the session in an unknown state: it is over.
         stream_.close();
         throw;
     }
+}
+
+void client_base::transport_write(std::string_view bytes) {
+    if (!zs_) {
+        stream_.write_all(bytes, timeouts_.io);
+        return;
+    }
+    // COMPRESS: deflate and flush every write (Z_SYNC_FLUSH) so the server sees whole commands.
+    auto& z = zs_->out;
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    std::size_t left = bytes.size();
+    char chunk[16384];
+    do {
+        const auto piece = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));  // avail_in is 32-bit
+        z.avail_in = piece;
+        left -= piece;
+        const int flush = left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+        do {
+            z.next_out = reinterpret_cast<Bytef*>(chunk);
+            z.avail_out = sizeof chunk;
+            if (deflate(&z, flush) == Z_STREAM_ERROR) throw error(errc::io_error, "deflate failed", context(stage::command));
+            const std::size_t n = sizeof chunk - z.avail_out;
+            if (n > 0) stream_.write_all(std::string_view(chunk, n), timeouts_.io);
+        } while (z.avail_out == 0);
+    } while (left > 0);
+}
+
+std::size_t client_base::transport_read(char* out, std::size_t max, std::chrono::milliseconds timeout) {
+    if (!zs_) return stream_.read_some(std::span<char>(out, max), timeout);
+    auto& z = *zs_;
+    for (;;) {
+        if (z.ended) return 0;
+        if (z.raw_pos == z.raw.size()) {
+            z.raw.resize(16384);
+            z.raw_pos = 0;
+            const auto n = stream_.read_some(std::span<char>(z.raw.data(), z.raw.size()), timeout);
+            z.raw.resize(n);
+            if (n == 0) return 0;
+        }
+        const auto room = static_cast<uInt>(std::min<std::size_t>(max, 1u << 30));
+        z.in.next_in = reinterpret_cast<Bytef*>(z.raw.data() + z.raw_pos);
+        z.in.avail_in = static_cast<uInt>(z.raw.size() - z.raw_pos);
+        z.in.next_out = reinterpret_cast<Bytef*>(out);
+        z.in.avail_out = room;
+        const int rc = inflate(&z.in, Z_SYNC_FLUSH);
+        z.raw_pos = z.raw.size() - z.in.avail_in;
+        const std::size_t produced = room - z.in.avail_out;
+        if (rc == Z_STREAM_END)
+            z.ended = true;
+        else if (rc != Z_OK && rc != Z_BUF_ERROR)
+            throw error(errc::protocol_violation, "the server sent a corrupt compressed stream", context(stage::command));
+        if (produced > 0) return produced;
+    }
+}
+
+void client_base::start_compression() {
+    std::unique_ptr<zstate, zstate_deleter> z(new zstate);
+    if (inflateInit2(&z->in, -15) != Z_OK) throw error(errc::io_error, "inflateInit2 failed");
+    z->in_ok = true;
+    if (deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        throw error(errc::io_error, "deflateInit2 failed");
+    z->out_ok = true;
+    // Whatever followed the server's OK is already compressed.
+    z->raw.assign(rbuf_.data() + rpos_, rbuf_.size() - rpos_);
+    rbuf_.clear();
+    rpos_ = 0;
+    zs_ = std::move(z);
+}
+
+void client_base::read_more(stage s) {
+    if (!fill(s, s == stage::greeting ? timeouts_.greeting : timeouts_.io))
+        protocol_failure(errc::connection_closed, s, "the server closed the connection",
+                         std::string(rbuf_.data() + rpos_, std::min<std::size_t>(buffered(), 200)));
+}
+
+bool client_base::input_ready(std::chrono::milliseconds timeout) {
+    if (buffered() > 0) return true;
+    if (zs_ && zs_->raw_pos < zs_->raw.size()) return true;
+    return stream_.wait_readable(timeout);
 }
 
 bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
@@ -217,7 +316,7 @@ bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
     rbuf_.resize(old + chunk);
     std::size_t n = 0;
     try {
-        n = stream_.read_some(std::span<char>(rbuf_.data() + old, chunk), timeout);
+        n = transport_read(rbuf_.data() + old, chunk, timeout);
     } catch (error& e) {
         rbuf_.resize(old);
         stream_.close();  // a failed or timed-out read leaves the session in an unknown state

@@ -3,10 +3,98 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <thread>
 
 namespace mailwire::imap {
 namespace {
-std::string quoted(std::string_view s) {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    return out;
+}
+
+bool needs_literal(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x80 || c == '\r' || c == '\n' || c == '\0';
+    });
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
+}
+
+std::string first_line(std::string_view s) {
+    const auto nl = s.find('\n');
+    auto line = s.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return std::string(line);
+}
+
+sequence_set parse_set_or_empty(std::string_view s) {
+    try {
+        return sequence_set::parse(s);
+    } catch (const parse_error&) {
+        return {};
+    }
+}
+
+void merge(sequence_set& into, const sequence_set& from) {
+    for (auto [lo, hi] : from.ranges()) into.add(lo, hi);
+}
+
+/// Parses "[COPYUID v src dst]" / "[APPENDUID v uids]" code text.
+std::vector<std::string_view> words(std::string_view s) {
+    std::vector<std::string_view> out;
+    std::size_t p = 0;
+    while (p < s.size()) {
+        while (p < s.size() && s[p] == ' ') ++p;
+        const auto e = std::min(s.find(' ', p), s.size());
+        if (e > p) out.push_back(s.substr(p, e - p));
+        p = e;
+    }
+    return out;
+}
+
+std::uint32_t to_u32(std::string_view s) {
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return 0;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        if (v > 0xffffffffu) return 0;
+    }
+    return static_cast<std::uint32_t>(v);
+}
+
+std::uint64_t to_u64(std::string_view s) {
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return 0;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return v;
+}
+
+}  // namespace
+
+client::command& client::command::string(std::string_view s) {
+    if (needs_literal(s)) return literal(s);
+    return text(quote(s));
+}
+
+client::client() : client_base(protocol::imap) {}
+client::~client() = default;
+
+std::string client::quote(std::string_view s) {
     // RFC 3501 §4.3: quoted strings escape only '"' and '\'.
     std::string out = "\"";
     for (char c : s) {
@@ -16,15 +104,17 @@ std::string quoted(std::string_view s) {
     out += '"';
     return out;
 }
-}  // namespace
 
-client::client() : client_base(protocol::imap) {}
-client::~client() = default;
+std::string client::wire_mailbox(std::string_view name) const {
+    return is_enabled("UTF8=ACCEPT") ? std::string(name) : encode_mailbox_name(name);
+}
 
 bool client::has_capability(std::string_view cap) const {
-    std::string u(cap);
-    std::transform(u.begin(), u.end(), u.begin(), [](unsigned char c) { return std::toupper(c); });
-    return std::find(caps_.begin(), caps_.end(), u) != caps_.end();
+    return std::any_of(caps_.begin(), caps_.end(), [&](const std::string& c) { return iequals(c, cap); });
+}
+
+bool client::is_enabled(std::string_view ext) const {
+    return std::any_of(enabled_.begin(), enabled_.end(), [&](const std::string& c) { return iequals(c, ext); });
 }
 
 std::vector<std::string> client::auth_mechanisms() const {
@@ -36,96 +126,270 @@ std::vector<std::string> client::auth_mechanisms() const {
 
 std::string client::next_tag() { return fmt::format("A{:04}", ++tag_counter_); }
 
-std::string client::read_response(stage s) {
-    // A response is a line, plus any literal it announces and the line continuing after it.
-    std::string full(read_line(s));
-    std::size_t total = full.size();
-    for (long long n = trailing_literal(full); n >= 0; n = trailing_literal(full)) {
-        total += static_cast<std::size_t>(n);
-        if (total > limits().max_multiline_bytes)
-            protocol_failure(errc::limit_exceeded, s,
-                             fmt::format("a response exceeded {} bytes", limits().max_multiline_bytes));
-        std::string literal(static_cast<std::size_t>(n), '\0');
-        for (std::size_t got = 0; got < literal.size();) got += read_some(literal.data() + got, literal.size() - got, s);
-        full += "\r\n";
-        full += literal;
-        full += read_line(s);
-    }
-    return full;
+// ---- the engine ----------------------------------------------------------------------------
+
+void client::done() noexcept {
+    consume(pending_consume_);
+    pending_consume_ = 0;
 }
 
-void client::absorb(const response_line& r) {
-    if (r.code == "CAPABILITY") caps_ = parse_capabilities(r.code_args);
-    if (r.type == response_line::kind::untagged && r.status == status::none && r.text.size() >= 10) {
-        std::string_view t = r.text;
-        std::string head(t.substr(0, 10));
-        std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return std::toupper(c); });
-        if (head == "CAPABILITY") caps_ = parse_capabilities(t.substr(std::min<std::size_t>(11, t.size())));
-    }
+void client::parse_failure(const protocol_error& e, stage s) {
+    protocol_failure(static_cast<errc>(e.code().value()), s, e.detail(), first_line(input().substr(0, 200)));
 }
 
-response_line client::exchange(std::string_view command, stage s, std::string_view logged) {
-    const auto tag = next_tag();
-    const auto line = fmt::format("{} {}", tag, command);
-    if (logged.empty())
-        send_line(line);
-    else
-        send_line_masked(line, fmt::format("{} {}", tag, logged));
+const response& client::read_response(stage s, const literal_sink* sink) {
+    done();
+    auto& lim = parser_.limits();
+    lim = plimits_;
+    lim.max_line_length = limits().max_line_length;
+    lim.stream_threshold = (sink != nullptr && sink->data) ? sink->threshold : ~0ull;
     for (;;) {
-        const auto raw = read_response(s);
-        response_line r;
+        response_parser::event ev;
         try {
-            r = parse_response_line(raw);
+            ev = parser_.next(input());
         } catch (const protocol_error& e) {
-            protocol_failure(e.code().value() ? static_cast<errc>(e.code().value()) : errc::protocol_violation, s,
-                             e.detail(), raw);
+            parse_failure(e, s);
         }
+        switch (ev.type) {
+        case response_parser::event::kind::need_more:
+            read_more(s);
+            break;
+        case response_parser::event::kind::literal_begin:
+            log(log_direction::server, fmt::format("{} <{} bytes streamed>", first_line(input().substr(0, ev.consumed)),
+                                                   ev.literal_size));
+            if (sink != nullptr && sink->begin) sink->begin(ev.literal_seq, ev.literal_item, ev.literal_size);
+            consume(ev.consumed);
+            break;
+        case response_parser::event::kind::literal_data:
+            if (sink != nullptr && sink->data) sink->data(ev.data);
+            consume(ev.consumed);
+            break;
+        case response_parser::event::kind::response:
+            pending_consume_ = ev.consumed;
+            log(log_direction::server, first_line(input().substr(0, std::min<std::size_t>(ev.consumed, 4096))));
+            return parser_.current();
+        }
+    }
+}
+
+void client::emit(const mailbox_event& e) {
+    if (observer_) observer_(e, state_);
+    if (idle_handler_ && idle_continue_) idle_continue_ = idle_handler_(e);
+}
+
+void client::absorb(const response& r) {
+    if (!r.code.empty()) {
+        const auto code = r.code;
+        if (iequals(code, "CAPABILITY")) {
+            caps_ = parse_capabilities(r.code_text);
+        } else if (iequals(code, "UIDVALIDITY")) {
+            state_.uidvalidity = to_u32(r.code_text);
+            emit({mailbox_event::kind::uidvalidity, state_.uidvalidity});
+        } else if (iequals(code, "UIDNEXT")) {
+            state_.uidnext = to_u32(r.code_text);
+            emit({mailbox_event::kind::uidnext, state_.uidnext});
+        } else if (iequals(code, "UNSEEN")) {
+            state_.first_unseen = to_u32(r.code_text);
+        } else if (iequals(code, "PERMANENTFLAGS")) {
+            state_.permanent_flags.clear();
+            if (r.code_args != node::npos && r.nodes[r.code_args].type == node::kind::list)
+                state_.permanent_flags = interpret_flags(r, r.nodes[r.code_args]);
+        } else if (iequals(code, "HIGHESTMODSEQ")) {
+            state_.highestmodseq = to_u64(r.code_text);
+            state_.nomodseq = false;
+            mailbox_event e{mailbox_event::kind::highestmodseq};
+            e.modseq = state_.highestmodseq;
+            emit(e);
+        } else if (iequals(code, "NOMODSEQ")) {
+            state_.nomodseq = true;
+        } else if (iequals(code, "READ-ONLY")) {
+            state_.read_only = true;
+        } else if (iequals(code, "READ-WRITE")) {
+            state_.read_only = false;
+        } else if (iequals(code, "ALERT")) {
+            mailbox_event e{mailbox_event::kind::alert};
+            e.text = std::string(r.text);
+            emit(e);
+        }
+    }
+    if (r.type != response_line::kind::untagged) return;
+    if (r.status == status::bye) {
+        mailbox_event e{mailbox_event::kind::bye};
+        e.text = std::string(r.text);
+        emit(e);
+        return;
+    }
+    if (r.status != status::none) return;
+    if (r.has_number) {
+        if (r.is("EXISTS")) {
+            state_.exists = r.number;
+            emit({mailbox_event::kind::exists, r.number});
+        } else if (r.is("RECENT")) {
+            state_.recent = r.number;
+            emit({mailbox_event::kind::recent, r.number});
+        } else if (r.is("EXPUNGE")) {
+            if (state_.exists > 0) --state_.exists;
+            emit({mailbox_event::kind::expunge, r.number});
+        } else if (r.is("FETCH")) {
+            try {
+                interpret_fetch(r, scratch_);
+            } catch (const protocol_error& e) {
+                parse_failure(e, stage::command);
+            }
+            if (scratch_.modseq && *scratch_.modseq > state_.highestmodseq && !state_.nomodseq)
+                state_.highestmodseq = *scratch_.modseq;
+            if (observer_ || idle_handler_) {
+                mailbox_event e{mailbox_event::kind::fetch, r.number};
+                e.fetch = &scratch_;
+                if (scratch_.modseq) e.modseq = *scratch_.modseq;
+                emit(e);
+            }
+        }
+        return;
+    }
+    if (r.is("CAPABILITY")) {
+        caps_.clear();
+        for (auto i = r.data; i != node::npos; i = r.nodes[i].next) caps_.push_back(upper(r.nodes[i].text));
+    } else if (r.is("ENABLED")) {
+        for (auto i = r.data; i != node::npos; i = r.nodes[i].next) {
+            auto e = upper(r.nodes[i].text);
+            if (!is_enabled(e)) enabled_.push_back(e);
+            if (e == "QRESYNC" && !is_enabled("CONDSTORE")) enabled_.emplace_back("CONDSTORE");
+        }
+    } else if (r.is("FLAGS")) {
+        if (r.data != node::npos && r.nodes[r.data].type == node::kind::list) {
+            state_.flags = interpret_flags(r, r.nodes[r.data]);
+            emit({mailbox_event::kind::flags});
+        }
+    } else if (r.is("VANISHED")) {
+        mailbox_event e{mailbox_event::kind::vanished};
+        auto i = r.data;
+        if (i != node::npos && r.nodes[i].type == node::kind::list) {
+            e.earlier = true;
+            i = r.nodes[i].next;
+        }
+        if (i == node::npos) return;
+        try {
+            e.uids = sequence_set::parse(r.nodes[i].text);
+        } catch (const parse_error& x) {
+            protocol_failure(errc::protocol_violation, stage::command, "malformed VANISHED: " + x.detail());
+        }
+        if (!e.earlier) {
+            std::uint64_t n = 0;
+            for (auto [lo, hi] : e.uids.ranges()) n += (hi >= lo ? hi - lo : 0) + 1;
+            state_.exists = n >= state_.exists ? 0 : state_.exists - static_cast<std::uint32_t>(n);
+        }
+        emit(e);
+    }
+}
+
+void client::send_parts(const std::string& tag, const command& c, stage s, std::optional<response_line>& early) {
+    const bool plus = has_capability("LITERAL+");
+    const bool minus = has_capability("LITERAL-");
+    std::string out = tag;
+    out += ' ';
+    if (!c.logged.empty()) log(log_direction::client, tag + " " + c.logged);
+    for (std::size_t i = 0; i < c.parts.size(); i += 2) {
+        out += c.parts[i];
+        if (i + 1 >= c.parts.size()) break;
+        const auto& lit = c.parts[i + 1];
+        const bool nonsync = plus || (minus && lit.size() <= 4096);
+        out += fmt::format("{{{}{}}}", lit.size(), nonsync ? "+" : "");
+        if (c.logged.empty()) log(log_direction::client, out.substr(0, 4096));
+        out += "\r\n";
+        send_raw(out);
+        out.clear();
+        if (!nonsync) {
+            for (;;) {
+                const response& r = read_response(s, nullptr);
+                if (r.type == response_line::kind::continuation) break;
+                absorb(r);
+                if (r.type == response_line::kind::tagged) {
+                    if (r.tag != tag)
+                        protocol_failure(errc::protocol_violation, s, fmt::format("response for unknown tag {}", r.tag),
+                                         std::string(r.text));
+                    early = r.to_line();
+                    done();
+                    return;
+                }
+            }
+            done();
+        }
+        send_raw(lit);
+        if (c.logged.empty()) log(log_direction::client, fmt::format("<{} literal bytes>", lit.size()));
+    }
+    if (c.logged.empty()) log(log_direction::client, out.substr(0, 4096));
+    out += "\r\n";
+    send_raw(out);
+}
+
+response_line client::execute(const command& c, stage s, const untagged_handler& on_untagged, const literal_sink* sink) {
+    const auto tag = next_tag();
+    std::optional<response_line> early;
+    send_parts(tag, c, s, early);
+    if (early) return *early;
+    for (;;) {
+        const response& r = read_response(s, sink);
         if (r.type == response_line::kind::continuation)
-            protocol_failure(errc::protocol_violation, s, "unexpected continuation request", raw);
-        absorb(r);
+            protocol_failure(errc::protocol_violation, s, "unexpected continuation request", std::string(r.text));
         if (r.type == response_line::kind::untagged) {
             if (r.status == status::bye && s != stage::logout)
-                protocol_failure(errc::connection_closed, s, "the server closed the session (BYE)", r.text);
+                protocol_failure(errc::connection_closed, s, "the server closed the session (BYE)", std::string(r.text));
+            absorb(r);
+            if (on_untagged) on_untagged(r);
             continue;
         }
         if (r.tag != tag)
-            protocol_failure(errc::protocol_violation, s, fmt::format("response for unknown tag {}", r.tag), raw);
-        return r;
+            protocol_failure(errc::protocol_violation, s, fmt::format("response for unknown tag {}", r.tag),
+                             first_line(input()));
+        absorb(r);
+        auto line = r.to_line();
+        done();
+        return line;
     }
 }
 
-response_line client::run(std::string_view command, stage s) {
-    auto r = exchange(command, s);
-    if (r.status != status::ok) {
-        throw command_error(errc::command_failed,
-                            fmt::format("{} refused: {} {}", command.substr(0, command.find(' ')),
-                                        r.status == status::no ? "NO" : "BAD", r.text),
-                            context(s, r.text));
-    }
-    return r;
+response_line client::check(response_line r, std::string_view what, stage s) {
+    if (r.status == status::ok) return r;
+    throw command_error(errc::command_failed,
+                        fmt::format("{} refused: {} {}{}", what, r.status == status::no ? "NO" : "BAD",
+                                    r.code.empty() ? std::string() : "[" + r.code + (r.code_args.empty() ? "" : " " + r.code_args) + "] ",
+                                    r.text),
+                        context(s, r.text));
 }
+
+response_line client::run(std::string_view cmd, stage s, const untagged_handler& on_untagged) {
+    command c;
+    c.text(cmd);
+    return check(execute(c, s, on_untagged), cmd.substr(0, cmd.find(' ')), s);
+}
+
+// ---- session ---------------------------------------------------------------------------------
 
 void client::read_greeting() {
-    const std::string line(read_line(stage::greeting));
-    greeting_ = line;
-    response_line r;
+    const response* r = nullptr;
     try {
-        r = parse_response_line(line);
-    } catch (const protocol_error&) {
-        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting", line,
+        r = &read_response(stage::greeting, nullptr);
+    } catch (const protocol_error& e) {
+        if (e.code() != make_error_code(errc::protocol_violation)) throw;
+        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting", e.server_text(),
                          "check that this port serves IMAP");
     }
-    if (r.type != response_line::kind::untagged ||
-        (r.status != status::ok && r.status != status::preauth && r.status != status::bye))
-        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting", line,
+    greeting_ = first_line(input().substr(0, pending_consume_));
+    if (r->type != response_line::kind::untagged ||
+        (r->status != status::ok && r->status != status::preauth && r->status != status::bye))
+        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting", greeting_,
                          "check that this port serves IMAP");
-    if (r.status == status::bye) {
+    if (r->status == status::bye) {
+        const std::string text(r->text);
+        done();
         stream().close();
-        throw command_error(errc::command_failed, "the server refused the connection", context(stage::greeting, r.text));
+        throw command_error(errc::command_failed, "the server refused the connection", context(stage::greeting, text));
     }
-    preauth_ = r.status == status::preauth;
+    preauth_ = r->status == status::preauth;
     if (preauth_) set_authenticated("PREAUTH");
-    absorb(r);
+    absorb(*r);
+    done();
 }
 
 void client::query_capabilities() {
@@ -135,10 +399,17 @@ void client::query_capabilities() {
     run("CAPABILITY", stage::capability);
 }
 
+const std::vector<std::string>& client::capability() {
+    run("CAPABILITY", stage::capability);
+    return caps_;
+}
+
 bool client::offers_starttls() const { return has_capability("STARTTLS"); }
 
 void client::request_starttls() {
-    auto r = exchange("STARTTLS", stage::starttls);
+    command c;
+    c.text("STARTTLS");
+    auto r = execute(c, stage::starttls);
     if (r.status != status::ok) {
         throw command_error(errc::starttls_refused, fmt::format("STARTTLS refused: {}", r.text),
                             context(stage::starttls, r.text, "use implicit_tls on port 993"));
@@ -147,10 +418,18 @@ void client::request_starttls() {
 
 void client::forget_session_state() {
     caps_.clear();
+    enabled_.clear();
+    state_ = {};
+    parser_.reset();
+    pending_consume_ = 0;
     // preauth_ is a fact of this connection's greeting; it stays.
 }
 
-void client::send_logout() { exchange("LOGOUT", stage::logout); }
+void client::send_logout() {
+    command c;
+    c.text("LOGOUT");
+    execute(c, stage::logout);
+}
 
 void client::noop() { run("NOOP"); }
 
@@ -167,11 +446,13 @@ void client::login(const std::string& user, const std::string& password) {
     on_authenticated();
 }
 
-std::string client::legacy_login(const sasl::credentials& c) {
+std::string client::legacy_login(const sasl::credentials& cr) {
     if (has_capability("LOGINDISABLED")) return {};
     caps_from_auth_ = false;
-    auto r = exchange(fmt::format("LOGIN {} {}", quoted(c.user), quoted(c.password)), stage::authenticate,
-                      fmt::format("LOGIN {} <password>", quoted(c.user)));
+    command c;
+    c.text("LOGIN ").string(cr.user).text(" ").string(cr.password);
+    c.logged = fmt::format("LOGIN {} <password>", quote(cr.user));
+    auto r = execute(c, stage::authenticate);
     if (r.status != status::ok)
         throw auth_error(errc::auth_failed, fmt::format("LOGIN failed: {}", r.text), context(stage::authenticate, r.text),
                          r.code);
@@ -192,24 +473,24 @@ void client::sasl_start(std::string_view mechanism, const std::string* initial, 
 
 client_base::sasl_reply client::sasl_read() {
     for (;;) {
-        const auto raw = read_response(stage::authenticate);
-        response_line r;
-        try {
-            r = parse_response_line(raw);
-        } catch (const protocol_error& e) {
-            protocol_failure(errc::protocol_violation, stage::authenticate, e.detail(), raw);
+        const response& r = read_response(stage::authenticate, nullptr);
+        if (r.type == response_line::kind::continuation) {
+            sasl_reply out{sasl_reply::kind::challenge, std::string(r.text), {}, {}};
+            done();
+            return out;
         }
-        if (r.type == response_line::kind::continuation) return {sasl_reply::kind::challenge, r.text, {}, {}};
         absorb(r);
         if (r.type == response_line::kind::untagged) continue;
         if (r.tag != auth_tag_)
             protocol_failure(errc::protocol_violation, stage::authenticate, fmt::format("response for unknown tag {}", r.tag),
-                             raw);
-        if (r.status == status::ok) {
-            caps_from_auth_ = r.code == "CAPABILITY";
-            return {sasl_reply::kind::success, {}, r.text, r.code};
+                             std::string(r.text));
+        const auto line = r.to_line();
+        done();
+        if (line.status == status::ok) {
+            caps_from_auth_ = line.code == "CAPABILITY";
+            return {sasl_reply::kind::success, {}, line.text, line.code};
         }
-        return {sasl_reply::kind::failure, {}, r.text, r.code};
+        return {sasl_reply::kind::failure, {}, line.text, line.code};
     }
 }
 
@@ -219,6 +500,695 @@ void client::on_authenticated() {
         caps_.clear();
         run("CAPABILITY", stage::capability);
     }
+}
+
+std::map<std::string, std::string> client::id(const std::map<std::string, std::string>& fields) {
+    command c;
+    c.text("ID ");
+    if (fields.empty()) {
+        c.text("NIL");
+    } else {
+        c.text("(");
+        bool first = true;
+        for (const auto& [k, v] : fields) {
+            if (!first) c.text(" ");
+            first = false;
+            c.string(k).text(" ").string(v);
+        }
+        c.text(")");
+    }
+    std::map<std::string, std::string> out;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("ID") || r.data == node::npos || r.nodes[r.data].type != node::kind::list) return;
+                      auto kids = children(r, r.nodes[r.data]);
+                      for (std::size_t i = 0; i + 1 < kids.size(); i += 2) out[node_string(*kids[i])] = node_string(*kids[i + 1]);
+                  }),
+          "ID");
+    return out;
+}
+
+std::vector<std::string> client::enable(const std::vector<std::string>& extensions) {
+    std::vector<std::string> before = enabled_;
+    run("ENABLE " + join(extensions, " "));
+    std::vector<std::string> out;
+    for (const auto& e : enabled_)
+        if (std::find(before.begin(), before.end(), e) == before.end()) out.push_back(e);
+    return out;
+}
+
+void client::compress() {
+    if (compression_active()) return;
+    if (!has_capability("COMPRESS=DEFLATE"))
+        throw command_error(errc::command_failed, "the server does not offer COMPRESS=DEFLATE", context(stage::command));
+    run("COMPRESS DEFLATE");
+    start_compression();
+}
+
+namespaces client::namespaces() {
+    imap::namespaces out;
+    run("NAMESPACE", stage::command, [&](const response& r) {
+        if (!r.is("NAMESPACE")) return;
+        std::vector<namespace_entry>* lists[] = {&out.personal, &out.other_users, &out.shared};
+        std::size_t k = 0;
+        for (auto i = r.data; i != node::npos && k < 3; i = r.nodes[i].next, ++k) {
+            if (r.nodes[i].type != node::kind::list) continue;
+            for (const node* ns : children(r, r.nodes[i])) {
+                if (ns->type != node::kind::list) continue;
+                auto parts = children(r, *ns);
+                namespace_entry e;
+                if (!parts.empty()) e.prefix = decode_mailbox_name(node_string(*parts[0]));
+                if (parts.size() > 1) {
+                    const auto d = node_string(*parts[1]);
+                    e.delimiter = d.empty() ? '\0' : d[0];
+                }
+                lists[k]->push_back(std::move(e));
+            }
+        }
+    });
+    return out;
+}
+
+// ---- mailboxes ---------------------------------------------------------------------------------
+
+std::vector<list_result> client::list(std::string_view reference, std::string_view pattern, const list_options& o) {
+    const bool utf8 = is_enabled("UTF8=ACCEPT");
+    const bool extended = has_capability("LIST-EXTENDED");
+    const bool list_status = has_capability("LIST-STATUS") && !o.status_items.empty();
+    command c;
+    c.text("LIST ");
+    std::vector<std::string> sel;
+    if (o.subscribed) sel.emplace_back("SUBSCRIBED");
+    if (o.special_use) sel.emplace_back("SPECIAL-USE");
+    if (o.recursive_match) sel.emplace_back("RECURSIVEMATCH");
+    if (!sel.empty() && extended) c.text("(" + join(sel, " ") + ") ");
+    c.string(wire_mailbox(reference)).text(" ").string(wire_mailbox(pattern));
+    std::vector<std::string> ret;
+    if (o.return_special_use) ret.emplace_back("SPECIAL-USE");
+    if (o.return_children) ret.emplace_back("CHILDREN");
+    if (list_status) ret.push_back("STATUS (" + join(o.status_items, " ") + ")");
+    if (!ret.empty() && (extended || has_capability("SPECIAL-USE") || list_status)) c.text(" RETURN (" + join(ret, " ") + ")");
+    std::vector<list_result> out;
+    std::map<std::string, status_data> statuses;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      try {
+                          if (r.is("LIST")) out.push_back({interpret_list(r, utf8), std::nullopt});
+                          else if (r.is("STATUS")) {
+                              auto s = interpret_status(r, utf8);
+                              statuses[s.mailbox] = std::move(s);
+                          }
+                      } catch (const protocol_error& e) {
+                          parse_failure(e, stage::command);
+                      }
+                  }),
+          "LIST");
+    if (o.subscribed && !extended) {
+        // Without LIST-EXTENDED, LSUB is the subscribed list.
+        out.clear();
+        for (auto& e : lsub(reference, pattern)) out.push_back({std::move(e), std::nullopt});
+    }
+    for (auto& e : out) {
+        if (auto it = statuses.find(e.entry.name); it != statuses.end()) e.status = it->second;
+        else if (!o.status_items.empty() && !list_status && !e.entry.has_attribute("\\Noselect") &&
+                 !e.entry.has_attribute("\\NonExistent"))
+            e.status = status(e.entry.name, o.status_items);
+    }
+    return out;
+}
+
+std::vector<list_entry> client::lsub(std::string_view reference, std::string_view pattern) {
+    const bool utf8 = is_enabled("UTF8=ACCEPT");
+    command c;
+    c.text("LSUB ").string(wire_mailbox(reference)).text(" ").string(wire_mailbox(pattern));
+    std::vector<list_entry> out;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("LSUB")) return;
+                      try {
+                          out.push_back(interpret_list(r, utf8));
+                      } catch (const protocol_error& e) {
+                          parse_failure(e, stage::command);
+                      }
+                  }),
+          "LSUB");
+    return out;
+}
+
+status_data client::status(std::string_view mailbox, std::vector<std::string> items) {
+    if (items.empty()) {
+        items = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"};
+        if (has_capability("CONDSTORE")) items.emplace_back("HIGHESTMODSEQ");
+    }
+    command c;
+    c.text("STATUS ").string(wire_mailbox(mailbox)).text(" (" + join(items, " ") + ")");
+    status_data out;
+    const bool utf8 = is_enabled("UTF8=ACCEPT");
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("STATUS")) return;
+                      try {
+                          out = interpret_status(r, utf8);
+                      } catch (const protocol_error& e) {
+                          parse_failure(e, stage::command);
+                      }
+                  }),
+          "STATUS");
+    out.mailbox = std::string(mailbox);
+    return out;
+}
+
+void client::create(std::string_view mailbox, std::string_view special_use) {
+    command c;
+    c.text("CREATE ").string(wire_mailbox(mailbox));
+    if (!special_use.empty()) c.text(fmt::format(" (USE ({}))", special_use));
+    check(execute(c), "CREATE");
+}
+
+void client::delete_mailbox(std::string_view mailbox) {
+    command c;
+    c.text("DELETE ").string(wire_mailbox(mailbox));
+    check(execute(c), "DELETE");
+}
+
+void client::rename(std::string_view from, std::string_view to) {
+    command c;
+    c.text("RENAME ").string(wire_mailbox(from)).text(" ").string(wire_mailbox(to));
+    check(execute(c), "RENAME");
+}
+
+void client::subscribe(std::string_view mailbox) {
+    command c;
+    c.text("SUBSCRIBE ").string(wire_mailbox(mailbox));
+    check(execute(c), "SUBSCRIBE");
+}
+
+void client::unsubscribe(std::string_view mailbox) {
+    command c;
+    c.text("UNSUBSCRIBE ").string(wire_mailbox(mailbox));
+    check(execute(c), "UNSUBSCRIBE");
+}
+
+const mailbox_state& client::open_mailbox(std::string_view verb, std::string_view mailbox, std::string_view extra,
+                                          bool read_only, resync_result* resync) {
+    state_ = {};
+    state_.name = std::string(mailbox);
+    state_.read_only = read_only;
+    command c;
+    c.text(verb).text(" ").string(wire_mailbox(mailbox)).text(extra);
+    auto r = execute(c, stage::command, [&](const response& u) {
+        if (resync == nullptr) return;
+        if (u.is("FETCH")) resync->changed.push_back(scratch_);
+        if (u.is("VANISHED")) {
+            auto i = u.data;
+            if (i != node::npos && u.nodes[i].type == node::kind::list) i = u.nodes[i].next;
+            if (i != node::npos) {
+                merge(resync->vanished, parse_set_or_empty(u.nodes[i].text));
+            }
+        }
+    });
+    if (r.status != status::ok) {
+        state_ = {};
+        check(r, verb);
+    }
+    state_.selected = true;
+    if (r.code == "READ-ONLY") state_.read_only = true;
+    if (r.code == "READ-WRITE") state_.read_only = false;
+    return state_;
+}
+
+const mailbox_state& client::select(std::string_view mailbox, bool condstore) {
+    return open_mailbox("SELECT", mailbox, condstore ? " (CONDSTORE)" : "", false, nullptr);
+}
+
+const mailbox_state& client::examine(std::string_view mailbox, bool condstore) {
+    return open_mailbox("EXAMINE", mailbox, condstore ? " (CONDSTORE)" : "", true, nullptr);
+}
+
+resync_result client::select_qresync(std::string_view mailbox, const qresync_params& p, bool read_only) {
+    if (!is_enabled("QRESYNC")) {
+        if (!has_capability("QRESYNC"))
+            throw command_error(errc::command_failed, "the server does not offer QRESYNC", context(stage::command));
+        enable({"QRESYNC"});
+    }
+    std::string extra = fmt::format(" (QRESYNC ({} {}", p.uidvalidity, p.modseq);
+    if (p.known_uids && !p.known_uids->empty()) extra += " " + p.known_uids->to_string();
+    extra += "))";
+    resync_result out;
+    open_mailbox(read_only ? "EXAMINE" : "SELECT", mailbox, extra, read_only, &out);
+    return out;
+}
+
+void client::check() { run("CHECK"); }
+
+void client::close_mailbox() {
+    run("CLOSE");
+    state_ = {};
+}
+
+void client::unselect() {
+    if (has_capability("UNSELECT")) {
+        run("UNSELECT");
+    } else {
+        // RFC 3501 has no UNSELECT: a failing EXAMINE deselects without expunging.
+        command c;
+        c.text("EXAMINE ").string("mailwire-nonexistent-" + std::to_string(tag_counter_));
+        (void)execute(c);
+    }
+    state_ = {};
+}
+
+// ---- messages ------------------------------------------------------------------------------
+
+void client::fetch(const sequence_set& set, std::string_view items, const fetch_handler& on_message,
+                   const fetch_options& o) {
+    if (set.empty()) return;
+    command c;
+    c.text(o.uid ? "UID FETCH " : "FETCH ").text(set.to_string()).text(" ");
+    const bool macro = items.find(' ') == std::string_view::npos || items.starts_with('(');
+    if (macro)
+        c.text(items);
+    else
+        c.text("(").text(items).text(")");
+    if (o.changed_since > 0) c.text(fmt::format(" (CHANGEDSINCE {}{})", o.changed_since, o.vanished ? " VANISHED" : ""));
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (r.has_number && r.is("FETCH") && on_message) on_message(scratch_);
+                  },
+                  o.sink),
+          o.uid ? "UID FETCH" : "FETCH");
+}
+
+std::vector<fetch_data> client::fetch(const sequence_set& set, std::string_view items, const fetch_options& o) {
+    std::vector<fetch_data> out;
+    fetch(set, items, [&](const fetch_data& f) { out.push_back(f); }, o);
+    return out;
+}
+
+std::uint64_t client::fetch_body(std::uint32_t uid, const std::function<void(std::string_view)>& out,
+                                 std::string_view section) {
+    literal_sink sink;
+    std::uint64_t total = 0;
+    sink.threshold = 1;
+    sink.data = [&](std::string_view bytes) {
+        total += bytes.size();
+        out(bytes);
+    };
+    fetch_options o;
+    o.sink = &sink;
+    bool got = false;
+    const std::string item = fmt::format("BODY.PEEK[{}]", section);
+    fetch(sequence_set(uid), "UID " + item,
+          [&](const fetch_data& f) {
+              if (f.uid != uid) return;
+              for (const auto& s : f.sections) {
+                  got = true;
+                  if (!s.streamed && !s.data.empty()) {
+                      total += s.data.size();
+                      out(s.data);
+                  }
+              }
+          },
+          o);
+    if (!got)
+        throw command_error(errc::command_failed, fmt::format("no message with UID {}", uid), context(stage::command));
+    return total;
+}
+
+std::uint64_t client::fetch_body_to_file(std::uint32_t uid, const std::string& path, std::string_view section) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+    if (!f) throw error(errc::io_error, fmt::format("cannot open {} for writing", path));
+    const auto n = fetch_body(
+        uid,
+        [&](std::string_view b) {
+            if (std::fwrite(b.data(), 1, b.size(), f.get()) != b.size())
+                throw error(errc::io_error, fmt::format("writing {} failed", path));
+        },
+        section);
+    if (std::fflush(f.get()) != 0) throw error(errc::io_error, fmt::format("writing {} failed", path));
+    return n;
+}
+
+store_result client::store(const sequence_set& set, store_action action, const std::vector<std::string>& flags,
+                           const store_options& o) {
+    command c;
+    c.text(o.uid ? "UID STORE " : "STORE ").text(set.to_string());
+    if (o.unchanged_since) c.text(fmt::format(" (UNCHANGEDSINCE {})", *o.unchanged_since));
+    c.text(action == store_action::add ? " +FLAGS" : action == store_action::remove ? " -FLAGS" : " FLAGS");
+    if (o.silent) c.text(".SILENT");
+    c.text(" (" + join(flags, " ") + ")");
+    store_result out;
+    auto r = check(execute(c, stage::command,
+                           [&](const response& u) {
+                               if (u.has_number && u.is("FETCH")) out.updated.push_back(scratch_);
+                           }),
+                   "STORE");
+    if (r.code == "MODIFIED") out.modified = parse_set_or_empty(r.code_args);
+    return out;
+}
+
+copy_result client::copy(const sequence_set& set, std::string_view destination, bool uid) {
+    command c;
+    c.text(uid ? "UID COPY " : "COPY ").text(set.to_string()).text(" ").string(wire_mailbox(destination));
+    auto r = check(execute(c), "COPY");
+    copy_result out;
+    if (r.code == "COPYUID") {
+        const auto w = words(r.code_args);
+        if (w.size() == 3) out = {to_u32(w[0]), parse_set_or_empty(w[1]), parse_set_or_empty(w[2])};
+    }
+    return out;
+}
+
+copy_result client::move(const sequence_set& set, std::string_view destination, bool uid) {
+    if (!has_capability("MOVE")) {
+        auto out = copy(set, destination, uid);
+        store_options so;
+        so.uid = uid;
+        so.silent = true;
+        store(set, store_action::add, {"\\Deleted"}, so);
+        if (uid && has_capability("UIDPLUS"))
+            expunge(set);
+        else
+            expunge();
+        return out;
+    }
+    command c;
+    c.text(uid ? "UID MOVE " : "MOVE ").text(set.to_string()).text(" ").string(wire_mailbox(destination));
+    copy_result out;
+    auto take = [&](std::string_view code, std::string_view args) {
+        if (!iequals(code, "COPYUID")) return;
+        const auto w = words(args);
+        if (w.size() == 3) out = {to_u32(w[0]), parse_set_or_empty(w[1]), parse_set_or_empty(w[2])};
+    };
+    auto r = check(execute(c, stage::command, [&](const response& u) { take(u.code, u.code_text); }), "MOVE");
+    take(r.code, r.code_args);
+    return out;
+}
+
+expunge_result client::expunge() {
+    expunge_result out;
+    run("EXPUNGE", stage::command, [&](const response& r) {
+        if (r.has_number && r.is("EXPUNGE")) out.sequence_numbers.push_back(r.number);
+        if (r.is("VANISHED") && r.data != node::npos)
+            merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
+    });
+    return out;
+}
+
+expunge_result client::expunge(const sequence_set& uids) {
+    expunge_result out;
+    run("UID EXPUNGE " + uids.to_string(), stage::command, [&](const response& r) {
+        if (r.has_number && r.is("EXPUNGE")) out.sequence_numbers.push_back(r.number);
+        if (r.is("VANISHED") && r.data != node::npos)
+            merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
+    });
+    return out;
+}
+
+append_result client::append(std::string_view mailbox, const append_message& m) {
+    return append(mailbox, std::vector<append_message>{m});
+}
+
+append_result client::append(std::string_view mailbox, const std::vector<append_message>& messages) {
+    append_result out;
+    if (messages.empty()) return out;
+    auto add_message = [](command& c, const append_message& m) {
+        if (!m.flags.empty()) c.text(" (" + join(m.flags, " ") + ")");
+        if (m.date) c.text(" \"" + format_internaldate(*m.date) + "\"");
+        c.text(" ").literal(m.data);
+    };
+    auto take = [&](const response_line& r) {
+        if (r.code != "APPENDUID") return;
+        const auto w = words(r.code_args);
+        if (w.size() != 2) return;
+        out.uidvalidity = to_u32(w[0]);
+        merge(out.uids, parse_set_or_empty(w[1]));
+    };
+    if (messages.size() > 1 && has_capability("MULTIAPPEND")) {
+        command c;
+        c.text("APPEND ").string(wire_mailbox(mailbox));
+        for (const auto& m : messages) add_message(c, m);
+        take(check(execute(c), "APPEND"));
+        return out;
+    }
+    for (const auto& m : messages) {
+        command c;
+        c.text("APPEND ").string(wire_mailbox(mailbox));
+        add_message(c, m);
+        take(check(execute(c), "APPEND"));
+    }
+    return out;
+}
+
+namespace {
+void add_query(client::command& c, const search_query& q) {
+    if (q.parts().empty() || (q.parts().size() == 1 && q.parts()[0].empty())) {
+        c.text("ALL");
+        return;
+    }
+    for (std::size_t i = 0; i < q.parts().size(); ++i) {
+        if (i % 2 == 0)
+            c.text(q.parts()[i]);
+        else
+            c.literal(q.parts()[i]);
+    }
+}
+}  // namespace
+
+search_result client::search(const search_query& query, const search_options& o) {
+    command c;
+    c.text(o.uid ? "UID SEARCH" : "SEARCH");
+    const bool esearch = !o.returns.empty() && has_capability("ESEARCH");
+    if (esearch) c.text(" RETURN (" + join(o.returns, " ") + ")");
+    if (query.needs_utf8() && !is_enabled("UTF8=ACCEPT")) c.text(" CHARSET UTF-8");
+    c.text(" ");
+    add_query(c, query);
+    search_result out;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("SEARCH") && !r.is("ESEARCH")) return;
+                      try {
+                          auto part = interpret_search(r);
+                          out.ids.insert(out.ids.end(), part.ids.begin(), part.ids.end());
+                          if (part.min) out.min = part.min;
+                          if (part.max) out.max = part.max;
+                          if (part.count) out.count = part.count;
+                          if (part.all) out.all = part.all;
+                          if (part.modseq) out.modseq = part.modseq;
+                      } catch (const protocol_error& e) {
+                          parse_failure(e, stage::command);
+                      }
+                  }),
+          "SEARCH");
+    out.uid = o.uid;
+    if (esearch && !out.count &&
+        std::any_of(o.returns.begin(), o.returns.end(), [](const std::string& s) { return iequals(s, "COUNT"); }))
+        out.count = 0;  // RFC 4731: an empty result omits the data
+    return out;
+}
+
+std::vector<std::uint32_t> client::sort(std::string_view criteria, const search_query& query, bool uid) {
+    command c;
+    c.text(uid ? "UID SORT (" : "SORT (").text(criteria).text(") UTF-8 ");
+    add_query(c, query);
+    std::vector<std::uint32_t> out;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("SORT")) return;
+                      try {
+                          auto part = interpret_search(r);
+                          out.insert(out.end(), part.ids.begin(), part.ids.end());
+                      } catch (const protocol_error& e) {
+                          parse_failure(e, stage::command);
+                      }
+                  }),
+          "SORT");
+    return out;
+}
+
+std::vector<thread_node> client::thread(std::string_view algorithm, const search_query& query, bool uid) {
+    command c;
+    c.text(uid ? "UID THREAD " : "THREAD ").text(algorithm).text(" UTF-8 ");
+    add_query(c, query);
+    std::vector<thread_node> out;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("THREAD")) return;
+                      try {
+                          auto part = interpret_thread(r);
+                          out.insert(out.end(), part.begin(), part.end());
+                      } catch (const protocol_error& e) {
+                          parse_failure(e, stage::command);
+                      }
+                  }),
+          "THREAD");
+    return out;
+}
+
+// ---- IDLE ------------------------------------------------------------------------------------
+
+void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std::chrono::milliseconds max) {
+    if (!has_capability("IDLE"))
+        throw command_error(errc::command_failed, "the server does not offer IDLE", context(stage::command));
+    struct guard {
+        client& c;
+        ~guard() { c.idle_handler_ = {}; }
+    } g{*this};
+    idle_stop_.store(false);
+    idle_continue_ = true;
+    const auto tag = next_tag();
+    send_line(tag + " IDLE");
+    for (;;) {
+        const response& r = read_response(stage::command, nullptr);
+        if (r.type == response_line::kind::continuation) break;
+        absorb(r);
+        if (r.type == response_line::kind::tagged) {
+            if (r.tag != tag)
+                protocol_failure(errc::protocol_violation, stage::command, fmt::format("response for unknown tag {}", r.tag));
+            auto line = r.to_line();
+            done();
+            check(line, "IDLE");
+            return;  // an OK without continuation: nothing to wait for
+        }
+    }
+    done();
+    idle_handler_ = on_event;
+    const auto deadline = std::chrono::steady_clock::now() + max;
+    bool done_sent = false;
+    for (;;) {
+        if (!done_sent &&
+            (idle_stop_.load() || !idle_continue_ || std::chrono::steady_clock::now() >= deadline)) {
+            send_line("DONE");
+            done_sent = true;
+        }
+        if (!done_sent && !input_ready(std::chrono::milliseconds(50))) continue;
+        const response& r = read_response(stage::command, nullptr);
+        if (r.type == response_line::kind::continuation)
+            protocol_failure(errc::protocol_violation, stage::command, "unexpected continuation request during IDLE");
+        if (r.type == response_line::kind::untagged) {
+            if (r.status == status::bye)
+                protocol_failure(errc::connection_closed, stage::command, "the server closed the session (BYE)",
+                                 std::string(r.text));
+            absorb(r);
+            done();
+            continue;
+        }
+        if (r.tag != tag)
+            protocol_failure(errc::protocol_violation, stage::command, fmt::format("response for unknown tag {}", r.tag));
+        absorb(r);
+        auto line = r.to_line();
+        done();
+        check(line, "IDLE");
+        return;
+    }
+}
+
+// ---- QUOTA / METADATA --------------------------------------------------------------------------
+
+namespace {
+quota quota_of(const response& r) {
+    quota q;
+    auto i = r.data;
+    if (i == node::npos) return q;
+    q.root = node_string(r.nodes[i]);
+    i = r.nodes[i].next;
+    if (i == node::npos || r.nodes[i].type != node::kind::list) return q;
+    auto kids = children(r, r.nodes[i]);
+    for (std::size_t k = 0; k + 2 < kids.size(); k += 3) {
+        q.resources.push_back({upper(kids[k]->text), kids[k + 1]->number, kids[k + 2]->number});
+    }
+    return q;
+}
+}  // namespace
+
+std::vector<quota> client::quota_root(std::string_view mailbox) {
+    command c;
+    c.text("GETQUOTAROOT ").string(wire_mailbox(mailbox));
+    std::vector<quota> out;
+    std::vector<std::string> roots;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (r.is("QUOTAROOT")) {
+                          auto i = r.data;
+                          if (i != node::npos) i = r.nodes[i].next;
+                          for (; i != node::npos; i = r.nodes[i].next) roots.push_back(node_string(r.nodes[i]));
+                      } else if (r.is("QUOTA")) {
+                          out.push_back(quota_of(r));
+                      }
+                  }),
+          "GETQUOTAROOT");
+    for (const auto& root : roots)
+        if (std::none_of(out.begin(), out.end(), [&](const quota& q) { return q.root == root; })) out.push_back({root, {}});
+    return out;
+}
+
+quota client::get_quota(std::string_view root) {
+    command c;
+    c.text("GETQUOTA ").string(root);
+    quota out;
+    out.root = std::string(root);
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (r.is("QUOTA")) out = quota_of(r);
+                  }),
+          "GETQUOTA");
+    return out;
+}
+
+void client::set_quota(std::string_view root, const std::vector<std::pair<std::string, std::uint64_t>>& limits) {
+    command c;
+    c.text("SETQUOTA ").string(root).text(" (");
+    bool first = true;
+    for (const auto& [name, value] : limits) {
+        c.text(fmt::format("{}{} {}", first ? "" : " ", name, value));
+        first = false;
+    }
+    c.text(")");
+    check(execute(c), "SETQUOTA");
+}
+
+std::map<std::string, std::optional<std::string>> client::get_metadata(std::string_view mailbox,
+                                                                       const std::vector<std::string>& entries) {
+    command c;
+    c.text("GETMETADATA ").string(wire_mailbox(mailbox)).text(" (");
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (i > 0) c.text(" ");
+        c.string(entries[i]);
+    }
+    c.text(")");
+    std::map<std::string, std::optional<std::string>> out;
+    check(execute(c, stage::command,
+                  [&](const response& r) {
+                      if (!r.is("METADATA") || r.data == node::npos) return;
+                      const auto list = r.nodes[r.data].next;
+                      if (list == node::npos || r.nodes[list].type != node::kind::list) return;
+                      auto kids = children(r, r.nodes[list]);
+                      for (std::size_t i = 0; i + 1 < kids.size(); i += 2) {
+                          if (kids[i + 1]->type == node::kind::nil)
+                              out[node_string(*kids[i])] = std::nullopt;
+                          else
+                              out[node_string(*kids[i])] = node_string(*kids[i + 1]);
+                      }
+                  }),
+          "GETMETADATA");
+    return out;
+}
+
+void client::set_metadata(std::string_view mailbox, const std::map<std::string, std::optional<std::string>>& entries) {
+    command c;
+    c.text("SETMETADATA ").string(wire_mailbox(mailbox)).text(" (");
+    bool first = true;
+    for (const auto& [k, v] : entries) {
+        if (!first) c.text(" ");
+        first = false;
+        c.string(k).text(" ");
+        if (v)
+            c.string(*v);
+        else
+            c.text("NIL");
+    }
+    c.text(")");
+    check(execute(c), "SETMETADATA");
 }
 
 }  // namespace mailwire::imap

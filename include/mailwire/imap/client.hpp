@@ -1,20 +1,124 @@
-// mailwire::imap::client — IMAP4rev1 (RFC 3501) over the shared client base.
+// mailwire::imap::client — IMAP4rev1 (RFC 3501) and the extensions people use, over the shared
+// client base: a thin blocking driver around the incremental response parser (parser.hpp).
+//
+//   imap::client c;
+//   c.connect("mail.example.com", 993, security::implicit_tls);
+//   c.authenticate("alice", "secret");
+//   c.select("INBOX");
+//   auto ids = c.search(imap::search_query::unseen() && imap::search_query::from("bob"));
+//   c.fetch(sequence_set::from(ids.ids), "UID FLAGS ENVELOPE", [](const imap::fetch_data& m) { … });
+//
+// Failures follow the two kinds of STYLE §5: a NO/BAD answer throws command_error and the session
+// lives on; anything malformed, over a limit, or an unknown tag throws protocol_error and closes.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mailwire/client.hpp"
+#include "mailwire/imap/parser.hpp"
 #include "mailwire/imap/status.hpp"
+#include "mailwire/imap/types.hpp"
 
 namespace mailwire::imap {
+
+/// Where large literals (message bodies) go instead of memory.
+struct literal_sink {
+    /// A literal for FETCH item `item` ("BODY[]", "BODY[2]<0>") of message `seq` starts.
+    std::function<void(std::uint32_t seq, std::string_view item, std::uint64_t size)> begin;
+    /// The next bytes of it.
+    std::function<void(std::string_view bytes)> data;
+    /// Literals of at least this many bytes are streamed; smaller ones stay in fetch_data.
+    std::uint64_t threshold = 64 * 1024;
+};
+
+struct fetch_options {
+    bool uid = true;                       ///< UID FETCH (sets are UIDs) or FETCH (sequence numbers)
+    std::uint64_t changed_since = 0;       ///< CONDSTORE (CHANGEDSINCE n)
+    bool vanished = false;                 ///< QRESYNC (VANISHED) with changed_since
+    const literal_sink* sink = nullptr;
+};
+
+enum class store_action { add, remove, replace };
+struct store_options {
+    bool uid = true;
+    bool silent = false;
+    std::optional<std::uint64_t> unchanged_since;  ///< CONDSTORE
+};
+struct store_result {
+    std::vector<fetch_data> updated;  ///< FETCH responses the STORE produced
+    sequence_set modified;            ///< [MODIFIED …]: not stored because of UNCHANGEDSINCE
+};
+
+/// UIDPLUS results (RFC 4315).
+struct copy_result {
+    std::uint32_t uidvalidity = 0;
+    sequence_set source, destination;
+};
+struct append_result {
+    std::uint32_t uidvalidity = 0;
+    sequence_set uids;
+};
+struct append_message {
+    std::string_view data;                ///< the whole RFC 5322 message, CRLF line ends
+    std::vector<std::string> flags;       ///< "\\Seen" …
+    std::optional<mime::date_time> date;  ///< INTERNALDATE; server time when absent
+};
+struct expunge_result {
+    std::vector<std::uint32_t> sequence_numbers;  ///< EXPUNGE responses, in order
+    sequence_set vanished;                        ///< VANISHED responses (QRESYNC enabled)
+};
+
+struct search_options {
+    bool uid = true;
+    /// ESEARCH RETURN options ("MIN", "MAX", "COUNT", "ALL"); used when the server has ESEARCH.
+    std::vector<std::string> returns;
+};
+
+/// LIST options (RFC 5258 LIST-EXTENDED, RFC 6154 SPECIAL-USE, RFC 5819 LIST-STATUS).
+struct list_options {
+    bool subscribed = false;      ///< selection SUBSCRIBED
+    bool special_use = false;     ///< selection SPECIAL-USE (only special-use mailboxes)
+    bool recursive_match = false;
+    bool return_special_use = false;
+    bool return_children = false;
+    std::vector<std::string> status_items;  ///< RETURN (STATUS (…)); falls back to STATUS per mailbox
+};
+struct list_result {
+    list_entry entry;
+    std::optional<status_data> status;
+};
+
+/// SELECT … (QRESYNC (uidvalidity modseq [known-uids])) — RFC 7162 §3.2.5.
+struct qresync_params {
+    std::uint32_t uidvalidity = 0;
+    std::uint64_t modseq = 0;
+    std::optional<sequence_set> known_uids;
+};
+struct resync_result {
+    sequence_set vanished;            ///< VANISHED (EARLIER): gone since modseq
+    std::vector<fetch_data> changed;  ///< flags changed since modseq
+};
+
+/// Observer of mailbox changes (unsolicited responses); `state` is already updated.
+using mailbox_observer = std::function<void(const mailbox_event& event, const mailbox_state& state)>;
+using fetch_handler = std::function<void(const fetch_data&)>;
+/// Sees every untagged response of a command (advanced use with run()).
+using untagged_handler = std::function<void(const response&)>;
 
 class MAILWIRE_API client : public client_base {
 public:
     client();
     ~client() override;
 
+    // ---- session -------------------------------------------------------------------------
     /// Current capabilities, upper case (re-read after STARTTLS and after login).
     [[nodiscard]] const std::vector<std::string>& capabilities() const noexcept { return caps_; }
     [[nodiscard]] bool has_capability(std::string_view cap) const;
@@ -22,7 +126,11 @@ public:
     [[nodiscard]] std::vector<std::string> auth_mechanisms() const override;
     /// True when the server greeted with PREAUTH (already authenticated).
     [[nodiscard]] bool preauthenticated() const noexcept { return preauth_; }
+    /// Parser limits (literal size, nesting, response size; line length comes from limits()).
+    imap::parser_limits& response_limits() noexcept { return plimits_; }
 
+    /// CAPABILITY again.
+    const std::vector<std::string>& capability();
     /// LOGIN (RFC 3501 §6.2.3) explicitly; authenticate() prefers SASL and uses LOGIN only when no
     /// mechanism fits. Refused over plaintext unless allow_plaintext_auth.
     /// Throws auth_error with the server's text and response code on NO.
@@ -30,7 +138,100 @@ public:
     /// NOOP; also collects unsolicited responses.
     void noop();
     /// Runs `command` (without tag) and returns the tagged completion; NO/BAD throw command_error.
-    response_line run(std::string_view command, stage s = stage::command);
+    /// `on_untagged` sees each untagged response (views valid during the call).
+    response_line run(std::string_view command, stage s = stage::command, const untagged_handler& on_untagged = {});
+    /// ID (RFC 2971): sends our fields, returns the server's.
+    std::map<std::string, std::string> id(const std::map<std::string, std::string>& fields = {});
+    /// ENABLE (RFC 5161); returns what the server enabled. "QRESYNC" implies CONDSTORE.
+    std::vector<std::string> enable(const std::vector<std::string>& extensions);
+    [[nodiscard]] bool is_enabled(std::string_view extension) const;
+    /// COMPRESS DEFLATE (RFC 4978); throws command_error when not offered or refused.
+    void compress();
+    [[nodiscard]] imap::namespaces namespaces();
+
+    // ---- mailboxes -----------------------------------------------------------------------
+    /// LIST reference pattern; names are UTF-8 both ways (modified UTF-7 on the wire unless
+    /// UTF8=ACCEPT is enabled).
+    std::vector<list_result> list(std::string_view reference = "", std::string_view pattern = "*",
+                                  const list_options& options = {});
+    std::vector<list_entry> lsub(std::string_view reference = "", std::string_view pattern = "*");
+    /// STATUS; default items MESSAGES UIDNEXT UIDVALIDITY UNSEEN (+HIGHESTMODSEQ with CONDSTORE).
+    status_data status(std::string_view mailbox, std::vector<std::string> items = {});
+    void create(std::string_view mailbox, std::string_view special_use = {});
+    void delete_mailbox(std::string_view mailbox);
+    void rename(std::string_view from, std::string_view to);
+    void subscribe(std::string_view mailbox);
+    void unsubscribe(std::string_view mailbox);
+
+    /// SELECT / EXAMINE; `condstore` adds (CONDSTORE).
+    const mailbox_state& select(std::string_view mailbox, bool condstore = false);
+    const mailbox_state& examine(std::string_view mailbox, bool condstore = false);
+    /// SELECT with QRESYNC (enables QRESYNC first when needed): what changed since `p.modseq`.
+    resync_result select_qresync(std::string_view mailbox, const qresync_params& p, bool read_only = false);
+    [[nodiscard]] const mailbox_state& mailbox() const noexcept { return state_; }
+    /// Called for every change of the selected mailbox (EXISTS, EXPUNGE, VANISHED, FETCH, FLAGS …).
+    void on_mailbox_event(mailbox_observer observer) { observer_ = std::move(observer); }
+    void check();
+    /// CLOSE (expunges \Deleted messages silently) / UNSELECT (RFC 3691; falls back to EXAMINE of a
+    /// non-existent mailbox when not offered).
+    void close_mailbox();
+    void unselect();
+
+    // ---- messages ------------------------------------------------------------------------
+    /// FETCH/UID FETCH `items` ("UID FLAGS ENVELOPE BODY.PEEK[]" or "FAST"/"ALL"/"FULL"); each
+    /// message goes to `on_message` as it is parsed (views into nothing: fetch_data owns its data).
+    void fetch(const sequence_set& set, std::string_view items, const fetch_handler& on_message,
+               const fetch_options& options = {});
+    std::vector<fetch_data> fetch(const sequence_set& set, std::string_view items, const fetch_options& options = {});
+    /// Streams BODY.PEEK[section] of one message (by UID) into `out` callbacks; returns the size.
+    std::uint64_t fetch_body(std::uint32_t uid, const std::function<void(std::string_view)>& out,
+                             std::string_view section = "");
+    /// The same into a file (created/truncated).
+    std::uint64_t fetch_body_to_file(std::uint32_t uid, const std::string& path, std::string_view section = "");
+
+    store_result store(const sequence_set& set, store_action action, const std::vector<std::string>& flags,
+                       const store_options& options = {});
+    copy_result copy(const sequence_set& set, std::string_view destination, bool uid = true);
+    /// MOVE (RFC 6851), or COPY + STORE \Deleted + (UID) EXPUNGE when MOVE is not offered (without
+    /// UIDPLUS that EXPUNGE also removes other messages already marked \Deleted).
+    copy_result move(const sequence_set& set, std::string_view destination, bool uid = true);
+    expunge_result expunge();
+    /// UID EXPUNGE (UIDPLUS): only these messages.
+    expunge_result expunge(const sequence_set& uids);
+    /// APPEND one message (LITERAL+ / LITERAL- when offered, else a synchronising literal).
+    append_result append(std::string_view mailbox, const append_message& message);
+    /// Several messages: one MULTIAPPEND command when offered (RFC 3502), else one APPEND each.
+    append_result append(std::string_view mailbox, const std::vector<append_message>& messages);
+
+    search_result search(const search_query& query, const search_options& options = {});
+    /// SORT (RFC 5256): criteria like "REVERSE DATE" or "SUBJECT".
+    std::vector<std::uint32_t> sort(std::string_view criteria, const search_query& query, bool uid = true);
+    /// THREAD (RFC 5256): algorithm "REFERENCES" or "ORDEREDSUBJECT".
+    std::vector<thread_node> thread(std::string_view algorithm, const search_query& query, bool uid = true);
+
+    // ---- IDLE (RFC 2177) -----------------------------------------------------------------
+    /// Idles until stop_idle() (from any thread), `on_event` returns false, or `max` passes;
+    /// `on_event` sees EXISTS/EXPUNGE/FETCH/VANISHED… as they arrive.
+    void idle(const std::function<bool(const mailbox_event&)>& on_event,
+              std::chrono::milliseconds max = std::chrono::minutes(29));
+    /// Ends a running idle(); safe to call from another thread (takes effect within ~50 ms).
+    void stop_idle() noexcept { idle_stop_.store(true); }
+
+    // ---- QUOTA (RFC 9208) and METADATA (RFC 5464) -------------------------------------------
+    /// GETQUOTAROOT: the roots of `mailbox` and their quotas.
+    std::vector<quota> quota_root(std::string_view mailbox);
+    quota get_quota(std::string_view root);
+    void set_quota(std::string_view root, const std::vector<std::pair<std::string, std::uint64_t>>& limits);
+    /// GETMETADATA for entries ("/private/comment"); mailbox "" is the server.
+    std::map<std::string, std::optional<std::string>> get_metadata(std::string_view mailbox,
+                                                                  const std::vector<std::string>& entries);
+    /// SETMETADATA; nullopt removes an entry.
+    void set_metadata(std::string_view mailbox, const std::map<std::string, std::optional<std::string>>& entries);
+
+    /// Quotes a string for a command (quoted or, for 8-bit/CRLF content, not possible: throws).
+    [[nodiscard]] static std::string quote(std::string_view s);
+    /// A mailbox name as it goes on the wire (modified UTF-7 unless UTF8=ACCEPT is enabled).
+    [[nodiscard]] std::string wire_mailbox(std::string_view utf8_name) const;
 
 protected:
     void read_greeting() override;
@@ -46,18 +247,58 @@ protected:
     std::string legacy_login(const sasl::credentials& credentials) override;
     void on_authenticated() override;
 
+public:
+    /// A command with literals: parts alternate text, literal, text, … (for advanced callers).
+    struct command {
+        std::vector<std::string> parts{std::string()};
+        std::string logged;  ///< log this instead (credentials); empty: log the parts
+        command& text(std::string_view t) {
+            parts.back() += t;
+            return *this;
+        }
+        command& literal(std::string_view bytes) {
+            parts.emplace_back(bytes);
+            parts.emplace_back();
+            return *this;
+        }
+        /// An astring: atom, quoted string or (8-bit, CR/LF) literal.
+        command& string(std::string_view s);
+    };
+    /// Sends `c` with a fresh tag and reads to its completion; untagged responses go to the state
+    /// tracker, then `on_untagged`. Returns the completion even for NO/BAD.
+    response_line execute(const command& c, stage s = stage::command, const untagged_handler& on_untagged = {},
+                          const literal_sink* sink = nullptr);
+
 private:
     std::string next_tag();
-    /// Sends a tagged command (masked in the log when `logged` is given) and reads to its completion.
-    response_line exchange(std::string_view command, stage s, std::string_view logged = {});
-    std::string read_response(stage s);
-    void absorb(const response_line& r);
+    /// Reads one response (streaming literals to `sink`); returns a parsed response in parser_.
+    const response& read_response(stage s, const literal_sink* sink);
+    void absorb(const response& r);
+    void emit(const mailbox_event& e);
+    response_line check(response_line r, std::string_view what, stage s = stage::command);
+    const mailbox_state& open_mailbox(std::string_view verb, std::string_view mailbox, std::string_view extra, bool read_only,
+                                      resync_result* resync);
+    void send_parts(const std::string& tag, const command& c, stage s, std::optional<response_line>& early);
+    [[noreturn]] void parse_failure(const protocol_error& e, stage s);
+    /// Drops the bytes of the response last returned by read_response.
+    void done() noexcept;
 
     unsigned tag_counter_ = 0;
     std::vector<std::string> caps_;
+    std::vector<std::string> enabled_;
     bool preauth_ = false;
     std::string auth_tag_;
     bool caps_from_auth_ = false;
+    imap::parser_limits plimits_;
+    response_parser parser_;
+    mailbox_state state_;
+    mailbox_observer observer_;
+    std::function<bool(const mailbox_event&)> idle_handler_;
+    bool idle_continue_ = true;
+    std::atomic<bool> idle_stop_{false};
+    const literal_sink* active_sink_ = nullptr;
+    fetch_data scratch_;
+    std::size_t pending_consume_ = 0;
 };
 
 }  // namespace mailwire::imap
