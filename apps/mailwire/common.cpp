@@ -51,6 +51,7 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
         ->check(CLI::ExistingFile);
     app.add_flag("--insecure", o.insecure, "Accept ANY certificate (debugging only; warns loudly)");
     app.add_option("--pin", o.pins, "Require SPKI pin sha256/BASE64 (repeatable; probe shows it)");
+    app.add_flag("--trust-pin", o.trust_pin, "With --pin: a pinned key is enough, even if the chain fails");
     app.add_option("--tls-min", o.tls_min, "Lowest TLS version: 1.0 1.1 1.2 1.3 (default 1.2)");
     app.add_option("--tls-max", o.tls_max, "Highest TLS version to offer (default: newest)");
     app.add_option("--ciphers", o.ciphers,
@@ -141,6 +142,17 @@ void session_setup::apply(client_base& c, const connection_options& o) {
     apply_tls_options(c.tls(), o);
     apply_timeouts(c.timeouts(), o.timeout);
     c.allow_plaintext_auth(o.allow_plaintext_auth);
+    if (o.trust_pin) {
+        if (o.pins.empty()) throw usage_error("--trust-pin needs --pin sha256/BASE64");
+        if (o.insecure) throw usage_error("--trust-pin and --insecure do not go together");
+        // Trust on first use, as ssh does: the library has already refused any chain without the
+        // pinned key, so a match is what we accept, whatever the chain's other problems.
+        c.on_certificate([](const certificate_check& check) {
+            if (check.pin_matched && any(check.errors))
+                std::cerr << "note: accepted by --trust-pin despite: " << join(policy_words(check), "; ") << "\n";
+            return check.pin_matched;
+        });
+    }
     if (o.insecure) {
         std::cerr << "WARNING: --insecure: the server certificate is NOT verified. Anyone between you and the\n"
                      "WARNING: server can read and change this session. Use --cafile or --pin instead.\n";

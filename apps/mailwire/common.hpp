@@ -47,6 +47,7 @@ struct connection_options {
     std::string cafile;
     bool insecure = false;
     std::vector<std::string> pins;
+    bool trust_pin = false;
     std::string tls_min, tls_max, ciphers, client_cert, client_key;
     std::string user, password_env;
     bool allow_plaintext_auth = false;

@@ -64,6 +64,7 @@ TEST(CliUsage, BadCommandLinesExitTwo) {
         {"imap", "caps", "--host", "127.0.0.1", "--tls-min", "0.9"},
         {"imap", "caps", "--host", "127.0.0.1", "--tls-min", "1.3", "--tls-max", "1.2"},
         {"imap", "caps", "--host", "127.0.0.1", "--pin", "md5/abc"},
+        {"imap", "caps", "--host", "127.0.0.1", "--trust-pin"},  // nothing to trust
         {"pop3", "--host", "127.0.0.1", "--timeout", "-1"},
         {"probe"},                                  // no target
         {"probe", "127.0.0.1"},                     // no port and no protocol

@@ -211,6 +211,17 @@ TEST(CliServers, PinFromProbeAcceptsAndWrongPinRejects) {
     const std::string good_pin = "sha256/" + j["tls"]["certificate"]["chain"][0].value("spki_sha256", "");
     auto ok = run_cli(with(connect_args("imap", host(), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--pin", good_pin}));
     EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+
+    // --trust-pin: the self-signed server is accepted on its pinned key alone (the callback way)…
+    const auto selfsigned = connect_args("imap", need("SELFSIGNED_HOST"), need("IMAPS_PORT"), "tls");
+    auto pinned = run_cli(with(selfsigned, {"--pin", pin}));
+    EXPECT_EQ(pinned.exit_code, 5) << "a pin alone must not override chain errors\n" << describe(pinned);
+    pinned = run_cli(with(selfsigned, {"--pin", pin, "--trust-pin"}));
+    EXPECT_EQ(pinned.exit_code, 0) << describe(pinned);
+    EXPECT_NE(pinned.err.find("self-signed"), std::string::npos) << pinned.err;
+    // …but not with another key's pin.
+    pinned = run_cli(with(selfsigned, {"--pin", good_pin, "--trust-pin"}));
+    EXPECT_EQ(pinned.exit_code, 5) << describe(pinned);
 }
 
 // ---- exit 6: authentication -----------------------------------------------------------------
