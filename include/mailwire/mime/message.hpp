@@ -1,0 +1,199 @@
+// The MIME message model: a tree of entities with headers kept raw, in order, with their
+// original bytes, and bodies kept as the raw (still encoded) bytes; decoding happens on demand.
+//
+// An unmodified parsed message serialises back byte for byte (serializer.hpp). What is changed
+// through this API (a header set, a body replaced, a part added) is written canonically.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mailwire/export.hpp"
+#include "mailwire/mime/address.hpp"
+#include "mailwire/mime/date.hpp"
+#include "mailwire/mime/encoding.hpp"
+#include "mailwire/mime/params.hpp"
+#include "mailwire/mime/parser.hpp"
+
+namespace mailwire::mime {
+
+/// One header field.
+struct header {
+    std::string name;   ///< as written
+    std::string value;  ///< text after the colon and its leading blanks; folding kept, final line end removed
+    std::string raw;    ///< the original bytes including line end; empty when set through the API
+
+    /// The value unfolded (line breaks of folding removed, RFC 5322 §2.2.3).
+    [[nodiscard]] std::string unfolded() const;
+};
+
+/// A MIME entity: headers and either a body (leaf), parts (multipart) or an embedded message.
+class MAILWIRE_API entity {
+public:
+    entity();
+    ~entity();
+    entity(const entity& other);
+    entity& operator=(const entity& other);
+    entity(entity&&) noexcept;
+    entity& operator=(entity&&) noexcept;
+
+    // ---- headers ----
+    [[nodiscard]] const std::vector<header>& headers() const noexcept { return headers_; }
+    /// First header named `name` (case-insensitive), nullptr when absent.
+    [[nodiscard]] const header* find(std::string_view name) const;
+    /// Unfolded value of the first `name` header, "" when absent.
+    [[nodiscard]] std::string get(std::string_view name) const;
+    /// Unfolded values of all `name` headers, in order.
+    [[nodiscard]] std::vector<std::string> get_all(std::string_view name) const;
+    /// Sets `name` to `value` (replacing the first such header in place and removing the others,
+    /// or appending). The value is written as given: encode it first (encode_header_text,
+    /// format_address_list, ...). It is folded when written.
+    void set(std::string_view name, std::string value);
+    /// Appends a header.
+    void add(std::string name, std::string value);
+    /// Removes every `name` header; returns how many.
+    std::size_t remove(std::string_view name);
+
+    // ---- typed header access ----
+    /// Content-Type; text/plain (RFC 2045 §5.2) when absent, message/rfc822 in a multipart/digest.
+    [[nodiscard]] mime::content_type content_type() const;
+    [[nodiscard]] mime::content_disposition disposition() const;
+    [[nodiscard]] transfer_encoding encoding() const;
+    /// Subject decoded (RFC 2047) to UTF-8.
+    [[nodiscard]] std::string subject() const;
+    [[nodiscard]] std::vector<address> from() const;
+    [[nodiscard]] std::vector<address> to() const;
+    [[nodiscard]] std::vector<address> cc() const;
+    [[nodiscard]] std::vector<address> reply_to() const;
+    [[nodiscard]] std::optional<date_time> date() const;
+    /// Message-ID without angle brackets, "" when absent.
+    [[nodiscard]] std::string message_id() const;
+    /// In-Reply-To's first message id without angle brackets.
+    [[nodiscard]] std::string in_reply_to() const;
+    /// References, oldest first, without angle brackets.
+    [[nodiscard]] std::vector<std::string> references() const;
+    /// Content-ID without angle brackets.
+    [[nodiscard]] std::string content_id() const;
+    /// Content-Disposition filename, else the Content-Type name parameter; "" when none.
+    [[nodiscard]] std::string filename() const;
+
+    // ---- structure ----
+    [[nodiscard]] part_kind kind() const noexcept { return kind_; }
+    [[nodiscard]] bool is_multipart() const noexcept { return kind_ == part_kind::multipart; }
+    [[nodiscard]] bool is_message() const noexcept { return kind_ == part_kind::message; }
+    [[nodiscard]] bool is_leaf() const noexcept { return kind_ == part_kind::leaf; }
+    /// Parts of a multipart.
+    [[nodiscard]] const std::vector<entity>& parts() const noexcept { return parts_; }
+    [[nodiscard]] std::vector<entity>& parts() noexcept { return parts_; }
+    /// The embedded message of a message/rfc822 part, nullptr otherwise.
+    [[nodiscard]] const entity* embedded() const noexcept { return embedded_.get(); }
+    [[nodiscard]] entity* embedded() noexcept { return embedded_.get(); }
+    [[nodiscard]] const std::string& preamble() const noexcept { return preamble_; }
+    [[nodiscard]] const std::string& epilogue() const noexcept { return epilogue_; }
+
+    /// Turns this entity into multipart/`subtype` with a fresh random boundary (parts kept).
+    void make_multipart(std::string_view subtype);
+    /// Appends a part (this must be a multipart); returns it.
+    entity& add_part(entity part);
+    /// Turns this entity into a message/rfc822 part holding `msg`.
+    void set_embedded(entity msg);
+
+    // ---- body ----
+    /// A leaf's body as it appears in the message (still transfer-encoded). For content set
+    /// through set_content, the encoded form is produced only when serialising; this returns "".
+    [[nodiscard]] const std::string& raw_body() const noexcept { return body_; }
+    /// The body with the transfer encoding removed (for content set through set_content: that
+    /// content; a file is read).
+    [[nodiscard]] std::string decoded_body() const;
+    /// The decoded body converted from its charset to UTF-8.
+    [[nodiscard]] std::string text() const;
+    /// Replaces the body with `data` (not yet encoded); Content-Transfer-Encoding is set to
+    /// `encoding`, or chosen from the data (choose_encoding) when nullopt.
+    void set_content(std::string data, std::optional<transfer_encoding> encoding = std::nullopt);
+    /// As set_content, but the body is read from `path` when serialised (never held in memory).
+    void set_content_file(std::string path, transfer_encoding encoding = transfer_encoding::base64);
+    /// Sets a text body: line ends made CRLF, Content-Type text/`subtype`; charset=utf-8.
+    void set_text(std::string_view utf8, std::string_view subtype = "plain");
+
+    /// Calls `f(entity, depth)` for this entity and every descendant, depth first.
+    void walk(const std::function<void(const entity&, std::size_t)>& f, std::size_t depth = 0) const;
+    /// Leaf parts that are attachments (disposition attachment, or a filename and not inline text).
+    [[nodiscard]] std::vector<const entity*> attachments() const;
+    /// The first text/`subtype` leaf that is not an attachment, nullptr when none.
+    [[nodiscard]] const entity* find_text(std::string_view subtype = "plain") const;
+
+private:
+    friend class tree_builder;
+    friend class entity_writer;
+
+    std::vector<header> headers_;
+    std::string separator_ = "\r\n";  // the blank line after the headers, as parsed
+    part_kind kind_ = part_kind::leaf;
+    bool parsed_ = false;  // raw delimiter lines below are authoritative
+    bool digest_child_ = false;
+
+    std::string body_;  // leaf, raw
+    bool has_content_ = false;
+    std::string content_;       // leaf, set through the API (decoded)
+    std::string content_file_;  // leaf, set through the API: read when writing
+
+    std::string preamble_, epilogue_;
+    std::vector<entity> parts_;
+    std::vector<std::string> delimiters_;  // raw delimiter before parts_[i] ("" = canonical)
+    std::string close_;                    // raw close delimiter
+    bool parts_added_ = false;
+
+    std::unique_ptr<entity> embedded_;
+};
+
+/// A message: the top-level entity plus what surrounds it in an mbox.
+class MAILWIRE_API message : public entity {
+public:
+    message() = default;
+    explicit message(entity e) : entity(std::move(e)) {}
+
+    /// Parses a whole message held in memory. Throws parse_error only on a limit.
+    static message parse(std::string_view bytes, const parser_options& options = {});
+    /// Reads a message file through the streaming parser.
+    static message load(const std::string& path, const parser_options& options = {});
+
+    /// The mbox "From " line this message came with (with line end), "" when none.
+    [[nodiscard]] const std::string& envelope() const noexcept { return envelope_; }
+    void set_envelope(std::string line) { envelope_ = std::move(line); }
+    /// The line end that separated it from the next mbox message.
+    [[nodiscard]] const std::string& trailer() const noexcept { return trailer_; }
+
+private:
+    friend class tree_builder;
+    std::string envelope_;
+    std::string trailer_;
+};
+
+/// Builds entity trees from parser events; usable with any parser feed loop.
+class MAILWIRE_API tree_builder : public parser_handler {
+public:
+    /// `on_message` receives each completed message.
+    explicit tree_builder(std::function<void(message&&)> on_message);
+
+    void on_message_begin(std::string_view from_line) override;
+    void on_part_begin(const part_head& head) override;
+    void on_body(std::string_view raw) override;
+    void on_preamble(std::string_view raw) override;
+    void on_boundary(std::string_view raw, bool close) override;
+    void on_epilogue(std::string_view raw) override;
+    void on_part_end() override;
+    void on_message_end(std::string_view trailer) override;
+
+private:
+    std::function<void(message&&)> on_message_;
+    message current_;
+    std::vector<entity*> stack_;
+    std::string delimiter_;
+};
+
+}  // namespace mailwire::mime
