@@ -15,7 +15,7 @@ constexpr std::size_t block_size = 256 * 1024;
 // A message up to this size (when its size is known) rides in the same write as MAIL/RCPT
 // as one "BDAT n LAST": one round trip for the whole transaction.
 constexpr std::uint64_t inline_limit = 256 * 1024;
-constexpr std::size_t bdat_chunk = 1024 * 1024;
+constexpr std::size_t bdat_chunk = 256 * 1024;
 
 bool is_ascii(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
@@ -348,15 +348,19 @@ void client::upload_bdat(message_source& message, send_result& result, std::stri
     };
     bool more = fill(current);
     const auto total = message.size();
+    // Three buffers, reused for every chunk: memory stays flat whatever the message size.
+    std::string next;
+    std::string out;
+    next.reserve(bdat_chunk + bdat_chunk / 32);
+    out.reserve(bdat_chunk + bdat_chunk / 32 + 32);
     for (;;) {
-        std::string next;
+        next.clear();
         if (more) more = fill(next);
         const bool last = !more && next.empty();
         if (last && text) enc.finish(current);
         const auto cmd = fmt::format("BDAT {}{}", current.size(), last ? " LAST" : "");
         log(log_direction::client, cmd);
-        std::string out = cmd + "\r\n";
-        out += current;
+        out.assign(cmd).append("\r\n").append(current);
         send_raw(out);
         auto r = read_reply(stage::data);
         if (!r.positive()) {
@@ -369,7 +373,7 @@ void client::upload_bdat(message_source& message, send_result& result, std::stri
             result.bytes = consumed;
             return;
         }
-        current = std::move(next);
+        std::swap(current, next);
     }
 }
 
