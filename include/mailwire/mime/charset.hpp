@@ -27,7 +27,8 @@ struct conversion {
 ///   names the charset.
 MAILWIRE_API conversion to_utf8(std::string_view bytes, std::string_view charset);
 
-/// Converts UTF-8 to another charset ("" on failure). Used rarely (8-bit legacy output).
+/// Converts UTF-8 to `charset` into `out`. False when the charset is unknown (out untouched) or
+/// some characters could not be represented (each replaced by '?'). Rarely needed: mailwire writes UTF-8.
 MAILWIRE_API bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out);
 
 /// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
