@@ -119,7 +119,7 @@ iconv_cache& cache() {
 
 // Runs iconv over `in`; invalid or truncated input bytes are replaced (by `repl`) and skipped.
 // Returns false when some bytes were invalid.
-bool run_iconv(iconv_t cd, std::string_view in, std::string& out, std::string_view repl) {
+bool run_iconv(iconv_t cd, std::string_view in, std::string& out, std::string_view repl, bool utf8_in = false) {
     bool clean = true;
     char* src = const_cast<char*>(in.data());
     std::size_t src_left = in.size();
@@ -156,6 +156,11 @@ bool run_iconv(iconv_t cd, std::string_view in, std::string& out, std::string_vi
         used += repl.size();
         ++src;
         --src_left;
+        // From UTF-8, skip the whole character so it gets one replacement, not one per byte.
+        while (utf8_in && src_left > 0 && (static_cast<unsigned char>(*src) & 0xC0) == 0x80) {
+            ++src;
+            --src_left;
+        }
         iconv(cd, nullptr, nullptr, nullptr, nullptr);
         if (src_left == 0) break;
     }
@@ -356,7 +361,7 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
     iconv_t cd = cache().get("UTF-8", cs);
     if (cd == reinterpret_cast<iconv_t>(-1)) return false;
     out.clear();
-    return run_iconv(cd, utf8, out, "?");
+    return run_iconv(cd, utf8, out, "?", true);
 }
 
 }  // namespace mailwire::mime

@@ -72,5 +72,9 @@ TEST(Charset, FromUtf8) {
     std::string out;
     EXPECT_TRUE(from_utf8("caf\xC3\xA9", "iso-8859-1", out));
     EXPECT_EQ(out, "caf\xE9");
+    EXPECT_FALSE(from_utf8("a\xE2\x82\xAC" "b", "iso-8859-1", out));  // no euro sign in latin-1
+    EXPECT_EQ(out, "a?b");
+    out = "kept";
     EXPECT_FALSE(from_utf8("x", "no-such-charset", out));
+    EXPECT_EQ(out, "kept");
 }
