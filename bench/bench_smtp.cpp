@@ -21,10 +21,14 @@ double cpu_seconds() {
     return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
+// Peak RSS of this process image. Not getrusage's ru_maxrss: after fork+exec from a large parent
+// (the python driver) Linux reports the parent's peak there. VmHWM starts afresh at exec.
 long peak_kib() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
 }
 }  // namespace
 
