@@ -82,6 +82,18 @@ bool is_ascii(std::string_view s) noexcept {
     return true;
 }
 
+// Only names that look like charset names reach iconv_open: no "//TRANSLIT"-style suffixes,
+// no slashes or other syntax from a hostile header.
+bool plausible_name(std::string_view n) {
+    if (n.empty() || n.size() > 40) return false;
+    for (char c : n) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':' || c == '+' ||
+                        c == '(' || c == ')';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 bool is_unknown_label(std::string_view n) {
     return n.empty() || n == "UNKNOWN-8BIT";
 }
@@ -337,7 +349,7 @@ conversion to_utf8(std::string_view bytes, std::string_view charset) {
         r.text = cp1252_to_utf8(bytes);
         return r;
     }
-    iconv_t cd = cache().get(cs, "UTF-8");
+    iconv_t cd = plausible_name(cs) ? cache().get(cs, "UTF-8") : reinterpret_cast<iconv_t>(-1);
     if (cd == reinterpret_cast<iconv_t>(-1)) {
         r.text = sanitize_utf8(bytes);
         r.ok = false;
@@ -358,7 +370,7 @@ bool from_utf8(std::string_view utf8, std::string_view charset, std::string& out
         out.assign(utf8);
         return is_valid_utf8(utf8);
     }
-    iconv_t cd = cache().get("UTF-8", cs);
+    iconv_t cd = plausible_name(cs) ? cache().get("UTF-8", cs) : reinterpret_cast<iconv_t>(-1);
     if (cd == reinterpret_cast<iconv_t>(-1)) return false;
     out.clear();
     return run_iconv(cd, utf8, out, "?", true);

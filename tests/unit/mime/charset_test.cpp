@@ -56,6 +56,9 @@ TEST(Charset, BadInputIsReportedNotThrown) {
     EXPECT_FALSE(r.ok);
     EXPECT_NE(r.error.find("x-no-such-charset"), std::string::npos);
     EXPECT_TRUE(is_valid_utf8(r.text));
+    // Names that are not charset names never reach iconv.
+    EXPECT_FALSE(to_utf8("abc\xE9", "ISO-8859-1//TRANSLIT").ok);
+    EXPECT_FALSE(to_utf8("abc\xE9", "../../tmp/x").ok);
     // Invalid bytes for a real charset are replaced; the rest survives.
     r = to_utf8("a\x82", "shift_jis");  // truncated double-byte character
     EXPECT_FALSE(r.ok);
