@@ -167,6 +167,8 @@ protected:
     void require_secure_for_credentials(std::string_view what) const;
     net::stream& stream() noexcept { return stream_; }
     void log(log_direction d, std::string_view line) const;
+    /// Whether a protocol logger is set (skip building log lines when not).
+    [[nodiscard]] bool has_logger() const noexcept { return static_cast<bool>(logger_); }
 
 private:
     void secure_with_starttls(bool required);

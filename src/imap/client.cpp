@@ -166,7 +166,7 @@ const response& client::read_response(stage s, const literal_sink* sink) {
             break;
         case response_parser::event::kind::response:
             pending_consume_ = ev.consumed;
-            log(log_direction::server, first_line(input().substr(0, std::min<std::size_t>(ev.consumed, 4096))));
+            if (has_logger()) log(log_direction::server, first_line(input().substr(0, std::min<std::size_t>(ev.consumed, 4096))));
             return parser_.current();
         }
     }
