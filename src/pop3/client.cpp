@@ -11,6 +11,7 @@ namespace mailwire::pop3 {
 
 namespace {
 constexpr std::size_t initial_buffer = 64 * 1024;
+constexpr std::size_t min_read = 16 * 1024;  // the base reads the transport in 16 kB blocks
 }  // namespace
 
 pop3_error::pop3_error(std::string detail, error_context ctx, pop3::status st)
@@ -38,12 +39,14 @@ void client::fill_input(stage s) {
     }
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
-    } else if (in_end_ == in_cap_) {
+    } else if (in_cap_ - in_end_ < min_read) {
+        // Too little room for a useful read: move the unread tail to the front, or grow.
         if (in_begin_ > 0) {
             std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
             in_end_ -= in_begin_;
             in_begin_ = 0;
-        } else {
+        }
+        if (in_cap_ - in_end_ < min_read) {
             // Only a long line gets here; read_reply_line bounds it by max_line_length.
             const std::size_t cap = in_cap_ * 2;
             auto bigger = std::make_unique<char[]>(cap);

@@ -360,3 +360,37 @@ TEST(pop3_scripted, utf8_needs_the_capability) {
 
 }  // namespace
 }  // namespace mailwire::pop3
+
+namespace mailwire::pop3 {
+namespace {
+
+TEST(pop3_scripted, long_status_lines_grow_the_buffer_up_to_the_line_limit) {
+    const std::string text(300'000, 'x');
+    scripted_server srv(greeted()
+                            .expect_line("NOOP")
+                            .send("+OK " + text + "\r\n+OK 1 uid-after-long-line\r\n")
+                            .expect_line("UIDL 1")
+                            .expect_line("NOOP")
+                            .send("+OK " + text + "\r\n")
+                            .stall(2s));
+    client c;
+    connect(c, srv);
+    EXPECT_EQ(c.run("NOOP").text, text);
+    // The reply that arrived with the long line was not lost.
+    c.pipeline_window(1);
+    const std::vector<std::uint32_t> one{1};
+    EXPECT_EQ(c.uidl(one)[0], (message_uid{1, "uid-after-long-line"}));
+    c.limits().max_line_length = 100'000;
+    try {
+        c.noop();
+        FAIL();
+    } catch (const protocol_error& e) {
+        EXPECT_EQ(e.code(), errc::limit_exceeded);
+    }
+    EXPECT_FALSE(c.is_connected());
+    srv.stop();  // the client hung up with the long line unread
+    EXPECT_NE(srv.received().find("UIDL 1\r\nNOOP\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailwire::pop3
