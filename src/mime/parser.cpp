@@ -6,6 +6,8 @@
 #include "mailwire/mime/parser.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -473,6 +475,34 @@ struct parser::impl {
         return eol;
     }
 
+    // The start of the next line after `from` that begins with "--" (when a multipart is open),
+    // "From " or ">" (mbox); nullptr when none starts in [from, e).
+    const char* next_candidate(const char* from, const char* e) const {
+        const char* best = nullptr;
+        if (!delims.empty()) {
+            const void* h = memmem(from, static_cast<std::size_t>(e - from), "\n--", 3);
+            if (h != nullptr) best = static_cast<const char*>(h) + 1;
+        }
+        if (opt.format == input_format::mbox) {
+            const char* limit = best != nullptr ? best : e;
+            const void* h = memmem(from, static_cast<std::size_t>(limit - from), "\nFrom ", 6);
+            if (h != nullptr) best = static_cast<const char*>(h) + 1;
+            if (opt.unquote_from) {
+                limit = best != nullptr ? best : e;
+                h = std::memchr(from, '>', static_cast<std::size_t>(limit - from));
+                while (h != nullptr) {
+                    const char* g = static_cast<const char*>(h);
+                    if (g > from && g[-1] == '\n') {
+                        best = g;
+                        break;
+                    }
+                    h = std::memchr(g + 1, '>', static_cast<std::size_t>(limit - g - 1));
+                }
+            }
+        }
+        return best;
+    }
+
     struct content_result {
         const char* p;
         bool carry;
@@ -527,13 +557,34 @@ struct parser::impl {
                     }
                 }
             }
-            const char* nl = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(e - q)));
-            if (nl == nullptr) {
-                ls = false;
+            // Jump to the next line start that could matter; ordinary lines are never visited.
+            const char* next = next_candidate(q, e);
+            if (next != nullptr) {
+                q = next;
+                ls = true;
+                continue;
+            }
+            // No candidate left: the last (incomplete) line may still become one.
+            const void* last = memrchr(q, '\n', static_cast<std::size_t>(e - q));
+            if (last == nullptr) {
+                ls = ls && q == e;
                 break;
             }
-            q = nl + 1;
+            q = static_cast<const char*>(last) + 1;
             ls = true;
+            if (q == e) break;
+            const char* line_end = nullptr;
+            std::size_t index = 0;
+            bool close = false;
+            if (classify(q, e, final, line_end, index, close) == line_class::more) {
+                const std::string eol = eol_before(run, q);
+                std::memcpy(pending, eol.data(), eol.size());
+                pending_len = eol.size();
+                at_line_start = true;
+                return {q, true};
+            }
+            ls = false;
+            break;
         }
         at_line_start = ls;
         if (e > run) {
@@ -620,10 +671,43 @@ constexpr std::size_t block_size = 256 * 1024;
 }  // namespace
 
 void parse_fd(int fd, parser_handler& handler, parser_options options) {
+    parser p(handler, options);
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        // A regular file is mapped window by window: no copy out of the page cache (read()
+        // copying was most of the parse time), and memory stays bounded by the window size.
+        constexpr std::size_t window = 8u << 20;
+        const off_t start = ::lseek(fd, 0, SEEK_CUR);
+        const auto size = static_cast<std::size_t>(st.st_size);
+        std::size_t pos = start > 0 ? static_cast<std::size_t>(start) : 0;
+        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        bool mapped = true;
+        while (pos < size) {
+            const std::size_t base = pos - pos % page;
+            const std::size_t len = std::min(window, size - base);
+            void* m = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(base));
+            if (m == MAP_FAILED) {
+                mapped = false;
+                break;
+            }
+            ::madvise(m, len, MADV_SEQUENTIAL);
+            struct unmap {
+                void* m;
+                std::size_t len;
+                ~unmap() { ::munmap(m, len); }
+            } guard{m, len};
+            p.feed(std::string_view(static_cast<const char*>(m) + (pos - base), len - (pos - base)));
+            pos = base + len;
+        }
+        if (mapped) {
+            p.finish();
+            return;
+        }
+        if (::lseek(fd, static_cast<off_t>(pos), SEEK_SET) < 0) io_failure("cannot seek");
+    }
 #ifdef POSIX_FADV_SEQUENTIAL
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    parser p(handler, options);
     std::unique_ptr<char[]> buf(new char[block_size]);
     for (;;) {
         const ssize_t n = ::read(fd, buf.get(), block_size);
