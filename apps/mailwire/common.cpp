@@ -476,10 +476,13 @@ void session_fields(text_report& r, const client_base& c) {
             r.field("certificate", fmt::format("{} (issuer {}, until {})", chk.chain.front().subject,
                                                chk.chain.front().issuer, format_time(chk.chain.front().not_after)));
         const auto words = policy_words(chk);
-        if (words.empty())
+        if (words.empty()) {
             r.field("verified", fmt::format("yes, for {}", chk.host));
-        else
-            r.fields("verified", words);
+        } else {
+            auto lines = words;
+            lines.front() = "NO (accepted anyway): " + lines.front();
+            r.fields("verified", lines);
+        }
     }
 }
 

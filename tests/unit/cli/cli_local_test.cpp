@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 #include "cli_run.hpp"
 
 namespace mailwire::test {
@@ -181,6 +183,36 @@ TEST(CliProbe, AllWithOnlyClosedPortsExitsThree) {
         EXPECT_EQ(p.value("first_contact", ""), "refused");
     }
 }
+
+#if __has_include("mailwire/mime/parser.hpp")
+TEST(CliParse, PrintsTheMimeTree) {
+    char path[] = "/tmp/mailwire-cli-parse-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const std::string msg =
+        "From: =?UTF-8?Q?J=C3=B6rg?= <j@example.com>\r\nSubject: =?UTF-8?B?SGVsbG8gd8O2cmxk?=\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n"
+        "--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n";
+    ASSERT_EQ(write(fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+    close(fd);
+    auto r = run_cli({"parse", path, "--json"});
+    auto human = run_cli({"parse", path});
+    std::remove(path);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = parse_json(r);
+    EXPECT_EQ(j.value("subject", ""), "Hello w\xC3\xB6rld");
+    EXPECT_EQ(j.value("parts", 0), 3);
+    EXPECT_EQ(j["tree"].value("content_type", ""), "multipart/mixed");
+    ASSERT_EQ(j["tree"]["parts"].size(), 2u);
+    EXPECT_EQ(j["tree"]["parts"][0].value("charset", ""), "utf-8");
+    EXPECT_EQ(j["tree"]["parts"][1].value("filename", ""), "r.pdf");
+    EXPECT_EQ(j["tree"]["parts"][1].value("encoding", ""), "base64");
+    EXPECT_EQ(human.exit_code, 0);
+    EXPECT_NE(human.out.find("    application/pdf  base64"), std::string::npos) << human.out;
+}
+#endif
 
 TEST(CliParse, MissingParserOrFileIsAUsageError) {
     auto r = run_cli({"parse", "/nonexistent/message.eml"});
