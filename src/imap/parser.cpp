@@ -95,6 +95,8 @@ private:
 
     std::uint32_t add(const node& n) {
         const auto idx = static_cast<std::uint32_t>(out_.nodes.size());
+        if (idx >= lim_.max_tokens)
+            fail(errc::limit_exceeded, fmt::format("an IMAP response has more than {} tokens", lim_.max_tokens));
         out_.nodes.push_back(n);
         if (stack_.empty()) {
             if (last_top_ == node::npos)

@@ -586,7 +586,10 @@ search_result interpret_search(const response& r) {
                 } catch (const parse_error& e) {
                     fail(e.detail());
                 }
-                s.ids = s.all->expand();
+                std::uint64_t n = 0;
+                for (auto [lo, hi] : s.all->ranges())
+                    n += (lo == sequence_set::star || hi == sequence_set::star) ? (1ull << 32) : hi - lo + 1ull;
+                if (n <= (4u << 20)) s.ids = s.all->expand();
             }
             k = v;
         }

@@ -29,6 +29,7 @@ struct parser_limits {
     std::uint64_t max_literal_size = 1ull << 40;    ///< one literal, bytes (streamed or not)
     std::size_t max_response_bytes = 64u << 20;     ///< a response held in memory (streamed literals excluded)
     unsigned max_depth = 64;                        ///< nesting of parenthesised lists
+    std::size_t max_tokens = 2u << 20;              ///< tokens in one response (each costs ~48 bytes)
     /// Literals of at least this many bytes are streamed (literal_begin/literal_data events)
     /// instead of being kept in the response. The default never streams.
     std::uint64_t stream_threshold = ~0ull;

@@ -138,7 +138,8 @@ struct status_data {
 
 /// SEARCH/ESEARCH results (RFC 4731) and SORT results.
 struct search_result {
-    std::vector<std::uint32_t> ids;  ///< SEARCH, or ESEARCH ALL expanded
+    std::vector<std::uint32_t> ids;  ///< SEARCH, or ESEARCH ALL expanded (left empty when ALL holds
+                                     ///< more than 4 Mi numbers: use `all`)
     std::optional<std::uint32_t> min, max, count;
     std::optional<sequence_set> all;  ///< ESEARCH ALL as sent
     std::optional<std::uint64_t> modseq;

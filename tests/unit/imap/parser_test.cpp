@@ -217,6 +217,10 @@ TEST(imap_parser, limits_are_enforced) {
     EXPECT_THROW(feed({"* X ((((a))))\r\n"}, lim), protocol_error);
     EXPECT_NO_THROW(feed({"* X (((a)))\r\n"}, lim));
     lim = {};
+    lim.max_tokens = 5;
+    EXPECT_THROW(feed({"* SEARCH 1 2 3 4 5 6\r\n"}, lim), protocol_error);
+    EXPECT_NO_THROW(feed({"* SEARCH 1 2 3 4\r\n"}, lim));
+    lim = {};
     lim.max_response_bytes = 100;
     EXPECT_THROW(feed({"* 1 FETCH (BODY[] {200}\r\n"}, lim), protocol_error);
     try {

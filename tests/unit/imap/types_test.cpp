@@ -198,6 +198,13 @@ TEST(imap_types, list_status_search_thread) {
     EXPECT_EQ(q.count, 4u);
     EXPECT_EQ(q.ids, (std::vector<std::uint32_t>{2, 4, 5, 9}));
 
+    // A hostile ALL range is kept as a set, never expanded into gigabytes.
+    parse_response("* ESEARCH UID ALL 1:4000000000,7:*", r);
+    q = interpret_search(r);
+    EXPECT_TRUE(q.ids.empty());
+    ASSERT_TRUE(q.all);
+    EXPECT_TRUE(q.all->contains(3999999999u));
+
     parse_response("* THREAD (2)(3 6 (4 23)(44 7 96))", r);
     auto t = interpret_thread(r);
     ASSERT_EQ(t.size(), 2u);
