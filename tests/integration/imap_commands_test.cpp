@@ -467,6 +467,23 @@ TEST(imap_commands, compress_gives_identical_results) {
     plain->delete_mailbox(name);
 }
 
+TEST(imap_commands, login_with_a_non_ascii_password_goes_as_a_literal) {
+    const auto& env = server_env::get();
+    client c;
+    c.tls().ca_file = env.str("CA_FILE");
+    c.connect(env.str("HOST"), env.port("IMAP_PORT"), security::starttls);
+    std::vector<std::string> sent;
+    c.set_logger([&](log_direction d, std::string_view line) {
+        if (d == log_direction::client) sent.emplace_back(line);
+    });
+    c.login(env.str("USER3"), env.str("PASS3"));
+    EXPECT_TRUE(c.is_authenticated());
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent[0].find(env.str("PASS3")), std::string::npos);  // masked in the log
+    EXPECT_NE(sent[0].find("<password>"), std::string::npos);
+    c.noop();
+}
+
 TEST(imap_commands, quota_and_metadata) {
     auto c = login();
     auto roots = c->quota_root("INBOX");
