@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <vector>
 
 #include "mailwire/pop3/client.hpp"
@@ -23,6 +24,14 @@ long peak_rss_kb() {
     while (std::getline(in, line))
         if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
     return -1;
+}
+
+// User + system CPU seconds of this process so far.
+double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 struct counter : mailwire::pop3::message_handler {
@@ -51,6 +60,7 @@ int main(int argc, char** argv) {
         c.connect(argv[2], static_cast<std::uint16_t>(std::atoi(argv[3])), mailwire::security::implicit_tls);
         c.authenticate(argv[5], argv[6]);
         const auto t0 = std::chrono::steady_clock::now();
+        const double cpu0 = cpu_seconds();
         if (what == "all") {
             c.use_pipelining(std::string(argv[7]) == "pipelined");
             std::vector<std::uint32_t> numbers;
@@ -58,8 +68,9 @@ int main(int argc, char** argv) {
             counter h;
             const auto r = c.retrieve(numbers, h);
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-            std::printf("{\"messages\": %zu, \"bytes\": %llu, \"seconds\": %.4f, \"peak_rss_kb\": %ld}\n", r.retrieved,
-                        static_cast<unsigned long long>(r.bytes), dt.count(), peak_rss_kb());
+            std::printf("{\"messages\": %zu, \"bytes\": %llu, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"peak_rss_kb\": %ld}\n",
+                        r.retrieved, static_cast<unsigned long long>(r.bytes), dt.count(), cpu_seconds() - cpu0,
+                        peak_rss_kb());
         } else if (what == "file" && argc >= 9) {
             std::FILE* f = std::fopen(argv[8], "wb");
             if (f == nullptr) return 3;

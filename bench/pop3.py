@@ -73,7 +73,7 @@ def run_mailwire(env, mode):
     out = subprocess.run([binary, "all", env["HOST"], env["POP3S_PORT"], env["CA_FILE"], USER, PASSWORD, mode],
                          check=True, capture_output=True, text=True).stdout
     d = json.loads(out)
-    return d["seconds"], d["bytes"], d["messages"]
+    return d["seconds"], d["bytes"], d["messages"], d["cpu_seconds"]
 
 
 def run_poplib(env):
@@ -81,14 +81,14 @@ def run_poplib(env):
     p.user(USER)
     p.pass_(PASSWORD)
     n = len(p.list()[1])
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     total = 0
     for i in range(1, n + 1):
         _, lines, _ = p.retr(i)
         total += sum(len(l) + 2 for l in lines)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
     p.quit()
-    return dt, total, n
+    return dt, total, n, cpu
 
 
 def curl_cmd(env, what):
@@ -100,9 +100,12 @@ def run_curl(env, n):
     # curl's own size_download is wrong on a reused POP3 connection (the files are right), so the
     # bytes are counted once, untimed, from its output; timed runs write to /dev/null.
     t = time.perf_counter()
-    subprocess.run(curl_cmd(env, f"[1-{n}]"), stdout=subprocess.DEVNULL, check=True)
+    p = subprocess.Popen(curl_cmd(env, f"[1-{n}]"), stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t
-    return dt, None, n
+    if status != 0:
+        sys.exit("curl failed")
+    return dt, None, n, ru.ru_utime + ru.ru_stime
 
 
 def curl_bytes(env, n):
@@ -153,20 +156,25 @@ def main():
             "curl (pop3s, one process)": lambda: run_curl(env, count),
         }
         times = {k: [] for k in clients}
+        cpu = {k: [] for k in clients}
         got = {}
         for _ in range(rounds):
             for name, fn in clients.items():
-                dt, nbytes, n = fn()
+                dt, nbytes, n, c = fn()
                 times[name].append(dt)
+                cpu[name].append(c)
                 got[name] = (nbytes, n)
         got["curl (pop3s, one process)"] = (curl_bytes(env, count), count)
         base = statistics.median(times["poplib"])
-        print(f"{'client':28} {'median s':>9} {'min s':>7} {'MB/s':>7} {'msg/s':>7} {'vs poplib':>9} {'messages':>8} {'bytes':>11}")
+        base_min = min(times["poplib"])
+        print(f"{'client':28} {'median s':>9} {'min s':>7} {'MB/s':>7} {'msg/s':>7} {'vs poplib':>9} {'(min)':>6} "
+              f"{'client CPU s':>12} {'messages':>8} {'bytes':>11}")
         for name in clients:
             xs = times[name]
             med = statistics.median(xs)
             nbytes, n = got[name]
-            print(f"{name:28} {med:9.3f} {min(xs):7.3f} {nbytes / med / 1e6:7.1f} {n / med:7.0f} {base / med:8.2f}x {n:8} {nbytes:11}")
+            print(f"{name:28} {med:9.3f} {min(xs):7.3f} {nbytes / med / 1e6:7.1f} {n / med:7.0f} {base / med:8.2f}x "
+                  f"{base_min / min(xs):5.2f}x {statistics.median(cpu[name]):12.3f} {n:8} {nbytes:11}")
 
         # One 100 MB message, streamed to a file; peak memory of each client.
         big = 100 * 1024 * 1024
