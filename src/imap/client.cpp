@@ -142,6 +142,7 @@ const response& client::read_response(stage s, const literal_sink* sink) {
     auto& lim = parser_.limits();
     lim = plimits_;
     lim.max_line_length = limits().max_line_length;
+    lim.max_response_bytes = std::min(plimits_.max_response_bytes, limits().max_multiline_bytes);
     lim.stream_threshold = (sink != nullptr && sink->data) ? sink->threshold : ~0ull;
     for (;;) {
         response_parser::event ev;

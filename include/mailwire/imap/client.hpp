@@ -126,7 +126,8 @@ public:
     [[nodiscard]] std::vector<std::string> auth_mechanisms() const override;
     /// True when the server greeted with PREAUTH (already authenticated).
     [[nodiscard]] bool preauthenticated() const noexcept { return preauth_; }
-    /// Parser limits (literal size, nesting, response size; line length comes from limits()).
+    /// Parser limits: literal size, nesting depth, tokens, response size (also capped by
+    /// limits().max_multiline_bytes); the line length comes from limits().max_line_length.
     imap::parser_limits& response_limits() noexcept { return plimits_; }
 
     /// CAPABILITY again.
