@@ -5,13 +5,13 @@
 //       (RETR phase only, after login), peak RSS in kB.
 //   bench_pop3 file HOST PORT CAFILE USER PASS N PATH
 //       streams message N to the file PATH; prints bytes, seconds, peak RSS (VmHWM) in kB.
+#include <sys/resource.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <string>
 #include <stdexcept>
-#include <sys/resource.h>
+#include <string>
 #include <vector>
 
 #include "mailwire/pop3/client.hpp"
@@ -68,19 +68,21 @@ int main(int argc, char** argv) {
             counter h;
             const auto r = c.retrieve(numbers, h);
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-            std::printf("{\"messages\": %zu, \"bytes\": %llu, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"peak_rss_kb\": %ld}\n",
-                        r.retrieved, static_cast<unsigned long long>(r.bytes), dt.count(), cpu_seconds() - cpu0,
-                        peak_rss_kb());
+            std::printf(
+                "{\"messages\": %zu, \"bytes\": %llu, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"peak_rss_kb\": "
+                "%ld}\n",
+                r.retrieved, static_cast<unsigned long long>(r.bytes), dt.count(), cpu_seconds() - cpu0, peak_rss_kb());
         } else if (what == "file" && argc >= 9) {
             std::FILE* f = std::fopen(argv[8], "wb");
             if (f == nullptr) return 3;
             const auto n = c.retr(static_cast<std::uint32_t>(std::atoi(argv[7])), [&](std::string_view chunk) {
-                if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) throw std::runtime_error("write failed");
+                if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size())
+                    throw std::runtime_error("write failed");
             });
             std::fclose(f);
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-            std::printf("{\"bytes\": %llu, \"seconds\": %.4f, \"peak_rss_kb\": %ld}\n", static_cast<unsigned long long>(n),
-                        dt.count(), peak_rss_kb());
+            std::printf("{\"bytes\": %llu, \"seconds\": %.4f, \"peak_rss_kb\": %ld}\n",
+                        static_cast<unsigned long long>(n), dt.count(), peak_rss_kb());
         } else {
             return 2;
         }

@@ -57,16 +57,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
         try {
             (void)mailwire::pop3::parse_list_line(line);
-        } catch (const mailwire::error&) {
-        }
+        } catch (const mailwire::error&) {}
         try {
             (void)mailwire::pop3::parse_uidl_line(line);
-        } catch (const mailwire::error&) {
-        }
+        } catch (const mailwire::error&) {}
         try {
             (void)mailwire::pop3::parse_stat(line);
-        } catch (const mailwire::error&) {
-        }
+        } catch (const mailwire::error&) {}
         (void)mailwire::pop3::announced_octets(line);
     }
     auto next = in.substr(whole.used);
@@ -74,7 +71,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         auto st = mailwire::pop3::parse_status(next);
         (void)mailwire::pop3::classify_response_code(st.code);
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

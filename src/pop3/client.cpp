@@ -123,7 +123,8 @@ std::uint64_t client::read_body(stage s, std::uint64_t limit, const std::functio
 
 std::vector<std::string> client::read_lines(stage s) {
     std::string all;
-    read_body(s, limits().max_multiline_bytes, [&](std::string_view c) { all.append(c); }, 0, std::nullopt);
+    read_body(
+        s, limits().max_multiline_bytes, [&](std::string_view c) { all.append(c); }, 0, std::nullopt);
     std::vector<std::string> lines;
     std::string_view rest = all;
     while (!rest.empty()) {
@@ -140,10 +141,8 @@ std::vector<std::string> client::read_lines(stage s) {
 // ---- commands ---------------------------------------------------------------------------------
 
 pop3::status client::exchange(std::string_view command, stage s, std::string_view logged) {
-    if (logged.empty())
-        send_line(command);
-    else
-        send_line_masked(command, logged);
+    if (logged.empty()) send_line(command);
+    else send_line_masked(command, logged);
     return read_status(s);
 }
 
@@ -365,8 +364,9 @@ std::uint64_t client::retr(std::uint32_t number, const body_sink& sink) {
 
 std::string client::retr(std::uint32_t number) {
     std::string out;
-    fetch(fmt::format("RETR {}", number), number, [&](std::string_view c) { out.append(c); },
-          limits().max_multiline_bytes);
+    fetch(
+        fmt::format("RETR {}", number), number, [&](std::string_view c) { out.append(c); },
+        limits().max_multiline_bytes);
     return out;
 }
 
@@ -376,8 +376,9 @@ std::uint64_t client::top(std::uint32_t number, std::uint32_t lines, const body_
 
 std::string client::top(std::uint32_t number, std::uint32_t lines) {
     std::string out;
-    fetch(fmt::format("TOP {} {}", number, lines), number, [&](std::string_view c) { out.append(c); },
-          limits().max_multiline_bytes);
+    fetch(
+        fmt::format("TOP {} {}", number, lines), number, [&](std::string_view c) { out.append(c); },
+        limits().max_multiline_bytes);
     return out;
 }
 
@@ -394,8 +395,8 @@ download_result client::retrieve(std::span<const std::uint32_t> numbers, message
             }
             const auto total = announced_octets(st.text);
             handler.begin(n, total);
-            const auto bytes =
-                read_body(stage::data, max_message_, [&](std::string_view c) { handler.data(n, c); }, n, total);
+            const auto bytes = read_body(
+                stage::data, max_message_, [&](std::string_view c) { handler.data(n, c); }, n, total);
             handler.end(n, bytes);
             ++res.retrieved;
             res.bytes += bytes;
@@ -418,8 +419,8 @@ void client::user_pass(const sasl::credentials& c) {
     auto st = exchange("USER " + c.user, stage::authenticate);
     if (st.ok) st = exchange("PASS " + c.password, stage::authenticate, "PASS <password>");
     if (!st.ok)
-        throw auth_error(errc::auth_failed, fmt::format("login failed: {}", st.text), context(stage::authenticate, st.text),
-                         st.code);
+        throw auth_error(errc::auth_failed, fmt::format("login failed: {}", st.text),
+                         context(stage::authenticate, st.text), st.code);
 }
 
 std::string client::legacy_login(const sasl::credentials& c) {
@@ -439,15 +440,14 @@ std::string client::legacy_login(const sasl::credentials& c) {
 
 void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
     // RFC 5034 §4: AUTH mechanism [initial-response], "=" for an empty one.
-    if (initial == nullptr)
-        send_line(fmt::format("AUTH {}", mechanism));
-    else
-        send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
+    if (initial == nullptr) send_line(fmt::format("AUTH {}", mechanism));
+    else send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
 }
 
 client_base::sasl_reply client::sasl_read() {
     const std::string line(read_reply_line(stage::authenticate));
-    if (line == "+" || line.starts_with("+ ")) return {sasl_reply::kind::challenge, line.size() > 2 ? line.substr(2) : "", {}, {}};
+    if (line == "+" || line.starts_with("+ "))
+        return {sasl_reply::kind::challenge, line.size() > 2 ? line.substr(2) : "", {}, {}};
     pop3::status st;
     try {
         st = parse_status(line);

@@ -27,10 +27,8 @@ std::unique_ptr<client> session(bool implicit_tls = true) {
     auto c = std::make_unique<client>();
     c->tls().ca_file = env.str("CA_FILE");
     c->timeouts().io = 30s;
-    if (implicit_tls)
-        c->connect(env.str("HOST"), env.port("POP3S_PORT"), security::implicit_tls);
-    else
-        c->connect(env.str("HOST"), env.port("POP3_PORT"), security::starttls);
+    if (implicit_tls) c->connect(env.str("HOST"), env.port("POP3S_PORT"), security::implicit_tls);
+    else c->connect(env.str("HOST"), env.port("POP3_PORT"), security::starttls);
     c->authenticate(env.str("USER2"), env.str("PASS2"));
     return c;
 }
@@ -47,7 +45,8 @@ std::string make_message(const std::string& id, std::size_t body_bytes = 0) {
     m += ".\r\n..\r\n...\r\n. space\r\n.leading dot\r\nnot a dot .\r\n\r\n.\r\n";
     std::size_t i = 0;
     while (m.size() < body_bytes) {
-        m += (i % 7 == 0 ? "." : "") + std::to_string(i) + " the quick brown fox jumps over the lazy dog 0123456789\r\n";
+        m +=
+            (i % 7 == 0 ? "." : "") + std::to_string(i) + " the quick brown fox jumps over the lazy dog 0123456789\r\n";
         ++i;
     }
     m += "last line\r\n";

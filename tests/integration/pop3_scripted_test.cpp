@@ -144,10 +144,7 @@ TEST(pop3_scripted, garbage_status_line_is_a_protocol_error) {
 }
 
 TEST(pop3_scripted, garbage_uidl_and_stat) {
-    scripted_server srv(greeted()
-                            .expect_line("UIDL")
-                            .send("+OK\r\n1 has spaces in it\r\n.\r\n")
-                            .expect_eof());
+    scripted_server srv(greeted().expect_line("UIDL").send("+OK\r\n1 has spaces in it\r\n.\r\n").expect_eof());
     client c;
     connect(c, srv);
     EXPECT_THROW((void)c.uidl(), protocol_error);
@@ -155,7 +152,8 @@ TEST(pop3_scripted, garbage_uidl_and_stat) {
 }
 
 TEST(pop3_scripted, stall_mid_retr_times_out) {
-    scripted_server srv(greeted().expect_line("RETR 1").send("+OK 100000 octets\r\nSubject: slow\r\n\r\npart").stall(3s));
+    scripted_server srv(
+        greeted().expect_line("RETR 1").send("+OK 100000 octets\r\nSubject: slow\r\n\r\npart").stall(3s));
     client c;
     connect(c, srv);
     c.timeouts().io = 300ms;
@@ -215,19 +213,20 @@ TEST(pop3_scripted, oversized_unterminated_body) {
 TEST(pop3_scripted, pipelined_retrieve_sends_the_batch_before_reading) {
     // The server reads all three commands before it answers anything: a client that waited for
     // each reply would stall here and time out.
-    scripted_server srv(greeted()
-                            .expect_line("RETR 1")
-                            .expect_line("RETR 2")
-                            .expect_line("RETR 3")
-                            .send("+OK 5 octets\r\none\r\n.\r\n-ERR [SYS/TEMP] no such message\r\n+OK\r\n..three\r\n.\r\n")
-                            .expect_line("LIST 1")
-                            .expect_line("LIST 9")
-                            .send("+OK 1 5\r\n-ERR no such message\r\n")
-                            .expect_line("UIDL 9")
-                            .expect_line("UIDL 3")
-                            .send("-ERR [SYS/TEMP] gone\r\n+OK 3 uid-three\r\n")
-                            .expect_line("QUIT")
-                            .send("+OK\r\n"));
+    scripted_server srv(
+        greeted()
+            .expect_line("RETR 1")
+            .expect_line("RETR 2")
+            .expect_line("RETR 3")
+            .send("+OK 5 octets\r\none\r\n.\r\n-ERR [SYS/TEMP] no such message\r\n+OK\r\n..three\r\n.\r\n")
+            .expect_line("LIST 1")
+            .expect_line("LIST 9")
+            .send("+OK 1 5\r\n-ERR no such message\r\n")
+            .expect_line("UIDL 9")
+            .expect_line("UIDL 3")
+            .send("-ERR [SYS/TEMP] gone\r\n+OK 3 uid-three\r\n")
+            .expect_line("QUIT")
+            .send("+OK\r\n"));
     client c;
     connect(c, srv);
     ASSERT_TRUE(c.pipelining());
@@ -242,19 +241,22 @@ TEST(pop3_scripted, pipelined_retrieve_sends_the_batch_before_reading) {
         void end(std::uint32_t n, std::uint64_t bytes) override {
             log.push_back("end " + std::to_string(n) + " " + std::to_string(bytes));
         }
-        void refused(std::uint32_t n, const status& st) override { log.push_back("refused " + std::to_string(n) + " " + st.code); }
+        void refused(std::uint32_t n, const status& st) override {
+            log.push_back("refused " + std::to_string(n) + " " + st.code);
+        }
     } h;
     const std::vector<std::uint32_t> numbers{1, 2, 3};
     auto r = c.retrieve(numbers, h);
     EXPECT_EQ(r.retrieved, 2u);
     EXPECT_EQ(r.bytes, 5u + 8u);
     EXPECT_EQ(r.refused, (std::vector<std::uint32_t>{2}));
-    EXPECT_EQ(h.log, (std::vector<std::string>{"begin 1 5", "data 1 one\r\n", "end 1 5", "refused 2 SYS/TEMP", "begin 3 ?",
-                                               "data 3 .three\r\n", "end 3 8"}));
+    EXPECT_EQ(h.log, (std::vector<std::string>{"begin 1 5", "data 1 one\r\n", "end 1 5", "refused 2 SYS/TEMP",
+                                               "begin 3 ?", "data 3 .three\r\n", "end 3 8"}));
     const std::vector<std::uint32_t> one_and_nine{1, 9};
     EXPECT_EQ(c.list(one_and_nine), (std::vector<std::optional<message_info>>{message_info{1, 5}, std::nullopt}));
     const std::vector<std::uint32_t> nine_and_three{9, 3};
-    EXPECT_EQ(c.uidl(nine_and_three), (std::vector<std::optional<message_uid>>{std::nullopt, message_uid{3, "uid-three"}}));
+    EXPECT_EQ(c.uidl(nine_and_three),
+              (std::vector<std::optional<message_uid>>{std::nullopt, message_uid{3, "uid-three"}}));
     EXPECT_TRUE(c.is_connected());
     c.quit();
     EXPECT_EQ(srv.wait(), "");

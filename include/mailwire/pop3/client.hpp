@@ -68,13 +68,14 @@ public:
 
 /// What a bulk download did.
 struct download_result {
-    std::size_t retrieved = 0;            ///< messages completely received
-    std::uint64_t bytes = 0;              ///< their bytes
-    std::vector<std::uint32_t> refused;   ///< numbers the server answered -ERR for
+    std::size_t retrieved = 0;           ///< messages completely received
+    std::uint64_t bytes = 0;             ///< their bytes
+    std::vector<std::uint32_t> refused;  ///< numbers the server answered -ERR for
 };
 
 /// Progress of a body transfer: message number, bytes received, announced size if known.
-using progress_callback = std::function<void(std::uint32_t number, std::uint64_t received, std::optional<std::uint64_t> total)>;
+using progress_callback =
+    std::function<void(std::uint32_t number, std::uint64_t received, std::optional<std::uint64_t> total)>;
 
 class MAILWIRE_API client : public client_base {
 public:

@@ -71,11 +71,11 @@ MAILWIRE_API response_code classify_response_code(std::string_view code) noexcep
 struct capabilities {
     bool top = false, uidl = false, user = false, resp_codes = false, auth_resp_code = false, pipelining = false,
          stls = false, utf8 = false;
-    std::vector<std::string> sasl;     ///< SASL mechanisms, upper case
+    std::vector<std::string> sasl;           ///< SASL mechanisms, upper case
     std::optional<std::string> expire;       ///< EXPIRE argument ("NEVER", days …)
     std::optional<std::string> login_delay;  ///< LOGIN-DELAY argument (seconds)
     std::string implementation;
-    std::vector<std::string> lines;    ///< every capability line as sent
+    std::vector<std::string> lines;  ///< every capability line as sent
     [[nodiscard]] MAILWIRE_API bool has(std::string_view keyword) const;
 };
 /// Parses the lines of a CAPA response (between "+OK" and ".", already unstuffed).

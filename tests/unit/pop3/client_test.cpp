@@ -7,7 +7,8 @@ namespace mailwire::pop3 {
 namespace {
 
 pop3_error make(std::string code, std::string text = "text") {
-    return pop3_error("refused", error_context{"host", 110, "pop3", stage::command, text, {}}, status{false, code, text});
+    return pop3_error("refused", error_context{"host", 110, "pop3", stage::command, text, {}},
+                      status{false, code, text});
 }
 
 TEST(pop3_error, is_a_command_error_with_the_reply) {

@@ -22,7 +22,8 @@ TEST(pop3_status, garbage_is_a_protocol_error) {
 }
 
 TEST(pop3_apop, timestamp_needs_angle_brackets_and_at) {
-    EXPECT_EQ(apop_timestamp("POP3 server ready <1896.697170952@dbc.mtview.ca.us>"), "<1896.697170952@dbc.mtview.ca.us>");
+    EXPECT_EQ(apop_timestamp("POP3 server ready <1896.697170952@dbc.mtview.ca.us>"),
+              "<1896.697170952@dbc.mtview.ca.us>");
     EXPECT_EQ(apop_timestamp("Dovecot ready."), "");
     EXPECT_EQ(apop_timestamp("ready <no-at-sign>"), "");
     EXPECT_EQ(apop_timestamp("ready <unterminated@x"), "");
