@@ -913,10 +913,14 @@ append_result client::append(std::string_view mailbox, const append_message& m) 
 append_result client::append(std::string_view mailbox, const std::vector<append_message>& messages) {
     append_result out;
     if (messages.empty()) return out;
-    auto add_message = [](command& c, const append_message& m) {
+    const bool utf8 = is_enabled("UTF8=ACCEPT");
+    auto add_message = [utf8](command& c, const append_message& m) {
         if (!m.flags.empty()) c.text(" (" + join(m.flags, " ") + ")");
         if (m.date) c.text(" \"" + format_internaldate(*m.date) + "\"");
-        c.text(" ").literal(m.data);
+        if (utf8)
+            c.text(" UTF8 (~").literal(m.data).text(")");  // RFC 6855 §4: 8-bit headers allowed
+        else
+            c.text(" ").literal(m.data);
     };
     auto take = [&](const response_line& r) {
         if (r.code != "APPENDUID") return;

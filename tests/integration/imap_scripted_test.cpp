@@ -64,6 +64,30 @@ TEST(imap_scripted, literal_plus_and_multiappend_in_one_command) {
     EXPECT_EQ(srv.wait(), "");
 }
 
+TEST(imap_scripted, utf8_accept_names_and_append) {
+    scripted_server srv(script{}
+                            .send("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ ENABLE UTF8=ACCEPT] hi\r\n")
+                            .expect_line("A0001 ENABLE UTF8=ACCEPT")
+                            .send("* ENABLED UTF8=ACCEPT\r\nA0001 OK enabled\r\n")
+                            .expect_line("A0002 APPEND {6+}")
+                            .expect_exact("Entw\xc3\xbc UTF8 (~{3+}\r\n")
+                            .expect_exact("abc)\r\n")
+                            .send("A0002 OK done\r\n")
+                            .expect_line("A0003 LIST \"\" \"*\"")
+                            .send("* LIST () \"/\" \"Entw\xc3\xbc\"\r\nA0003 OK done\r\n")
+                            .expect_eof());
+    client c;
+    fast(c);
+    c.connect(srv.host(), srv.port(), security::none);
+    EXPECT_EQ(c.enable({"UTF8=ACCEPT"}), (std::vector<std::string>{"UTF8=ACCEPT"}));
+    c.append("Entw\xc3\xbc", append_message{"abc", {}, std::nullopt});
+    auto l = c.list();
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(l[0].entry.name, "Entw\xc3\xbc");
+    c.disconnect(false);
+    EXPECT_EQ(srv.wait(), "");
+}
+
 TEST(imap_scripted, move_falls_back_to_copy_store_expunge) {
     scripted_server srv(script{}
                             .send("* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] hi\r\n")
