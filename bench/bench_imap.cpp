@@ -7,6 +7,7 @@
 //   bench_imap ENV_FILE big USER PASS MAILBOX PATH
 //       fetches the last message of MAILBOX to PATH; prints seconds, bytes and peak RSS (KiB)
 #include <sys/resource.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -69,6 +70,12 @@ public:
     }
 };
 
+double cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 long peak_rss_kib() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
@@ -98,6 +105,7 @@ int main(int argc, char** argv) {
                 for (int k = 0; k < 2; ++k) {
                     const bool parsed = (k == 0) == (r % 2 == 0);
                     const auto t0 = clock_type::now();
+                    const double cpu0 = cpu_seconds();
                     if (parsed) {
                         std::size_t messages = 0, envelopes = 0, parts = 0;
                         c.fetch(mailwire::imap::sequence_set::all(), items, [&](const mailwire::imap::fetch_data& f) {
@@ -106,12 +114,12 @@ int main(int argc, char** argv) {
                             if (f.body) parts += f.body->parts.size() + 1;
                         });
                         const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-                        std::printf("{\"kind\":\"parsed\",\"seconds\":%.6f,\"messages\":%zu,\"envelopes\":%zu,\"parts\":%zu}\n",
-                                    s, messages, envelopes, parts);
+                        std::printf("{\"kind\":\"parsed\",\"seconds\":%.6f,\"cpu\":%.6f,\"messages\":%zu,\"envelopes\":%zu,\"parts\":%zu}\n",
+                                    s, cpu_seconds() - cpu0, messages, envelopes, parts);
                     } else {
                         const auto bytes = c.raw_exchange("R" + std::to_string(r), "UID FETCH 1:* (" + items + ")");
                         const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-                        std::printf("{\"kind\":\"raw\",\"seconds\":%.6f,\"bytes\":%zu}\n", s, bytes);
+                        std::printf("{\"kind\":\"raw\",\"seconds\":%.6f,\"cpu\":%.6f,\"bytes\":%zu}\n", s, cpu_seconds() - cpu0, bytes);
                     }
                     std::fflush(stdout);
                 }

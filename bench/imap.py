@@ -104,12 +104,12 @@ def imaplib_fetch(env):
     m = imaplib.IMAP4_SSL(env["HOST"], int(env["IMAPS_PORT"]), ssl_context=ctx)
     m.login(env["USER1"], env["PASS1"])
     m.select("INBOX", readonly=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     typ, data = m.uid("FETCH", "1:*", ITEMS)
-    t = time.perf_counter() - t0
+    t, c = time.perf_counter() - t0, time.process_time() - c0
     assert typ == "OK", typ
     m.logout()
-    return t, len(data)
+    return t, c
 
 
 BIG_IMAPLIB = r"""
@@ -149,6 +149,7 @@ def main():
         print(f"populated {count} messages in {time.time() - t0:.1f}s", file=sys.stderr)
         imaplib_fetch(env)  # warm Dovecot's cache (envelope/bodystructure are computed once)
         res = {"parsed": [], "raw": [], "imaplib": []}
+        cpu = {"parsed": [], "raw": [], "imaplib": []}
         size = messages = 0
         for r in range(rounds):
             out = subprocess.run([binary, os.path.join(tmp, "env"), "fetch", "1"], capture_output=True, text=True,
@@ -156,18 +157,21 @@ def main():
             for line in out.splitlines():
                 j = json.loads(line)
                 res[j["kind"]].append(j["seconds"])
+                cpu[j["kind"]].append(j["cpu"])
                 size = j.get("bytes", size)
                 messages = j.get("messages", messages)
-            t, _ = imaplib_fetch(env)
+            t, c = imaplib_fetch(env)
             res["imaplib"].append(t)
+            cpu["imaplib"].append(c)
         raw_med = statistics.median(res["raw"])
         print(f"UID FETCH 1:* {ITEMS}: {messages} messages, {size / 1e6:.1f} MB response, implicit TLS, "
               f"{rounds} rounds interleaved")
-        print(f"{'client':40} {'median s':>9} {'min s':>8} {'vs raw':>7}")
+        raw_cpu = statistics.median(cpu["raw"])
+        print(f"{'client':40} {'median s':>9} {'min s':>8} {'vs raw':>7} {'client CPU s':>13} {'vs raw':>7}")
         for k, label in (("raw", "raw read, bytes counted (lower bound)"), ("parsed", "mailwire, fully parsed"),
                          ("imaplib", "python imaplib (no parsing)")):
-            med = statistics.median(res[k])
-            print(f"{label:40} {med:9.3f} {min(res[k]):8.3f} {med / raw_med:6.2f}x")
+            med, mc = statistics.median(res[k]), statistics.median(cpu[k])
+            print(f"{label:40} {med:9.3f} {min(res[k]):8.3f} {med / raw_med:6.2f}x {mc:13.3f} {mc / raw_cpu:6.2f}x")
 
         if big_mb > 0:
             line = b"x" * 76 + b"\r\n"
