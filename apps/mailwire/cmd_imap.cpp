@@ -1,4 +1,6 @@
 // `mailwire imap …` — IMAP commands. For now: `caps` (connect, log in when asked, show capabilities).
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 
@@ -19,19 +21,20 @@ int run_caps(const connection_options& o) {
     setup.apply(c, o);
     const auto password = setup.password(o);
     c.connect(o.host, o.port, setup.mode(o));
-    if (!o.user.empty()) c.login(o.user, password);
+    setup.log_in(c, o, password, [&] { c.login(o.user, password); });
     if (o.json) {
         auto j = session_json(c);
         j["ok"] = true;
         j["authenticated"] = c.is_authenticated();
         j["user"] = o.user;
+        j["authenticated_with"] = c.authenticated_with();
         j["capabilities"] = c.capabilities();
         j["auth_mechanisms"] = c.auth_mechanisms();
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         text_report r(output_width());
         session_fields(r, c);
-        if (!o.user.empty()) r.field("logged in", o.user);
+        if (!o.user.empty()) r.field("logged in", fmt::format("{} with {}", o.user, c.authenticated_with()));
         r.field("capabilities", join(c.capabilities()));
         r.field("auth", join(c.auth_mechanisms()));
         std::cout << r.str();

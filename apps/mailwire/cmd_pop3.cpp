@@ -1,4 +1,6 @@
 // `mailwire pop3 …` — POP3 commands. For now: `caps` (connect, log in when asked, show CAPA).
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 
@@ -19,13 +21,14 @@ int run_caps(const connection_options& o) {
     setup.apply(c, o);
     const auto password = setup.password(o);
     c.connect(o.host, o.port, setup.mode(o));
-    if (!o.user.empty()) c.login(o.user, password);
+    setup.log_in(c, o, password, [&] { c.login(o.user, password); });
     const auto& caps = c.capabilities();
     if (o.json) {
         auto j = session_json(c);
         j["ok"] = true;
         j["authenticated"] = c.is_authenticated();
         j["user"] = o.user;
+        j["authenticated_with"] = c.authenticated_with();
         j["capabilities"] = caps.lines;
         j["auth_mechanisms"] = caps.sasl;
         j["user_pass"] = caps.user;
@@ -34,7 +37,7 @@ int run_caps(const connection_options& o) {
     } else {
         text_report r(output_width());
         session_fields(r, c);
-        if (!o.user.empty()) r.field("logged in", o.user);
+        if (!o.user.empty()) r.field("logged in", fmt::format("{} with {}", o.user, c.authenticated_with()));
         r.fields("capabilities", caps.lines);
         r.field("auth", join(caps.sasl) + (caps.user ? (caps.sasl.empty() ? "USER/PASS" : "  (and USER/PASS)") : ""));
         std::cout << r.str();

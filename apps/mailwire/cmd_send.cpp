@@ -25,16 +25,20 @@ int run_send(const send_state& st) {
     if (!st.check)
         throw usage_error("sending messages is not available in this version yet; `mailwire send --check` tests "
                           "the connection and shows what the server offers");
-    if (!o.user.empty())
-        throw usage_error("SMTP authentication is not available in this version yet; run --check without --user");
+    if (o.auth == "legacy") throw usage_error("--auth legacy: SMTP has no login besides SASL; name a mechanism");
     smtp::client c;
     session_setup setup;
     setup.apply(c, o);
+    const auto password = setup.password(o);
     c.connect(o.host, o.port, setup.mode(o));
+    setup.log_in(c, o, password, {});
     const auto& caps = c.capabilities();
     if (o.json) {
         auto j = session_json(c);
         j["ok"] = true;
+        j["authenticated"] = c.is_authenticated();
+        j["authenticated_with"] = c.authenticated_with();
+        j["user"] = o.user;
         j["capabilities"] = ehlo_lines(caps);
         j["auth_mechanisms"] = caps.auth;
         j["size_limit"] = caps.has_size ? nlohmann::json(caps.size) : nlohmann::json(nullptr);
@@ -42,6 +46,7 @@ int run_send(const send_state& st) {
     } else {
         text_report r(output_width());
         session_fields(r, c);
+        if (!o.user.empty()) r.field("logged in", o.user + " with " + c.authenticated_with());
         r.fields("capabilities", ehlo_lines(caps));
         r.field("auth", join(caps.auth));
         std::cout << r.str();

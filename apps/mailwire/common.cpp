@@ -1,9 +1,12 @@
 #include "common.hpp"
 
+#include "mailwire/sasl/mechanism.hpp"
+
 #include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +66,7 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
         app.add_option("--user", o.user, "User name to log in with");
         app.add_option("--password-env", o.password_env,
                        "Environment variable holding the password");
+        app.add_option("--auth", o.auth, "SASL mechanisms, comma separated, or legacy (LOGIN, USER/PASS)");
         app.add_flag("--allow-plaintext-auth", o.allow_plaintext_auth,
                      "Allow credentials without encryption (dangerous)");
     }
@@ -136,8 +140,36 @@ std::string session_setup::password(const connection_options& o) const {
     return p;
 }
 
+void session_setup::log_in(client_base& c, const connection_options& o, const std::string& password,
+                           const std::function<void()>& legacy) const {
+    if (o.user.empty()) {
+        if (!o.auth.empty()) throw usage_error("--auth needs --user");
+        return;
+    }
+    if (o.auth.empty()) {
+        c.authenticate(o.user, password);
+        return;
+    }
+    if (o.auth == "legacy") {
+        if (!legacy) throw usage_error("--auth legacy: this protocol has no login command besides SASL");
+        legacy();
+        return;
+    }
+    std::vector<std::string> mechanisms;
+    for (auto m : CLI::detail::split(o.auth, ',')) {
+        for (auto& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (!m.empty()) mechanisms.push_back(m);
+    }
+    if (mechanisms.empty()) throw usage_error("--auth: name at least one mechanism");
+    sasl::credentials cred;
+    cred.user = o.user;
+    cred.password = password;
+    c.authenticate(cred, mechanisms);
+}
+
 void session_setup::apply(client_base& c, const connection_options& o) {
     if (o.host.empty()) throw usage_error("--host is required");
+    if (!o.auth.empty() && o.user.empty()) throw usage_error("--auth needs --user");
     (void)mode(o);
     apply_tls_options(c.tls(), o);
     apply_timeouts(c.timeouts(), o.timeout);

@@ -51,6 +51,7 @@ struct connection_options {
     bool trust_pin = false;
     std::string tls_min, tls_max, ciphers, client_cert, client_key;
     std::string user, password_env;
+    std::string auth;  ///< --auth: comma-separated SASL mechanisms, or "legacy"
     bool allow_plaintext_auth = false;
     double timeout = 0;  ///< seconds; 0 keeps the library defaults
     std::string log_file;
@@ -71,6 +72,10 @@ public:
     /// The password from --password-env; throws usage_error when --user has no usable password.
     [[nodiscard]] std::string password(const connection_options& o) const;
     [[nodiscard]] mailwire::security mode(const connection_options& o) const;
+    /// Logs in as --user with --auth: the strongest SASL mechanism by default, the listed ones, or
+    /// with "legacy" the protocol's own command (`legacy`, e.g. IMAP LOGIN).
+    void log_in(client_base& c, const connection_options& o, const std::string& password,
+                const std::function<void()>& legacy) const;
 
 private:
     struct log_sink;

@@ -73,6 +73,8 @@ TEST(CliUsage, BadCommandLinesExitTwo) {
         {"probe", "127.0.0.1:99999"},               // bad port
         {"probe", "127.0.0.1", "--protocol", "x"},  // bad protocol
         {"send", "--host", "127.0.0.1"},            // sending itself is not there yet
+        {"imap", "--host", "127.0.0.1", "--auth", "PLAIN"},  // --auth without --user
+        {"send", "--check", "--host", "127.0.0.1", "--user", "u", "--password-env", "HOME", "--auth", "legacy"},
         {"parse", "/nonexistent/file"},
     };
     for (const auto& args : cases) {

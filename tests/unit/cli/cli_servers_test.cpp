@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <tuple>
 
 #include "cli_run.hpp"
 #include "support/server_env.hpp"
@@ -228,7 +229,9 @@ TEST(CliServers, PinFromProbeAcceptsAndWrongPinRejects) {
 
 TEST(CliServers, WrongPasswordExitsSix) {
     REQUIRE_HARNESS();
-    for (const auto& [cmd, key] : {std::pair<std::string, std::string>{"imap", "IMAPS_PORT"}, {"pop3", "POP3S_PORT"}}) {
+    std::vector<std::pair<std::string, std::string>> cases = {{"imap", "IMAPS_PORT"}, {"pop3", "POP3S_PORT"}};
+    if (opt("SMTPS_PORT")) cases.emplace_back("send", "SMTPS_PORT");
+    for (const auto& [cmd, key] : cases) {
         auto r = run_cli(with(connect_args(cmd, host(), need(key), "tls"),
                               {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--json"}),
                          {{"MW_TEST_PW", "definitely-not-" + need("PASS1")}});
@@ -241,22 +244,43 @@ TEST(CliServers, WrongPasswordExitsSix) {
 
 TEST(CliServers, CredentialsOverPlaintextAreRefusedWithSix) {
     REQUIRE_HARNESS();
+    // Mechanisms that reveal the password (PLAIN, LOGIN, the legacy commands) are refused without TLS;
+    // SCRAM, which never sends it, is allowed (the library's rule).
+    for (const auto& [cmd, key, auth] : {std::tuple<std::string, std::string, std::string>{"imap", "IMAP_PORT", "PLAIN"},
+                                         {"imap", "IMAP_PORT", "legacy"},
+                                         {"pop3", "POP3_PORT", "legacy"}}) {
+        auto r = run_cli(with(connect_args(cmd, host(), need(key), "none"),
+                              {"--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", auth}),
+                         {{"MW_TEST_PW", need("PASS1")}});
+        EXPECT_EQ(r.exit_code, 6) << cmd << " " << auth << "\n" << describe(r);
+        EXPECT_NE(r.err.find("--allow-plaintext-auth"), std::string::npos) << r.err;
+    }
     auto r = run_cli(with(connect_args("imap", host(), need("IMAP_PORT"), "none"),
-                          {"--user", need("USER1"), "--password-env", "MW_TEST_PW"}),
+                          {"--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", "SCRAM-SHA-256", "--json"}),
                      {{"MW_TEST_PW", need("PASS1")}});
-    EXPECT_EQ(r.exit_code, 6) << describe(r);
-    EXPECT_NE(r.err.find("--allow-plaintext-auth"), std::string::npos) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
 }
 
-TEST(CliServers, RightPasswordLogsIn) {
+TEST(CliServers, RightPasswordLogsInWithTheStrongestMechanism) {
     REQUIRE_HARNESS();
-    for (const auto& [cmd, key] : {std::pair<std::string, std::string>{"imap", "IMAP_PORT"}, {"pop3", "POP3_PORT"}}) {
+    std::vector<std::pair<std::string, std::string>> cases = {{"imap", "IMAP_PORT"}, {"pop3", "POP3_PORT"}};
+    if (opt("SUBMISSION_PORT")) cases.emplace_back("send", "SUBMISSION_PORT");
+    for (const auto& [cmd, key] : cases) {
         auto r = run_cli(with(connect_args(cmd, host(), need(key), "starttls"),
                               {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--json"}),
                          {{"MW_TEST_PW", need("PASS1")}});
         EXPECT_EQ(r.exit_code, 0) << describe(r);
-        EXPECT_EQ(parse_json(r).value("authenticated", false), true) << r.out;
+        const auto j = parse_json(r);
+        EXPECT_EQ(j.value("authenticated", false), true) << r.out;
+        EXPECT_EQ(j.value("authenticated_with", ""), "SCRAM-SHA-256") << cmd;
     }
+    // The legacy commands when asked for.
+    auto r = run_cli(with(connect_args("pop3", host(), need("POP3S_PORT"), "tls"),
+                          {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", "legacy",
+                           "--json"}),
+                     {{"MW_TEST_PW", need("PASS1")}});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(parse_json(r).value("authenticated_with", ""), "USER");
 }
 
 // ---- exit 7: protocol errors ----------------------------------------------------------------
@@ -273,29 +297,63 @@ TEST(CliServers, WrongProtocolForThePortExitsSeven) {
 
 // ---- --log never contains the password ------------------------------------------------------
 
+std::string base64(const std::string& in) {
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                           static_cast<unsigned char>(in[i + 2]);
+        for (int s = 18; s >= 0; s -= 6) out += abc[(v >> s) & 63];
+    }
+    if (i < in.size()) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+        out += abc[(v >> 18) & 63];
+        out += abc[(v >> 12) & 63];
+        out += i + 1 < in.size() ? abc[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
 TEST(CliServers, TranscriptsNeverContainThePassword) {
     REQUIRE_HARNESS();
     const std::string password = need("PASS1");
     ASSERT_GE(password.size(), 4u);
+    // What AUTH PLAIN would carry if it were logged unmasked: base64("\0user\0password").
+    const std::string plain_blob = base64(std::string(1, '\0') + need("USER1") + std::string(1, '\0') + password);
+    EXPECT_EQ(base64("Man"), "TWFu");  // the helper itself
     struct c {
-        std::string cmd, key, must_contain;
+        std::string cmd, key, auth, must_contain;
     };
-    for (const auto& t : {c{"imap", "IMAP_PORT", "LOGIN"}, c{"pop3", "POP3_PORT", "PASS "}}) {
+    std::vector<c> cases = {{"imap", "IMAP_PORT", "legacy", "LOGIN \""},
+                            {"imap", "IMAP_PORT", "PLAIN", "AUTHENTICATE PLAIN"},
+                            {"pop3", "POP3_PORT", "legacy", "PASS "},
+                            {"pop3", "POP3_PORT", "PLAIN", "AUTH PLAIN"},
+                            {"imap", "IMAP_PORT", "LOGIN", "AUTHENTICATE LOGIN"}};
+    if (opt("SUBMISSION_PORT")) cases.push_back({"send", "SUBMISSION_PORT", "PLAIN", "AUTH PLAIN"});
+    for (const auto& t : cases) {
         char tmpl[] = "/tmp/mailwire-cli-log-XXXXXX";
         const int fd = mkstemp(tmpl);
         ASSERT_GE(fd, 0);
         close(fd);
         auto r = run_cli(with(connect_args(t.cmd, host(), need(t.key), "starttls"),
-                              {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--log", tmpl}),
+                              {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth",
+                               t.auth, "--log", tmpl}),
                          {{"MW_TEST_PW", password}});
-        EXPECT_EQ(r.exit_code, 0) << describe(r);
+        EXPECT_EQ(r.exit_code, 0) << t.cmd << " " << t.auth << "\n" << describe(r);
         const auto log = read_file(tmpl);
         std::remove(tmpl);
         EXPECT_EQ(log.find(password), std::string::npos) << "password in the " << t.cmd << " transcript:\n" << log;
+        EXPECT_EQ(log.find(plain_blob), std::string::npos) << "AUTH PLAIN blob in the transcript:\n" << log;
+        EXPECT_EQ(log.find(base64(password)), std::string::npos) << "base64 password in the transcript:\n" << log;
         EXPECT_NE(log.find("C: "), std::string::npos) << log;
         EXPECT_NE(log.find("S: "), std::string::npos) << log;
         EXPECT_NE(log.find(t.must_contain), std::string::npos) << log;  // the login itself is in the log
-        EXPECT_NE(log.find(need("USER1")), std::string::npos) << log;
+        if (t.auth == "legacy") {
+            EXPECT_NE(log.find(need("USER1")), std::string::npos) << log;
+        }
         EXPECT_EQ(r.out.find(password), std::string::npos);
         EXPECT_EQ(r.err.find(password), std::string::npos);
     }
