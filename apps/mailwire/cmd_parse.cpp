@@ -54,7 +54,9 @@ public:
         n.depth = head.depth;
         if (!stack_.empty()) n.parent = stack_.back();
         n.mime_type = head.type != nullptr ? head.type->mime_type() : "text/plain";
-        n.kind = head.kind == mime::part_kind::multipart ? "multipart" : head.kind == mime::part_kind::message ? "message" : "leaf";
+        n.kind = head.kind == mime::part_kind::multipart ? "multipart"
+                 : head.kind == mime::part_kind::message ? "message"
+                                                         : "leaf";
         n.encoding = std::string(mime::to_string(head.encoding));
         if (head.type != nullptr) {
             n.charset = head.type->param("charset");
@@ -114,9 +116,14 @@ int run_parse(const parse_state& st) {
     mime::parse_file(st.file, h);
     if (h.nodes.empty()) throw usage_error(fmt::format("{}: no message found", st.file));
     if (st.json) {
-        nlohmann::json j = {{"ok", true},           {"file", st.file},       {"subject", h.subject},
-                            {"from", h.from},       {"date", h.date},        {"message_id", h.message_id},
-                            {"parts", h.nodes.size()}, {"tree", node_json(h, 0)}};
+        nlohmann::json j = {{"ok", true},
+                            {"file", st.file},
+                            {"subject", h.subject},
+                            {"from", h.from},
+                            {"date", h.date},
+                            {"message_id", h.message_id},
+                            {"parts", h.nodes.size()},
+                            {"tree", node_json(h, 0)}};
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return exit_ok;
     }
@@ -145,7 +152,8 @@ int run_parse(const parse_state& st) {
 #else
 
 int run_parse(const parse_state& st) {
-    return report_usage(fmt::format("parse is not available yet: this build has no MIME parser ({})", st.file), st.json);
+    return report_usage(fmt::format("parse is not available yet: this build has no MIME parser ({})", st.file),
+                        st.json);
 }
 
 #endif

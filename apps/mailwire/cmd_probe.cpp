@@ -44,7 +44,7 @@ struct port_probe {
     std::string host;
     std::uint16_t port = 0;
     std::optional<mailwire::protocol> proto;
-    std::string proto_source;  // given | port | greeting | tls_greeting
+    std::string proto_source;   // given | port | greeting | tls_greeting
     std::string first_contact;  // plaintext | tls_first | tls_record | binary | closed | refused | timeout
     std::string first_line;
     std::string greeting;
@@ -72,9 +72,12 @@ struct timing {
 
 std::unique_ptr<client_base> make_client(mailwire::protocol p) {
     switch (p) {
-    case protocol::imap: return std::make_unique<imap::client>();
-    case protocol::pop3: return std::make_unique<pop3::client>();
-    case protocol::smtp: return std::make_unique<smtp::client>();
+    case protocol::imap:
+        return std::make_unique<imap::client>();
+    case protocol::pop3:
+        return std::make_unique<pop3::client>();
+    case protocol::smtp:
+        return std::make_unique<smtp::client>();
     }
     return nullptr;
 }
@@ -169,8 +172,12 @@ void first_contact(port_probe& p, const timing& tm) {
                         p.proto_source = "greeting";
                     }
                 break;
-            case net::first_bytes_kind::tls_record: p.first_contact = "tls_record"; break;
-            default: p.first_contact = "binary"; break;
+            case net::first_bytes_kind::tls_record:
+                p.first_contact = "tls_record";
+                break;
+            default:
+                p.first_contact = "binary";
+                break;
             }
         }
     } catch (const mailwire::error& e) {
@@ -218,7 +225,8 @@ void main_session(port_probe& p, const timing& tm, const connection_options& o) 
         p.auth_after = f.auth;
         c->disconnect();
     } catch (const mailwire::error& e) {
-        p.errors.push_back(fmt::format("{} ({}): {}", plain ? (p.greeting.empty() ? "greeting" : "STARTTLS") : "implicit TLS",
+        p.errors.push_back(fmt::format("{} ({}): {}",
+                                       plain ? (p.greeting.empty() ? "greeting" : "STARTTLS") : "implicit TLS",
                                        category_name(exit_code_for(e)), short_message(e)));
     }
 }
@@ -251,17 +259,22 @@ void probe_versions(port_probe& p, const timing& tm, const connection_options& o
 
 std::string version_name(tls_version v) {
     switch (v) {
-    case tls_version::v1_0: return "TLS 1.0";
-    case tls_version::v1_1: return "TLS 1.1";
-    case tls_version::v1_2: return "TLS 1.2";
-    case tls_version::v1_3: return "TLS 1.3";
+    case tls_version::v1_0:
+        return "TLS 1.0";
+    case tls_version::v1_1:
+        return "TLS 1.1";
+    case tls_version::v1_2:
+        return "TLS 1.2";
+    case tls_version::v1_3:
+        return "TLS 1.3";
     }
     return "?";
 }
 
 void decide(port_probe& p, bool single) {
     if (p.reach_exit) {
-        p.verdict = fmt::format("port {} cannot be used: {}", p.port, p.first_contact == "timeout" ? "no answer" : "nothing accepts connections");
+        p.verdict = fmt::format("port {} cannot be used: {}", p.port,
+                                p.first_contact == "timeout" ? "no answer" : "nothing accepts connections");
         return;
     }
     if (!p.proto) {
@@ -302,7 +315,8 @@ void decide(port_probe& p, bool single) {
         p.usable = true;
         p.mode = plain ? "starttls" : "implicit_tls";
         p.verdict = fmt::format("use {} on port {}", p.mode, p.port);
-        if (plain && single) p.verdict += fmt::format(" (no implicit-TLS port checked; try port {})", implicit_tls_port(proto));
+        if (plain && single)
+            p.verdict += fmt::format(" (no implicit-TLS port checked; try port {})", implicit_tls_port(proto));
     } else if (plain && p.greeting.empty()) {
         p.verdict = fmt::format("port {} does not speak {} as expected", p.port, to_string(proto));
     } else {
@@ -327,7 +341,8 @@ port_probe probe_port(const std::string& host, std::uint16_t port, std::optional
         }
     }
     first_contact(p, tm);
-    const bool speaks = p.first_contact == "plaintext" || p.first_contact == "tls_first" || p.first_contact == "tls_record";
+    const bool speaks =
+        p.first_contact == "plaintext" || p.first_contact == "tls_first" || p.first_contact == "tls_record";
     if (!p.reach_exit && p.proto && speaks) {
         main_session(p, tm, o);
         if (p.first_contact != "plaintext" || p.starttls_offered) probe_versions(p, tm, o);
@@ -353,7 +368,8 @@ std::string contact_words(const port_probe& p) {
 
 nlohmann::json port_json(const port_probe& p) {
     nlohmann::json versions = nlohmann::json::object();
-    for (const auto& v : p.versions) versions[std::string(to_string(v.version))] = {{"state", v.state}, {"detail", v.detail}};
+    for (const auto& v : p.versions)
+        versions[std::string(to_string(v.version))] = {{"state", v.state}, {"detail", v.detail}};
     return {
         {"host", p.host},
         {"port", p.port},
@@ -371,15 +387,21 @@ nlohmann::json port_json(const port_probe& p) {
         {"tls", p.tls_ok ? tls_json(p.tls) : nlohmann::json(nullptr)},
         {"errors", p.errors},
         {"verdict",
-         {{"mode", p.mode}, {"port", p.port}, {"usable", p.usable}, {"risks", p.risks}, {"notes", p.notes}, {"text", p.verdict}}},
+         {{"mode", p.mode},
+          {"port", p.port},
+          {"usable", p.usable},
+          {"risks", p.risks},
+          {"notes", p.notes},
+          {"text", p.verdict}}},
     };
 }
 
 void port_text(text_report& r, const port_probe& p) {
-    r.heading(fmt::format("{}:{}  {}{}", p.host, p.port, p.proto ? to_string(*p.proto) : "unknown protocol",
-                          p.proto_source == "given" || p.proto_source.empty() ? "" : " (from the " + [&] {
-                              return p.proto_source == "port" ? std::string("port number") : std::string("greeting");
-                          }() + ")"));
+    r.heading(fmt::format(
+        "{}:{}  {}{}", p.host, p.port, p.proto ? to_string(*p.proto) : "unknown protocol",
+        p.proto_source == "given" || p.proto_source.empty() ? "" : " (from the " + [&] {
+            return p.proto_source == "port" ? std::string("port number") : std::string("greeting");
+        }() + ")"));
     r.field("first contact", contact_words(p));
     if (p.reach_exit) {
         r.field("verdict", p.verdict);
@@ -400,8 +422,8 @@ void port_text(text_report& r, const port_probe& p) {
         for (const auto& v : p.versions) {
             std::string s = version_name(v.version) + " " +
                             (v.state == "unsupported_locally" ? std::string("not supported by local OpenSSL")
-                             : v.state == "no_answer"          ? std::string("no answer")
-                                                               : v.state);
+                             : v.state == "no_answer"         ? std::string("no answer")
+                                                              : v.state);
             vs.push_back(s);
         }
         r.field("TLS versions", join(vs, ", "));
@@ -431,7 +453,9 @@ void port_text(text_report& r, const port_probe& p) {
 // ---- targets ----------------------------------------------------------------------------------
 
 std::pair<std::string, std::uint16_t> split_target(const std::string& t, std::uint16_t fallback) {
-    auto bad = [&] { return usage_error(fmt::format("probe target '{}': expected HOST, HOST:PORT or [IPv6]:PORT", t)); };
+    auto bad = [&] {
+        return usage_error(fmt::format("probe target '{}': expected HOST, HOST:PORT or [IPv6]:PORT", t));
+    };
     auto parse_port = [&](const std::string& s) -> std::uint16_t {
         if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) throw bad();
         const unsigned long v = std::stoul(s);
@@ -479,7 +503,8 @@ std::vector<port_spec> all_ports(const probe_state& st, std::optional<mailwire::
         std::string num = tok;
         if (const auto c = tok.find_first_of(":/"); c != std::string::npos) {
             proto = parse_protocol(tok.substr(0, c));
-            if (!proto) throw usage_error(fmt::format("--ports {}: expected PORT or PROTOCOL:PORT (imap, pop3, smtp)", tok));
+            if (!proto)
+                throw usage_error(fmt::format("--ports {}: expected PORT or PROTOCOL:PORT (imap, pop3, smtp)", tok));
             num = tok.substr(c + 1);
         }
         if (num.empty() || num.size() > 5 || num.find_first_not_of("0123456789") != std::string::npos ||
@@ -533,7 +558,8 @@ int run_probe(const probe_state& st) {
     if (target.empty()) throw usage_error("probe needs a HOST (or HOST:PORT)");
     auto [host, port] = split_target(target, o.port);
     if (!st.all && port == 0) {
-        if (!proto) throw usage_error("give a port (HOST:PORT or --port), --protocol to use its standard port, or --all");
+        if (!proto)
+            throw usage_error("give a port (HOST:PORT or --port), --protocol to use its standard port, or --all");
         port = starttls_port(*proto);
     }
     if (st.all && !st.ports.empty() && port != 0)
@@ -547,7 +573,8 @@ int run_probe(const probe_state& st) {
 
     std::vector<port_probe> probes;
     if (st.all) {
-        for (const auto& spec : all_ports(st, proto)) probes.push_back(probe_port(host, spec.port, spec.proto, tm, o, false));
+        for (const auto& spec : all_ports(st, proto))
+            probes.push_back(probe_port(host, spec.port, spec.proto, tm, o, false));
     } else {
         probes.push_back(probe_port(host, port, proto, tm, o, true));
         const auto& p = probes.front();
@@ -575,7 +602,8 @@ int run_probe(const probe_state& st) {
             j["verdicts"] = nlohmann::json::object();
             for (const auto& l : summarize(probes))
                 j["verdicts"][l.protocol] = {{"text", l.text},
-                                             {"port", l.best ? nlohmann::json(probes[*l.best].port) : nlohmann::json(nullptr)},
+                                             {"port",
+                                              l.best ? nlohmann::json(probes[*l.best].port) : nlohmann::json(nullptr)},
                                              {"mode", l.best ? probes[*l.best].mode : std::string()}};
         } else {
             j.update(port_json(probes.front()));

@@ -23,8 +23,9 @@ std::vector<std::string> ehlo_lines(const smtp::capabilities& caps) {
 int run_send(const send_state& st) {
     const auto& o = st.o;
     if (!st.check)
-        throw usage_error("sending messages is not available in this version yet; `mailwire send --check` tests "
-                          "the connection and shows what the server offers");
+        throw usage_error(
+            "sending messages is not available in this version yet; `mailwire send --check` tests "
+            "the connection and shows what the server offers");
     if (o.auth == "legacy") throw usage_error("--auth legacy: SMTP has no login besides SASL; name a mechanism");
     smtp::client c;
     session_setup setup;

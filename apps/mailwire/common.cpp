@@ -41,31 +41,26 @@ constexpr int v_unable_to_verify_leaf = 21;
 constexpr int v_hostname_mismatch = 62;
 constexpr int v_ip_address_mismatch = 64;
 
-
 }  // namespace
 
 void add_connection_options(CLI::App& app, connection_options& o, bool credentials) {
     app.add_option("--host", o.host, "Server host name or address");
     app.add_option("--port", o.port, "Server port (default: standard port for the mode)");
-    app.add_option("--security", o.security,
-                   "none|tls|starttls|starttls-if-available|auto (tls = implicit)")
+    app.add_option("--security", o.security, "none|tls|starttls|starttls-if-available|auto (tls = implicit)")
         ->check(CLI::IsMember({"none", "tls", "implicit_tls", "starttls", "starttls-if-available", "auto"}));
-    app.add_option("--cafile", o.cafile, "Also trust the CAs in this PEM file")
-        ->check(CLI::ExistingFile);
+    app.add_option("--cafile", o.cafile, "Also trust the CAs in this PEM file")->check(CLI::ExistingFile);
     app.add_flag("--insecure", o.insecure, "Accept ANY certificate (debugging only; warns loudly)");
     app.add_option("--pin", o.pins, "Require SPKI pin sha256/BASE64 (repeatable; probe shows it)");
     app.add_flag("--trust-pin", o.trust_pin, "With --pin: a pinned key is enough, even if the chain fails");
     app.add_option("--tls-min", o.tls_min, "Lowest TLS version: 1.0 1.1 1.2 1.3 (default 1.2)");
     app.add_option("--tls-max", o.tls_max, "Highest TLS version to offer (default: newest)");
-    app.add_option("--ciphers", o.ciphers,
-                   "OpenSSL cipher list; TLS_* names set TLS 1.3 suites");
+    app.add_option("--ciphers", o.ciphers, "OpenSSL cipher list; TLS_* names set TLS 1.3 suites");
     app.add_option("--client-cert", o.client_cert, "Client certificate (PEM) for mutual TLS")->check(CLI::ExistingFile);
     app.add_option("--client-key", o.client_key, "Client private key (PEM); default: in --client-cert")
         ->check(CLI::ExistingFile);
     if (credentials) {
         app.add_option("--user", o.user, "User name to log in with");
-        app.add_option("--password-env", o.password_env,
-                       "Environment variable holding the password");
+        app.add_option("--password-env", o.password_env, "Environment variable holding the password");
         app.add_option("--auth", o.auth, "SASL mechanisms, comma separated, or legacy (LOGIN, USER/PASS)");
         app.add_flag("--allow-plaintext-auth", o.allow_plaintext_auth,
                      "Allow credentials without encryption (dangerous)");
@@ -87,7 +82,8 @@ void apply_tls_options(tls_options& t, const connection_options& o) {
     if (!o.cafile.empty()) t.ca_file = o.cafile;
     for (const auto& p : o.pins) {
         if (!p.starts_with("sha256/") || p.size() < 8)
-            throw usage_error(fmt::format("--pin {}: expected sha256/BASE64 (the spki_sha256 `mailwire probe` shows)", p));
+            throw usage_error(
+                fmt::format("--pin {}: expected sha256/BASE64 (the spki_sha256 `mailwire probe` shows)", p));
         t.pins.push_back(p);
     }
     if (!o.tls_min.empty()) {
@@ -126,8 +122,9 @@ struct session_setup::log_sink {
 
 mailwire::security session_setup::mode(const connection_options& o) const {
     auto m = parse_security(o.security);
-    if (!m) throw usage_error(fmt::format("--security {}: expected none, tls, starttls, starttls-if-available or auto",
-                                          o.security));
+    if (!m)
+        throw usage_error(
+            fmt::format("--security {}: expected none, tls, starttls, starttls-if-available or auto", o.security));
     return *m;
 }
 
@@ -221,7 +218,8 @@ int exit_code_for(const mailwire::error& e) noexcept {
     if (e.code().category() == mailwire::category()) {
         switch (static_cast<errc>(e.code().value())) {
         case errc::resolve_failed:
-        case errc::connect_failed: return exit_connect;
+        case errc::connect_failed:
+            return exit_connect;
         case errc::connection_closed:
             // Closed before a word was said: the service is not there (or refuses us).
             if (e.stage() == stage::connect || e.stage() == stage::greeting || e.stage() == stage::resolve)
@@ -233,18 +231,24 @@ int exit_code_for(const mailwire::error& e) noexcept {
         case errc::starttls_unavailable:
         case errc::starttls_refused:
         case errc::starttls_injection:
-        case errc::preauth_without_tls: return exit_tls;
-        case errc::certificate_rejected: return exit_certificate;
+        case errc::preauth_without_tls:
+            return exit_tls;
+        case errc::certificate_rejected:
+            return exit_certificate;
         case errc::plaintext_auth_refused:
         case errc::auth_failed:
-        case errc::auth_unsupported: return exit_auth;
-        case errc::timeout: return exit_timeout;
+        case errc::auth_unsupported:
+            return exit_auth;
+        case errc::timeout:
+            return exit_timeout;
         case errc::invalid_argument:
-        case errc::configuration: return exit_usage;
+        case errc::configuration:
+            return exit_usage;
         case errc::io_error:
             if (e.stage() == stage::connect || e.stage() == stage::tls_handshake) return exit_connect;
             return exit_protocol;
-        default: break;
+        default:
+            break;
         }
     }
     if (dynamic_cast<const auth_error*>(&e) != nullptr) return exit_auth;
@@ -257,45 +261,79 @@ int exit_code_for(const mailwire::error& e) noexcept {
 
 const char* category_name(int exit) noexcept {
     switch (exit) {
-    case exit_ok: return "ok";
-    case exit_usage: return "usage";
-    case exit_connect: return "connect";
-    case exit_tls: return "tls";
-    case exit_certificate: return "certificate";
-    case exit_auth: return "auth";
-    case exit_protocol: return "protocol";
-    case exit_timeout: return "timeout";
-    default: return "internal";
+    case exit_ok:
+        return "ok";
+    case exit_usage:
+        return "usage";
+    case exit_connect:
+        return "connect";
+    case exit_tls:
+        return "tls";
+    case exit_certificate:
+        return "certificate";
+    case exit_auth:
+        return "auth";
+    case exit_protocol:
+        return "protocol";
+    case exit_timeout:
+        return "timeout";
+    default:
+        return "internal";
     }
 }
 
 std::string errc_name(std::error_code code) {
-    if (code.category() != mailwire::category()) return code.category().name() + std::string(":") + std::to_string(code.value());
+    if (code.category() != mailwire::category())
+        return code.category().name() + std::string(":") + std::to_string(code.value());
     switch (static_cast<errc>(code.value())) {
-    case errc::resolve_failed: return "resolve_failed";
-    case errc::connect_failed: return "connect_failed";
-    case errc::timeout: return "timeout";
-    case errc::connection_closed: return "connection_closed";
-    case errc::io_error: return "io_error";
-    case errc::tls_handshake_failed: return "tls_handshake_failed";
-    case errc::tls_plaintext_greeting: return "tls_plaintext_greeting";
-    case errc::tls_expected: return "tls_expected";
-    case errc::certificate_rejected: return "certificate_rejected";
-    case errc::starttls_unavailable: return "starttls_unavailable";
-    case errc::starttls_refused: return "starttls_refused";
-    case errc::starttls_injection: return "starttls_injection";
-    case errc::preauth_without_tls: return "preauth_without_tls";
-    case errc::plaintext_auth_refused: return "plaintext_auth_refused";
-    case errc::auth_failed: return "auth_failed";
-    case errc::auth_unsupported: return "auth_unsupported";
-    case errc::protocol_violation: return "protocol_violation";
-    case errc::limit_exceeded: return "limit_exceeded";
-    case errc::command_failed: return "command_failed";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::configuration: return "configuration";
-    case errc::parse_error: return "parse_error";
-    case errc::charset_unsupported: return "charset_unsupported";
-    case errc::not_connected: return "not_connected";
+    case errc::resolve_failed:
+        return "resolve_failed";
+    case errc::connect_failed:
+        return "connect_failed";
+    case errc::timeout:
+        return "timeout";
+    case errc::connection_closed:
+        return "connection_closed";
+    case errc::io_error:
+        return "io_error";
+    case errc::tls_handshake_failed:
+        return "tls_handshake_failed";
+    case errc::tls_plaintext_greeting:
+        return "tls_plaintext_greeting";
+    case errc::tls_expected:
+        return "tls_expected";
+    case errc::certificate_rejected:
+        return "certificate_rejected";
+    case errc::starttls_unavailable:
+        return "starttls_unavailable";
+    case errc::starttls_refused:
+        return "starttls_refused";
+    case errc::starttls_injection:
+        return "starttls_injection";
+    case errc::preauth_without_tls:
+        return "preauth_without_tls";
+    case errc::plaintext_auth_refused:
+        return "plaintext_auth_refused";
+    case errc::auth_failed:
+        return "auth_failed";
+    case errc::auth_unsupported:
+        return "auth_unsupported";
+    case errc::protocol_violation:
+        return "protocol_violation";
+    case errc::limit_exceeded:
+        return "limit_exceeded";
+    case errc::command_failed:
+        return "command_failed";
+    case errc::invalid_argument:
+        return "invalid_argument";
+    case errc::configuration:
+        return "configuration";
+    case errc::parse_error:
+        return "parse_error";
+    case errc::charset_unsupported:
+        return "charset_unsupported";
+    case errc::not_connected:
+        return "not_connected";
     }
     return "unknown";
 }
@@ -326,7 +364,8 @@ int report_error(const mailwire::error& e, bool json) {
             {"server_text", e.server_text()},
         };
         if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) err["certificate"] = check_json(ce->check());
-        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false,
+                                                                        nlohmann::json::error_handler_t::replace)
                   << "\n";
     } else {
         std::cerr << "error: " << message_without_hint(e) << "\n";
@@ -341,11 +380,13 @@ int report_error(const mailwire::error& e, bool json) {
 namespace {
 int report_simple(int rc, const std::string& code, const std::string& message, const std::string& hint, bool json) {
     if (json) {
-        nlohmann::json err = {{"code", code},     {"category", category_name(rc)}, {"exit_code", rc},
-                              {"message", message}, {"hint", hint},             {"host", ""},
-                              {"port", 0},          {"protocol", ""},           {"stage", "none"},
-                              {"server_text", ""}};
-        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        nlohmann::json err = {{"code", code},    {"category", category_name(rc)},
+                              {"exit_code", rc}, {"message", message},
+                              {"hint", hint},    {"host", ""},
+                              {"port", 0},       {"protocol", ""},
+                              {"stage", "none"}, {"server_text", ""}};
+        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false,
+                                                                        nlohmann::json::error_handler_t::replace)
                   << "\n";
     } else {
         std::cerr << "error: " << message << "\n";
@@ -390,7 +431,8 @@ std::vector<std::string> policy_words(const certificate_check& c) {
         std::string names;
         if (!c.chain.empty()) names = join(c.chain.front().subject_alt_names, ", ");
         if (names.empty() && !c.chain.empty()) names = c.chain.front().subject;
-        out.push_back(fmt::format("name mismatch: the certificate is for {}, not {}", names.empty() ? "?" : names, c.host));
+        out.push_back(
+            fmt::format("name mismatch: the certificate is for {}, not {}", names.empty() ? "?" : names, c.host));
     }
     for (const auto& r : c.verify_results) {
         if (r.code == v_hostname_mismatch || r.code == v_ip_address_mismatch) continue;
@@ -401,13 +443,23 @@ std::vector<std::string> policy_words(const certificate_check& c) {
             if (r.depth >= 0 && static_cast<std::size_t>(r.depth) < c.chain.size())
                 what += " (on " + format_time(c.chain[static_cast<std::size_t>(r.depth)].not_after) + ")";
             break;
-        case v_cert_not_yet_valid: what = "the certificate is not valid yet"; break;
-        case v_depth_zero_self_signed: what = "the certificate is self-signed (no CA vouches for it)"; break;
-        case v_self_signed_in_chain: what = "the chain ends in a CA that is not trusted (use --cafile to trust it)"; break;
+        case v_cert_not_yet_valid:
+            what = "the certificate is not valid yet";
+            break;
+        case v_depth_zero_self_signed:
+            what = "the certificate is self-signed (no CA vouches for it)";
+            break;
+        case v_self_signed_in_chain:
+            what = "the chain ends in a CA that is not trusted (use --cafile to trust it)";
+            break;
         case v_unable_to_get_issuer_cert:
         case v_unable_to_get_issuer_locally:
-        case v_unable_to_verify_leaf: what = "the issuing CA is not trusted (use --cafile to trust it)"; break;
-        default: what = r.message; break;
+        case v_unable_to_verify_leaf:
+            what = "the issuing CA is not trusted (use --cafile to trust it)";
+            break;
+        default:
+            what = r.message;
+            break;
         }
         out.push_back(fmt::format("{} [verify code {} at depth {}: {}]", what, r.code, r.depth, r.message));
     }
@@ -428,15 +480,26 @@ std::vector<std::string> policy_risks(const certificate_check& c) {
     for (const auto& r : c.verify_results) {
         switch (r.code) {
         case v_hostname_mismatch:
-        case v_ip_address_mismatch: break;
-        case v_cert_has_expired: add("certificate expired"); break;
-        case v_cert_not_yet_valid: add("certificate not yet valid"); break;
-        case v_depth_zero_self_signed: add("self-signed certificate"); break;
+        case v_ip_address_mismatch:
+            break;
+        case v_cert_has_expired:
+            add("certificate expired");
+            break;
+        case v_cert_not_yet_valid:
+            add("certificate not yet valid");
+            break;
+        case v_depth_zero_self_signed:
+            add("self-signed certificate");
+            break;
         case v_self_signed_in_chain:
         case v_unable_to_get_issuer_cert:
         case v_unable_to_get_issuer_locally:
-        case v_unable_to_verify_leaf: add("certificate issuer not trusted"); break;
-        default: add("certificate chain error: " + r.message); break;
+        case v_unable_to_verify_leaf:
+            add("certificate issuer not trusted");
+            break;
+        default:
+            add("certificate chain error: " + r.message);
+            break;
         }
     }
     return out;
@@ -461,19 +524,19 @@ nlohmann::json check_json(const certificate_check& c) {
     nlohmann::json chain = nlohmann::json::array();
     for (const auto& cert : c.chain) chain.push_back(certificate_json(cert));
     nlohmann::json verify = nlohmann::json::array();
-    for (const auto& r : c.verify_results) verify.push_back({{"depth", r.depth}, {"code", r.code}, {"message", r.message}});
+    for (const auto& r : c.verify_results)
+        verify.push_back({{"depth", r.depth}, {"code", r.code}, {"message", r.message}});
     return {
-        {"host", c.host},
-        {"policy_errors", to_string(c.errors)},
-        {"problems", policy_words(c)},
-        {"verify_results", verify},
-        {"pin_matched", c.pin_matched},
-        {"chain", chain},
+        {"host", c.host},           {"policy_errors", to_string(c.errors)}, {"problems", policy_words(c)},
+        {"verify_results", verify}, {"pin_matched", c.pin_matched},         {"chain", chain},
     };
 }
 
 nlohmann::json tls_json(const tls_session_info& t) {
-    return {{"version", t.version}, {"cipher", t.cipher}, {"group", t.group}, {"resumed", t.resumed},
+    return {{"version", t.version},
+            {"cipher", t.cipher},
+            {"group", t.group},
+            {"resumed", t.resumed},
             {"certificate", check_json(t.certificate)}};
 }
 

@@ -7,9 +7,10 @@
 
 int main(int argc, char** argv) {
     using namespace mailwire::cli;
-    CLI::App app{"mailwire: IMAP, POP3 and SMTP with first-class TLS.\n"
-                 "Start with `mailwire probe HOST` to see how a server wants to be talked to.",
-                 "mailwire"};
+    CLI::App
+        app{"mailwire: IMAP, POP3 and SMTP with first-class TLS.\n"
+            "Start with `mailwire probe HOST` to see how a server wants to be talked to.",
+            "mailwire"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "mailwire 0.1.0");
     app.footer(std::string("\n") + exit_codes_help +

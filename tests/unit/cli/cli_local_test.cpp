@@ -37,16 +37,20 @@ void expect_error_object(const json& j, const std::string& code, const std::stri
 TEST(CliUsage, HelpDocumentsEveryExitCode) {
     auto r = run_cli({"--help"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    for (const char* line : {"0  success", "2  usage", "3  connection failed", "4  TLS handshake failed",
-                             "5  the server certificate was rejected", "6  authentication", "7  protocol error",
-                             "8  timeout"})
+    for (const char* line :
+         {"0  success", "2  usage", "3  connection failed", "4  TLS handshake failed",
+          "5  the server certificate was rejected", "6  authentication", "7  protocol error", "8  timeout"})
         EXPECT_NE(r.out.find(line), std::string::npos) << "help lacks `" << line << "`:\n" << r.out;
     for (const char* cmd : {"probe", "imap", "pop3", "send", "parse"}) EXPECT_NE(r.out.find(cmd), std::string::npos);
 }
 
 TEST(CliUsage, HelpFitsHundredColumns) {
-    for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"probe", "--help"}, {"imap", "--help"},
-                                          {"pop3", "--help"}, {"send", "--help"}, {"parse", "--help"}}) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                          {"probe", "--help"},
+                                          {"imap", "--help"},
+                                          {"pop3", "--help"},
+                                          {"send", "--help"},
+                                          {"parse", "--help"}}) {
         auto r = run_cli(args);
         EXPECT_EQ(r.exit_code, 0);
         for (const auto& l : lines_of(r.out)) EXPECT_LE(l.size(), 100u) << args[0] << ": " << l;
@@ -68,11 +72,11 @@ TEST(CliUsage, BadCommandLinesExitTwo) {
         {"imap", "caps", "--host", "127.0.0.1", "--pin", "md5/abc"},
         {"imap", "caps", "--host", "127.0.0.1", "--trust-pin"},  // nothing to trust
         {"pop3", "--host", "127.0.0.1", "--timeout", "-1"},
-        {"probe"},                                  // no target
-        {"probe", "127.0.0.1"},                     // no port and no protocol
-        {"probe", "127.0.0.1:99999"},               // bad port
-        {"probe", "127.0.0.1", "--protocol", "x"},  // bad protocol
-        {"send", "--host", "127.0.0.1"},            // sending itself is not there yet
+        {"probe"},                                           // no target
+        {"probe", "127.0.0.1"},                              // no port and no protocol
+        {"probe", "127.0.0.1:99999"},                        // bad port
+        {"probe", "127.0.0.1", "--protocol", "x"},           // bad protocol
+        {"send", "--host", "127.0.0.1"},                     // sending itself is not there yet
         {"imap", "--host", "127.0.0.1", "--auth", "PLAIN"},  // --auth without --user
         {"send", "--check", "--host", "127.0.0.1", "--user", "u", "--password-env", "HOME", "--auth", "legacy"},
         {"parse", "/nonexistent/file"},

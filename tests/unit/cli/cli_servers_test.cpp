@@ -36,12 +36,12 @@ std::string need(const std::string& key) {
 std::string host() { return opt("HOST").value_or("127.0.0.1"); }
 std::string ca() { return need("CA_FILE"); }
 
-#define REQUIRE_HARNESS()                                            \
-    do {                                                             \
-        if (!env().ok()) GTEST_FAIL() << "harness not running";     \
+#define REQUIRE_HARNESS()                                       \
+    do {                                                        \
+        if (!env().ok()) GTEST_FAIL() << "harness not running"; \
     } while (0)
-#define REQUIRE_POSTFIX()                                                                        \
-    do {                                                                                         \
+#define REQUIRE_POSTFIX()                                                                             \
+    do {                                                                                              \
         if (!opt("SUBMISSION_PORT")) GTEST_SKIP() << "the harness runs without Postfix (POSTFIX=no)"; \
     } while (0)
 
@@ -54,7 +54,9 @@ json parse_json(const run_result& r) {
     }
 }
 
-std::string describe(const run_result& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err; }
+std::string describe(const run_result& r) {
+    return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
 
 std::vector<std::string> connect_args(const std::string& cmd, const std::string& h, const std::string& port,
                                       const std::string& security) {
@@ -156,7 +158,8 @@ TEST(CliServers, NoSharedTlsVersionExitsFour) {
     EXPECT_EQ(r.exit_code, 4) << describe(r);
     EXPECT_EQ(parse_json(r)["error"].value("code", ""), "tls_handshake_failed") << r.out;
     // …and the same server is fine when TLS 1.3 is allowed.
-    r = run_cli(with(connect_args("imap", need("TLS13_HOST"), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--json"}));
+    r = run_cli(
+        with(connect_args("imap", need("TLS13_HOST"), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--json"}));
     EXPECT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_EQ(parse_json(r)["tls"].value("version", ""), "TLSv1.3");
 }
@@ -165,8 +168,9 @@ TEST(CliServers, NoSharedTlsVersionExitsFour) {
 
 TEST(CliServers, BadCertificatesExitFive) {
     REQUIRE_HARNESS();
-    const std::vector<std::pair<std::string, std::string>> cases = {
-        {"EXPIRED_HOST", "expired"}, {"WRONGNAME_HOST", "name mismatch"}, {"SELFSIGNED_HOST", "self-signed"}};
+    const std::vector<std::pair<std::string, std::string>> cases = {{"EXPIRED_HOST", "expired"},
+                                                                    {"WRONGNAME_HOST", "name mismatch"},
+                                                                    {"SELFSIGNED_HOST", "self-signed"}};
     for (const auto& [key, words] : cases) {
         auto r = run_cli(with(connect_args("imap", need(key), need("IMAPS_PORT"), "tls"), {"--cafile", ca()}));
         EXPECT_EQ(r.exit_code, 5) << key << "\n" << describe(r);
@@ -201,16 +205,19 @@ TEST(CliServers, InsecureAcceptsWithALoudWarning) {
 TEST(CliServers, PinFromProbeAcceptsAndWrongPinRejects) {
     REQUIRE_HARNESS();
     // The self-signed server's own key, as `mailwire probe` reports it.
-    auto pj = parse_json(run_cli({"probe", need("SELFSIGNED_HOST") + ":" + need("IMAPS_PORT"), "--protocol", "imap",
-                                  "--wait", "1", "--json"}));
+    auto pj = parse_json(run_cli(
+        {"probe", need("SELFSIGNED_HOST") + ":" + need("IMAPS_PORT"), "--protocol", "imap", "--wait", "1", "--json"}));
     ASSERT_TRUE(pj["tls"].is_object()) << pj.dump(2);
     const std::string pin = "sha256/" + pj["tls"]["certificate"]["chain"][0].value("spki_sha256", "");
     // A pin alone does not override chain errors (library rule); with the test CA it must match too.
-    auto good = run_cli(with(connect_args("imap", host(), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--pin", pin}));
+    auto good =
+        run_cli(with(connect_args("imap", host(), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--pin", pin}));
     EXPECT_EQ(good.exit_code, 5) << "the good server has another key\n" << describe(good);
-    auto j = parse_json(run_cli({"probe", host() + ":" + need("IMAPS_PORT"), "--protocol", "imap", "--wait", "1", "--json"}));
+    auto j = parse_json(
+        run_cli({"probe", host() + ":" + need("IMAPS_PORT"), "--protocol", "imap", "--wait", "1", "--json"}));
     const std::string good_pin = "sha256/" + j["tls"]["certificate"]["chain"][0].value("spki_sha256", "");
-    auto ok = run_cli(with(connect_args("imap", host(), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--pin", good_pin}));
+    auto ok =
+        run_cli(with(connect_args("imap", host(), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--pin", good_pin}));
     EXPECT_EQ(ok.exit_code, 0) << describe(ok);
 
     // --trust-pin: the self-signed server is accepted on its pinned key alone (the callback way)…
@@ -246,18 +253,20 @@ TEST(CliServers, CredentialsOverPlaintextAreRefusedWithSix) {
     REQUIRE_HARNESS();
     // Mechanisms that reveal the password (PLAIN, LOGIN, the legacy commands) are refused without TLS;
     // SCRAM, which never sends it, is allowed (the library's rule).
-    for (const auto& [cmd, key, auth] : {std::tuple<std::string, std::string, std::string>{"imap", "IMAP_PORT", "PLAIN"},
-                                         {"imap", "IMAP_PORT", "legacy"},
-                                         {"pop3", "POP3_PORT", "legacy"}}) {
+    for (const auto& [cmd, key, auth] :
+         {std::tuple<std::string, std::string, std::string>{"imap", "IMAP_PORT", "PLAIN"},
+          {"imap", "IMAP_PORT", "legacy"},
+          {"pop3", "POP3_PORT", "legacy"}}) {
         auto r = run_cli(with(connect_args(cmd, host(), need(key), "none"),
                               {"--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", auth}),
                          {{"MW_TEST_PW", need("PASS1")}});
         EXPECT_EQ(r.exit_code, 6) << cmd << " " << auth << "\n" << describe(r);
         EXPECT_NE(r.err.find("--allow-plaintext-auth"), std::string::npos) << r.err;
     }
-    auto r = run_cli(with(connect_args("imap", host(), need("IMAP_PORT"), "none"),
-                          {"--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", "SCRAM-SHA-256", "--json"}),
-                     {{"MW_TEST_PW", need("PASS1")}});
+    auto r =
+        run_cli(with(connect_args("imap", host(), need("IMAP_PORT"), "none"),
+                     {"--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", "SCRAM-SHA-256", "--json"}),
+                {{"MW_TEST_PW", need("PASS1")}});
     EXPECT_EQ(r.exit_code, 0) << describe(r);
 }
 
@@ -276,8 +285,8 @@ TEST(CliServers, RightPasswordLogsInWithTheStrongestMechanism) {
     }
     // The legacy commands when asked for.
     auto r = run_cli(with(connect_args("pop3", host(), need("POP3S_PORT"), "tls"),
-                          {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth", "legacy",
-                           "--json"}),
+                          {"--cafile", ca(), "--user", need("USER1"), "--password-env", "MW_TEST_PW", "--auth",
+                           "legacy", "--json"}),
                      {{"MW_TEST_PW", need("PASS1")}});
     EXPECT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_EQ(parse_json(r).value("authenticated_with", ""), "USER");
@@ -362,7 +371,8 @@ TEST(CliServers, TranscriptsNeverContainThePassword) {
 // ---- probe verdicts ---------------------------------------------------------------------------
 
 json probe_json(const std::string& h, const std::string& port, const std::string& proto, bool with_ca = true) {
-    std::vector<std::string> a = {"probe", h + ":" + port, "--protocol", proto, "--wait", "1", "--timeout", "5", "--json"};
+    std::vector<std::string> a = {"probe", h + ":" + port, "--protocol", proto,   "--wait",
+                                  "1",     "--timeout",    "5",          "--json"};
     if (with_ca) a.insert(a.end(), {"--cafile", ca()});
     auto r = run_cli(a);
     EXPECT_EQ(r.exit_code, 0) << describe(r);
@@ -392,11 +402,14 @@ TEST(CliProbe, JsonHasTheDocumentedFields) {
     }
     for (const char* key : {"version", "cipher", "group", "certificate"}) EXPECT_TRUE(j["tls"].contains(key)) << key;
     const auto& cert = j["tls"]["certificate"];
-    for (const char* key : {"host", "policy_errors", "problems", "verify_results", "chain"}) EXPECT_TRUE(cert.contains(key)) << key;
+    for (const char* key : {"host", "policy_errors", "problems", "verify_results", "chain"})
+        EXPECT_TRUE(cert.contains(key)) << key;
     ASSERT_FALSE(cert["chain"].empty());
-    for (const char* key : {"subject", "issuer", "subject_alt_names", "not_before", "not_after", "sha256", "spki_sha256"})
+    for (const char* key :
+         {"subject", "issuer", "subject_alt_names", "not_before", "not_after", "sha256", "spki_sha256"})
         EXPECT_TRUE(cert["chain"][0].contains(key)) << key;
-    for (const char* key : {"mode", "port", "usable", "risks", "notes", "text"}) EXPECT_TRUE(j["verdict"].contains(key)) << key;
+    for (const char* key : {"mode", "port", "usable", "risks", "notes", "text"})
+        EXPECT_TRUE(j["verdict"].contains(key)) << key;
 }
 
 TEST(CliProbe, PlaintextPortsWithStarttls) {
@@ -420,8 +433,8 @@ TEST(CliProbe, PlaintextPortsWithStarttls) {
         if (proto != "smtp") {
             EXPECT_EQ(j["tls_versions"]["TLSv1"].value("state", ""), "refused") << key;
         }
-        for (const auto& [name, words] : {std::pair<std::string, std::string>{"TLSv1", "TLS 1.0 accepted"},
-                                          {"TLSv1.1", "TLS 1.1 accepted"}})
+        for (const auto& [name, words] :
+             {std::pair<std::string, std::string>{"TLSv1", "TLS 1.0 accepted"}, {"TLSv1.1", "TLS 1.1 accepted"}})
             EXPECT_EQ(j["tls_versions"][name].value("state", "") == "accepted", has_risk(j, words)) << key << j.dump(2);
         // Whatever the server offers in plaintext, a cleartext AUTH there is reported as a risk.
         bool cleartext_before = false;
@@ -449,14 +462,16 @@ TEST(CliProbe, ImplicitTlsPorts) {
         EXPECT_TRUE(j["verdict"].value("text", "").starts_with("use implicit_tls on port " + port + "; ")) << j.dump(2);
         EXPECT_EQ(j["verdict"].value("usable", false), true);
         if (proto != "smtp") {
-            EXPECT_EQ(j["verdict"].value("text", ""), "use implicit_tls on port " + port + "; no risks found") << j.dump(2);
+            EXPECT_EQ(j["verdict"].value("text", ""), "use implicit_tls on port " + port + "; no risks found")
+                << j.dump(2);
         }
     }
 }
 
 TEST(CliProbe, ProtocolIsRecognisedFromTheGreeting) {
     REQUIRE_HARNESS();
-    for (const auto& [key, proto] : {std::pair<std::string, std::string>{"IMAP_PORT", "imap"}, {"POP3S_PORT", "pop3"}}) {
+    for (const auto& [key, proto] :
+         {std::pair<std::string, std::string>{"IMAP_PORT", "imap"}, {"POP3S_PORT", "pop3"}}) {
         auto r = run_cli({"probe", host() + ":" + need(key), "--cafile", ca(), "--wait", "1", "--json"});
         ASSERT_EQ(r.exit_code, 0) << describe(r);
         const auto j = parse_json(r);
@@ -469,7 +484,8 @@ TEST(CliProbe, Tls13OnlyListener) {
     REQUIRE_HARNESS();
     const auto j = probe_json(need("TLS13_HOST"), need("IMAPS_PORT"), "imap");
     EXPECT_EQ(j["tls_versions"]["TLSv1.3"].value("state", ""), "accepted") << j["tls_versions"].dump(2);
-    for (const char* v : {"TLSv1", "TLSv1.1", "TLSv1.2"}) EXPECT_NE(j["tls_versions"][v].value("state", ""), "accepted") << v;
+    for (const char* v : {"TLSv1", "TLSv1.1", "TLSv1.2"})
+        EXPECT_NE(j["tls_versions"][v].value("state", ""), "accepted") << v;
     EXPECT_EQ(j["tls_versions"]["TLSv1.2"].value("state", ""), "refused");
     EXPECT_EQ(j["verdict"].value("mode", ""), "implicit_tls");
     EXPECT_TRUE(j["verdict"]["risks"].empty()) << j["verdict"].dump();
@@ -519,7 +535,8 @@ TEST(CliProbe, AllPortsGivesOneVerdictPerProtocol) {
 
 std::string in_terminal(const std::string& command, int columns) {
     // `script` gives the CLI a real pty; COLUMNS is what a terminal of that width exports.
-    auto r = run_program({"/usr/bin/script", "-qec", "env COLUMNS=" + std::to_string(columns) + " " + command, "/dev/null"});
+    auto r =
+        run_program({"/usr/bin/script", "-qec", "env COLUMNS=" + std::to_string(columns) + " " + command, "/dev/null"});
     EXPECT_EQ(r.exit_code, 0) << describe(r);
     return r.out;
 }
@@ -555,8 +572,8 @@ TEST(CliTerminal, ProbeReportFitsAndAligns) {
 
 TEST(CliTerminal, AllPortsReportFits) {
     REQUIRE_HARNESS();
-    const std::string ports =
-        "imap:" + need("IMAP_PORT") + ",imap:" + need("IMAPS_PORT") + ",pop3:" + need("POP3_PORT") + ",pop3:" + need("POP3S_PORT");
+    const std::string ports = "imap:" + need("IMAP_PORT") + ",imap:" + need("IMAPS_PORT") +
+                              ",pop3:" + need("POP3_PORT") + ",pop3:" + need("POP3S_PORT");
     const auto out = in_terminal(std::string(cli_path()) + " probe " + host() + " --all --ports " + ports +
                                      " --cafile " + ca() + " --wait 1",
                                  100);
