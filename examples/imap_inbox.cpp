@@ -44,11 +44,10 @@ int main(int argc, char** argv) {
         // Implicit TLS (port 993): encrypted from the first byte, as RFC 8314 recommends.
         imap.connect(host, port, mailwire::security::implicit_tls);
         imap.authenticate(user, password);  // the strongest mechanism both sides support
-        std::cout << "logged in as " << user << " (" << imap.authenticated_with() << ", "
-                  << imap.tls_info().version << ")\n";
+        std::cout << "logged in as " << user << " (" << imap.authenticated_with() << ", " << imap.tls_info().version
+                  << ")\n";
 
-        for (const auto& mailbox : imap.list())
-            std::cout << "mailbox: " << mailbox.entry.name << '\n';
+        for (const auto& mailbox : imap.list()) std::cout << "mailbox: " << mailbox.entry.name << '\n';
 
         const auto& inbox = imap.select("INBOX");
         std::cout << "INBOX: " << inbox.exists << " messages\n";
@@ -58,9 +57,8 @@ int main(int argc, char** argv) {
             imap.fetch({first, inbox.exists}, "UID ENVELOPE RFC822.SIZE",
                        [](const mailwire::imap::fetch_data& m) {
                            std::cout << "  #" << m.seq << " uid " << m.uid.value_or(0) << "  "
-                                     << (m.env ? first_sender(*m.env) : "") << "  "
-                                     << (m.env ? m.env->subject : "") << "  (" << m.rfc822_size.value_or(0)
-                                     << " bytes)\n";
+                                     << (m.env ? first_sender(*m.env) : "") << "  " << (m.env ? m.env->subject : "")
+                                     << "  (" << m.rfc822_size.value_or(0) << " bytes)\n";
                        },
                        {.uid = false});
         }

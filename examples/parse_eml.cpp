@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
             std::cout << '\n';
         });
 
-        if (const auto* text = message.find_text("plain")) std::cout << "text:    " << text->text().substr(0, 200) << '\n';
+        if (const auto* text = message.find_text("plain"))
+            std::cout << "text:    " << text->text().substr(0, 200) << '\n';
 
         std::filesystem::create_directories(dir);
         int index = 0;

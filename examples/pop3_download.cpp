@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
         pop.authenticate(user, password);
         const auto stat = pop.stat();
         std::cout << "logged in as " << user << " over " << pop.tls_info().version << " ("
-                  << mailwire::to_string(pop.security_used()) << "): " << stat.count
-                  << " messages, " << stat.size << " bytes\n";
+                  << mailwire::to_string(pop.security_used()) << "): " << stat.count << " messages, " << stat.size
+                  << " bytes\n";
 
         std::filesystem::create_directories(dir);
         std::uint32_t downloaded = 0;
@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
             // message never sits in memory. Write to a temporary name, rename when complete.
             const auto partial = std::filesystem::path(path).concat(".part");
             std::ofstream out(partial, std::ios::binary);
-            bytes += pop.retr(m.number, [&](std::string_view chunk) { out.write(chunk.data(), std::streamsize(chunk.size())); });
+            bytes += pop.retr(m.number,
+                              [&](std::string_view chunk) { out.write(chunk.data(), std::streamsize(chunk.size())); });
             out.close();
             std::filesystem::rename(partial, path);
             ++downloaded;

@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
             std::cout << "accepted the self-signed certificate: its fingerprint is the expected one\n";
             return true;
         }
-        std::cout << "rejected: " << (expected.empty() ? "no expected fingerprint given" : "not the expected certificate")
-                  << '\n';
+        std::cout << "rejected: "
+                  << (expected.empty() ? "no expected fingerprint given" : "not the expected certificate") << '\n';
         return false;
     });
 

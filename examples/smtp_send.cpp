@@ -48,14 +48,15 @@ int main(int argc, char** argv) {
         smtp.authenticate(mailwire::sasl::credentials{.user = user, .password = password}, {"SCRAM-SHA-256"});
         std::cout << "authenticated as " << user << " with " << smtp.authenticated_with() << '\n';
 
-        const std::string message = "From: <" + from + ">\r\n"
-                                    "To: <" + to + ">\r\n"
-                                    "Subject: mailwire example smtp_send\r\n"
-                                    "Message-ID: <smtp-send-example@mailwire.invalid>\r\n"
-                                    "MIME-Version: 1.0\r\n"
-                                    "Content-Type: text/plain; charset=utf-8\r\n"
-                                    "\r\n"
-                                    "Sent with STARTTLS and SCRAM-SHA-256.\r\n";
+        std::string message = "From: <" + from + ">\r\n";
+        message += "To: <" + to + ">\r\n";
+        message +=
+            "Subject: mailwire example smtp_send\r\n"
+            "Message-ID: <smtp-send-example@mailwire.invalid>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "\r\n"
+            "Sent with STARTTLS and SCRAM-SHA-256.\r\n";
         const auto result = smtp.send({.from = from, .to = {to}}, message);
         for (const auto& r : result.recipients)
             std::cout << (r.accepted ? "accepted: " : "refused:  ") << r.address << " (" << r.reply.code << ")\n";

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     std::map<std::string, std::string> env;
     std::ifstream in(argv[1]);
     for (std::string line; std::getline(in, line);)
-        if (auto eq = line.find('='); eq != std::string::npos && line[0] != '#') env[line.substr(0, eq)] = line.substr(eq + 1);
+        if (auto eq = line.find('='); eq != std::string::npos && line[0] != '#')
+            env[line.substr(0, eq)] = line.substr(eq + 1);
     try {
         mailwire::imap::client imap;
         imap.tls().ca_file = env.at("CA_FILE");
