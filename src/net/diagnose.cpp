@@ -35,6 +35,11 @@ std::string tls_first_hint(const error_context& c) {
     return fmt::format("use implicit_tls on port {} (or starttls on port {})", c.port, starttls_port(p));
 }
 
+// Every diagnosis points at its entry in the troubleshooting FAQ (docs/faq.md).
+std::string faq(std::string hint, std::string_view anchor) {
+    return fmt::format("{} (docs/faq.md#{})", hint, anchor);
+}
+
 std::string describe_chain_error(const verify_result& r) {
     return fmt::format("{} (verify code {} at depth {})", r.message, r.code, r.depth);
 }
@@ -74,7 +79,7 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
         d.detail = fmt::format("the TLS handshake failed due to an unexpected packet format: port {} greeted in "
                                "plaintext with `{}`",
                                ctx.port, first.first_line);
-        d.ctx.hint = plaintext_hint(ctx);
+        d.ctx.hint = faq(plaintext_hint(ctx), "unexpected-packet-format");
         return d;
     }
     const int reason = ERR_GET_REASON(lib_err);
@@ -84,8 +89,9 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
     case SSL_R_NO_PROTOCOLS_AVAILABLE:
     case SSL_R_WRONG_SSL_VERSION:
         d.detail = fmt::format("the server and mailwire share no TLS version (we offered {}): {}", versions, openssl_text);
-        d.ctx.hint = "run `mailwire probe` to see which versions the server accepts, then adjust tls().min_version / "
-                     "max_version (--tls-min/--tls-max)";
+        d.ctx.hint = faq("run `mailwire probe` to see which versions the server accepts, then adjust "
+                         "tls().min_version / max_version (--tls-min/--tls-max)",
+                         "no-shared-version");
         return d;
     case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
     case SSL_R_NO_SHARED_CIPHER:
@@ -94,8 +100,9 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
         d.detail = fmt::format("the server refused the handshake: no cipher suite or signature algorithm in common "
                                "(we offered {}): {}",
                                versions, openssl_text);
-        d.ctx.hint = "check tls().cipher_list / ciphersuites (--ciphers); `mailwire probe` shows what the server "
-                     "negotiates";
+        d.ctx.hint = faq("check tls().cipher_list / ciphersuites (--ciphers); `mailwire probe` shows what the "
+                         "server negotiates",
+                         "no-shared-cipher");
         return d;
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
@@ -104,13 +111,14 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
         d.detail = fmt::format("the TLS handshake failed due to an unexpected packet format: the server on port {} "
                                "did not answer in TLS",
                                ctx.port);
-        d.ctx.hint = plaintext_hint(ctx);
+        d.ctx.hint = faq(plaintext_hint(ctx), "unexpected-packet-format");
         return d;
     default: break;
     }
     if (eof && bytes.empty()) {
         d.detail = "the server closed the connection during the TLS handshake without a word";
-        d.ctx.hint = "the port may not speak TLS, or it refused our TLS versions/ciphers; `mailwire probe` tells";
+        d.ctx.hint = faq("the port may not speak TLS, or it refused our TLS versions/ciphers; `mailwire probe` tells",
+                         "closed-during-handshake");
         return d;
     }
     if (sys_errno != 0) {
@@ -132,11 +140,12 @@ diagnosis diagnose_handshake_timeout(const error_context& ctx, const std::string
         d.ctx.server_text = first.first_line;
         d.detail = fmt::format("port {} greeted in plaintext with `{}` instead of answering the TLS handshake",
                                ctx.port, first.first_line);
-        d.ctx.hint = plaintext_hint(ctx);
+        d.ctx.hint = faq(plaintext_hint(ctx), "unexpected-packet-format");
         return d;
     }
     d.detail = fmt::format("the server did not answer the TLS handshake within {} ms", timeout.count());
-    d.ctx.hint = "if this port greets in plaintext only after a delay, use starttls; otherwise raise the timeout";
+    d.ctx.hint = faq("if this port greets in plaintext only after a delay, use starttls; otherwise raise the timeout",
+                     "handshake-timeout");
     return d;
 }
 
@@ -144,7 +153,7 @@ diagnosis diagnose_greeting_timeout(const error_context& ctx, std::chrono::milli
     diagnosis d{errc::tls_expected, {}, ctx};
     d.detail = fmt::format("no greeting from port {} within {} ms: the port probably expects TLS first", ctx.port,
                            timeout.count());
-    d.ctx.hint = tls_first_hint(ctx);
+    d.ctx.hint = faq(tls_first_hint(ctx), "port-expects-tls");
     return d;
 }
 
@@ -154,12 +163,12 @@ diagnosis diagnose_unexpected_greeting(const error_context& ctx, const std::stri
     if (first.kind == first_bytes_kind::tls_record) {
         d.detail = fmt::format("port {} answered with a TLS record instead of a plaintext greeting: it expects TLS first",
                                ctx.port);
-        d.ctx.hint = tls_first_hint(ctx);
+        d.ctx.hint = faq(tls_first_hint(ctx), "port-expects-tls");
     } else {
         d.code = errc::protocol_violation;
         d.detail = fmt::format("port {} sent binary data instead of a {} greeting", ctx.port,
                                ctx.protocol.empty() ? std::string("plaintext") : ctx.protocol);
-        d.ctx.hint = "check that the port belongs to this protocol";
+        d.ctx.hint = faq("check that the port belongs to this protocol", "binary-greeting");
     }
     return d;
 }
@@ -193,12 +202,16 @@ diagnosis diagnose_certificate(const error_context& ctx, const certificate_check
     if (!check.chain.empty()) detail += fmt::format(" [subject {}, issuer {}]", check.chain.front().subject, check.chain.front().issuer);
     d.detail = detail;
     if (!why.empty() && why.find("pin") != std::string::npos)
-        d.ctx.hint = "the server's key changed or the pin is wrong; compare with `mailwire probe` output (spki_sha256)";
+        d.ctx.hint = faq("the server's key changed or the pin is wrong; compare with `mailwire probe` output "
+                         "(spki_sha256)",
+                         "certificate-pin-mismatch");
     else if (any(check.errors & policy_error::name_mismatch) && !any(check.errors & policy_error::chain_errors))
-        d.ctx.hint = "connect using a host name the certificate lists, or fix the server certificate";
+        d.ctx.hint = faq("connect using a host name the certificate lists, or fix the server certificate",
+                         "certificate-name-mismatch");
     else
-        d.ctx.hint = "trust the issuing CA with tls().ca_file (--cafile), or decide in a certificate callback; "
-                     "do not disable verification in production";
+        d.ctx.hint = faq("trust the issuing CA with tls().ca_file (--cafile), or decide in a certificate callback; "
+                         "do not disable verification in production",
+                         "certificate-untrusted");
     d.ctx.server_text.clear();
     return d;
 }
