@@ -61,7 +61,9 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
     if (credentials) {
         app.add_option("--user", o.user, "User name to log in with");
         app.add_option("--password-env", o.password_env, "Environment variable holding the password");
-        app.add_option("--auth", o.auth, "SASL mechanisms, comma separated, or legacy (LOGIN, USER/PASS)");
+        app.add_option("--auth,--sasl", o.auth, "SASL mechanisms, comma separated, or legacy (LOGIN, USER/PASS)");
+        app.add_option("--oauth-token-env", o.oauth_token_env,
+                       "Environment variable holding an OAuth 2 token (OAUTHBEARER/XOAUTH2)");
         app.add_flag("--allow-plaintext-auth", o.allow_plaintext_auth,
                      "Allow credentials without encryption (dangerous)");
     }
@@ -130,6 +132,7 @@ mailwire::security session_setup::mode(const connection_options& o) const {
 
 std::string session_setup::password(const connection_options& o) const {
     if (o.user.empty()) return {};
+    if (o.password_env.empty() && !o.oauth_token_env.empty()) return {};  // a token instead of a password
     if (o.password_env.empty())
         throw usage_error("--user needs --password-env VAR (the name of an environment variable holding the password)");
     const char* p = std::getenv(o.password_env.c_str());
@@ -143,8 +146,17 @@ void session_setup::log_in(client_base& c, const connection_options& o, const st
         if (!o.auth.empty()) throw usage_error("--auth needs --user");
         return;
     }
+    sasl::credentials cred;
+    cred.user = o.user;
+    cred.password = password;
+    if (!o.oauth_token_env.empty()) {
+        const char* token = std::getenv(o.oauth_token_env.c_str());
+        if (token == nullptr)
+            throw usage_error(fmt::format("--oauth-token-env {}: the variable is not set", o.oauth_token_env));
+        cred.oauth_token = token;
+    }
     if (o.auth.empty()) {
-        c.authenticate(o.user, password);
+        c.authenticate(cred);
         return;
     }
     if (o.auth == "legacy") {
@@ -158,9 +170,6 @@ void session_setup::log_in(client_base& c, const connection_options& o, const st
         if (!m.empty()) mechanisms.push_back(m);
     }
     if (mechanisms.empty()) throw usage_error("--auth: name at least one mechanism");
-    sasl::credentials cred;
-    cred.user = o.user;
-    cred.password = password;
     c.authenticate(cred, mechanisms);
 }
 

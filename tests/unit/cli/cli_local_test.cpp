@@ -227,3 +227,50 @@ TEST(CliParse, MissingParserOrFileIsAUsageError) {
 
 }  // namespace
 }  // namespace mailwire::test
+
+// --oauth-token-env and --sasl against a scripted IMAP server (Dovecot here has no OAuth).
+#include "mailwire/sasl/base64.hpp"
+#include "support/scripted_server.hpp"
+
+namespace mailwire::test {
+namespace {
+
+TEST(CliAuth, OauthTokenFromTheEnvironment) {
+    scripted_server srv(script{}
+                            .send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER AUTH=PLAIN] oauth\r\n")
+                            .expect_line_matching(R"(^(\S+) AUTHENTICATE OAUTHBEARER (\S+)$)")
+                            .send("$1 OK [CAPABILITY IMAP4rev1] Logged in\r\n")
+                            .expect_line_matching(R"(^(\S+) LOGOUT$)")
+                            .send("* BYE\r\n$1 OK bye\r\n"));
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
+                      "--allow-plaintext-auth", "--user", "alice@example.com", "--oauth-token-env", "MW_TEST_TOKEN"},
+                     {{"MW_TEST_TOKEN", "ya29.secret-token"}});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(srv.wait(), "");
+    EXPECT_EQ(srv.received().find("ya29.secret-token"), std::string::npos) << "the token travels base64-encoded";
+    EXPECT_NE(srv.received().find(sasl::base64_encode("n,a=alice@example.com,\x01" "auth=Bearer ya29.secret-token\x01\x01")),
+              std::string::npos)
+        << srv.received();
+}
+
+TEST(CliAuth, RefusedTokenExitsSixWithTheServersReason) {
+    const std::string json = R"({"status":"invalid_token","scope":"mail"})";
+    scripted_server srv(script{}
+                            .send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] oauth\r\n")
+                            .expect_line_matching(R"(^(\S+) AUTHENTICATE XOAUTH2 \S+$)")
+                            .send("+ " + sasl::base64_encode(json) + "\r\n")
+                            .expect_line("")
+                            .send("$1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
+                            .expect_line_matching(R"(^(\S+) LOGOUT$)")
+                            .send("* BYE\r\n$1 OK bye\r\n"));
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
+                      "--allow-plaintext-auth", "--user", "alice@example.com", "--oauth-token-env", "MW_TEST_TOKEN",
+                      "--sasl", "xoauth2"},
+                     {{"MW_TEST_TOKEN", "expired"}});
+    EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+    EXPECT_NE(r.err.find("invalid_token"), std::string::npos) << r.err;
+    srv.stop();
+}
+
+}  // namespace
+}  // namespace mailwire::test
