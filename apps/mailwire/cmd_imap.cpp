@@ -18,10 +18,7 @@ struct imap_state {
 int run_caps(const connection_options& o) {
     imap::client c;
     session_setup setup;
-    setup.apply(c, o);
-    const auto password = setup.password(o);
-    c.connect(o.host, o.port, setup.mode(o));
-    setup.log_in(c, o, password, [&] { c.login(o.user, password); });
+    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
     if (o.json) {
         auto j = session_json(c);
         j["ok"] = true;

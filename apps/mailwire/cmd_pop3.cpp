@@ -18,10 +18,7 @@ struct pop3_state {
 int run_caps(const connection_options& o) {
     pop3::client c;
     session_setup setup;
-    setup.apply(c, o);
-    const auto password = setup.password(o);
-    c.connect(o.host, o.port, setup.mode(o));
-    setup.log_in(c, o, password, [&] { c.login(o.user, password); });
+    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
     const auto& caps = c.capabilities();
     if (o.json) {
         auto j = session_json(c);

@@ -29,10 +29,7 @@ int run_send(const send_state& st) {
     if (o.auth == "legacy") throw usage_error("--auth legacy: SMTP has no login besides SASL; name a mechanism");
     smtp::client c;
     session_setup setup;
-    setup.apply(c, o);
-    const auto password = setup.password(o);
-    c.connect(o.host, o.port, setup.mode(o));
-    setup.log_in(c, o, password, {});
+    setup.open(c, o, {});
     const auto& caps = c.capabilities();
     if (o.json) {
         auto j = session_json(c);

@@ -71,6 +71,8 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
         ->check(CLI::PositiveNumber);
     app.add_option("--log", o.log_file, "Write the transcript (C:/S:, secrets masked) to FILE");
     app.add_flag("--json", o.json, "Print one JSON object instead of the report");
+    app.add_option("--progress", o.progress, "Progress on stderr for long transfers: auto|always|never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
 }
 
 void apply_timeouts(timeouts& t, double seconds) {
@@ -171,6 +173,16 @@ void session_setup::log_in(client_base& c, const connection_options& o, const st
     }
     if (mechanisms.empty()) throw usage_error("--auth: name at least one mechanism");
     c.authenticate(cred, mechanisms);
+}
+
+void session_setup::open(client_base& c, const connection_options& o,
+                         const std::function<void(const std::string& password)>& legacy) {
+    apply(c, o);
+    const auto pw = password(o);
+    c.connect(o.host, o.port, mode(o));
+    std::function<void()> legacy_login;
+    if (legacy) legacy_login = [&] { legacy(pw); };
+    log_in(c, o, pw, legacy_login);
 }
 
 void session_setup::apply(client_base& c, const connection_options& o) {

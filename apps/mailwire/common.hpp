@@ -57,6 +57,7 @@ struct connection_options {
     double timeout = 0;  ///< seconds; 0 keeps the library defaults
     std::string log_file;
     bool json = false;
+    std::string progress = "auto";  ///< --progress auto|always|never (stderr)
 };
 
 /// Adds --host --port --security --cafile --insecure --pin --tls-min --tls-max --ciphers --client-cert
@@ -77,6 +78,10 @@ public:
     /// with "legacy" the protocol's own command (`legacy`, e.g. IMAP LOGIN).
     void log_in(client_base& c, const connection_options& o, const std::string& password,
                 const std::function<void()>& legacy) const;
+    /// apply(), connect as --security says, then log_in(): what every protocol command starts with.
+    /// `legacy` receives the password (e.g. IMAP LOGIN); may be empty when the protocol has none.
+    void open(client_base& c, const connection_options& o,
+              const std::function<void(const std::string& password)>& legacy);
 
 private:
     struct log_sink;
