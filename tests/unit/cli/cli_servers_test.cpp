@@ -9,54 +9,10 @@
 #include <optional>
 #include <tuple>
 
-#include "cli_run.hpp"
-#include "support/server_env.hpp"
+#include "cli_servers.hpp"
 
 namespace mailwire::test {
 namespace {
-
-using nlohmann::json;
-
-const server_env& env() { return server_env::get(); }
-
-std::optional<std::string> opt(const std::string& key) {
-    try {
-        return env().str(key);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
-std::string need(const std::string& key) {
-    auto v = opt(key);
-    if (!v) ADD_FAILURE() << "harness env lacks " << key;
-    return v.value_or("");
-}
-
-std::string host() { return opt("HOST").value_or("127.0.0.1"); }
-std::string ca() { return need("CA_FILE"); }
-
-#define REQUIRE_HARNESS()                                       \
-    do {                                                        \
-        if (!env().ok()) GTEST_FAIL() << "harness not running"; \
-    } while (0)
-#define REQUIRE_POSTFIX()                                                                             \
-    do {                                                                                              \
-        if (!opt("SUBMISSION_PORT")) GTEST_SKIP() << "the harness runs without Postfix (POSTFIX=no)"; \
-    } while (0)
-
-json parse_json(const run_result& r) {
-    try {
-        return json::parse(r.out);
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "stdout is not JSON (" << e.what() << "):\n" << r.out << "\nstderr:\n" << r.err;
-        return json::object();
-    }
-}
-
-std::string describe(const run_result& r) {
-    return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
 
 std::vector<std::string> connect_args(const std::string& cmd, const std::string& h, const std::string& port,
                                       const std::string& security) {
@@ -66,16 +22,6 @@ std::vector<std::string> connect_args(const std::string& cmd, const std::string&
     if (cmd == "pop3") a = {"pop3"};
     a.insert(a.end(), {"--host", h, "--port", port, "--security", security, "--timeout", "5"});
     return a;
-}
-
-std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
-    a.insert(a.end(), more);
-    return a;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // ---- exit 0 ---------------------------------------------------------------------------------
