@@ -14,10 +14,11 @@ endif()
 set(MAILWIRE_DOCS_DIR ${PROJECT_BINARY_DIR}/docs)
 configure_file(${PROJECT_SOURCE_DIR}/Doxyfile.in ${MAILWIRE_DOCS_DIR}/Doxyfile @ONLY)
 file(GLOB_RECURSE mailwire_public_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/*.hpp)
+file(GLOB mailwire_doc_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 add_custom_command(OUTPUT ${MAILWIRE_DOCS_DIR}/html/index.html
                    COMMAND ${DOXYGEN_EXECUTABLE} ${MAILWIRE_DOCS_DIR}/Doxyfile
                    DEPENDS ${mailwire_public_headers} ${MAILWIRE_DOCS_DIR}/Doxyfile ${PROJECT_SOURCE_DIR}/README.md
-                           ${PROJECT_SOURCE_DIR}/docs/security.md ${PROJECT_SOURCE_DIR}/docs/faq.md
+                           ${mailwire_doc_pages}
                    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
                    COMMENT "Doxygen: API reference in ${MAILWIRE_DOCS_DIR}/html"
                    VERBATIM)
