@@ -1,7 +1,8 @@
-// mailwire::client_base — what IMAP, POP3 and SMTP clients share: connecting in one of the five
-// security modes, STARTTLS upgrades done safely, line I/O with limits and deadlines, the protocol
-// logger, and logout. Each protocol contributes only its greeting, capability, upgrade and logout
-// steps (see imap::client, pop3::client, smtp::client).
+/// \file
+/// mailwire::client_base — what IMAP, POP3 and SMTP clients share: connecting in one of the five
+/// security modes, STARTTLS upgrades done safely, line I/O with limits and deadlines, the protocol
+/// logger, authentication and logout. Each protocol contributes only its greeting, capability,
+/// upgrade and logout steps (see imap::client, pop3::client, smtp::client).
 #pragma once
 
 #include <algorithm>
@@ -23,18 +24,43 @@
 namespace mailwire {
 
 /// Who sent a logged line.
-enum class log_direction { client, server };
+enum class log_direction {
+    client,  ///< a line mailwire sent (shown as "C: " in transcripts)
+    server,  ///< a line the server sent (shown as "S: ")
+};
 /// Sees every protocol line sent and received (without CRLF); credentials are already masked.
+/// Called synchronously, on the thread that drives the client, before the line is sent or after
+/// it was read; the view is valid only during the call. It should not throw: an exception
+/// propagates out of the client call that was logging.
 using protocol_logger = std::function<void(log_direction, std::string_view line)>;
 
-/// Limits on what a server may send; exceeding one is a protocol_error (errc::limit_exceeded).
+/// Limits on what a server may send; exceeding one is a protocol_error (errc::limit_exceeded) and
+/// closes the connection. They bound memory use against a broken or hostile server; bodies that
+/// are streamed to a sink (downloads) are not limited by them. A change applies to the next reply.
 struct limits {
     std::size_t max_line_length = 1 << 20;       ///< one response line, bytes
     std::size_t max_multiline_bytes = 64 << 20;  ///< a buffered multi-line reply (CAPA, EHLO, LIST …)
 };
 
+/// The part of a mail client that IMAP, POP3 and SMTP share; use it through imap::client,
+/// pop3::client or smtp::client.
+///
+/// A client owns one connection (its net::stream), the settings for it (tls(), timeouts(),
+/// limits(), the logger) and what it learned from the server (greeting, capabilities,
+/// authentication state). Settings survive disconnect() and apply to the next connect(); what was
+/// learned is forgotten on reconnect and after STARTTLS.
+///
+/// Calls block; each network operation in them has its own deadline (timeouts()). A client is
+/// not thread-safe: use
+/// it from one thread at a time (different clients may run in parallel threads). It cannot be
+/// copied or moved; hold it in a `std::unique_ptr` to pass it around.
+///
+/// Failures follow the two kinds in error.hpp: protocol_error (and timeout_error, tls_error, ...)
+/// closes the connection, command_error leaves the session usable.
 class MAILWIRE_API client_base {
 public:
+    /// Closes the socket if still open, without LOGOUT/QUIT; call disconnect() first to end
+    /// the session politely.
     virtual ~client_base();
     client_base(const client_base&) = delete;
     client_base& operator=(const client_base&) = delete;
@@ -42,37 +68,58 @@ public:
     /// Connects and secures the connection as `mode` asks; port 0 picks the protocol's default for
     /// the mode (993/995/465 for implicit TLS and auto, else 143/110/587). On return the greeting
     /// and (post-TLS) capabilities are known. Throws connect_error, timeout_error, tls_error,
-    /// certificate_error, protocol_error or command_error.
+    /// certificate_error, protocol_error or command_error; the connection is closed on any of them.
+    /// A client that is still connected first closes its old connection, without LOGOUT/QUIT.
     void connect(const std::string& host, std::uint16_t port = 0, security mode = security::auto_detect);
-    /// Upgrades a plaintext connection (made with security::none) with STARTTLS/STLS now.
+    /// Upgrades a plaintext connection (made with security::none) with STARTTLS/STLS now, then
+    /// asks for capabilities again. A refusal (command_error, errc::starttls_refused), data
+    /// injected before the handshake (protocol_error) or a failed handshake closes the connection:
+    /// there is no falling back to plaintext. Throws error(errc::invalid_argument) when the
+    /// connection is already encrypted.
     void start_tls();
     /// Politely ends the session (LOGOUT/QUIT) when `quit`, then closes. Never throws.
     void disconnect(bool quit = true) noexcept;
 
+    /// True from a successful connect() until disconnect() or a failure that closed the
+    /// connection. A server that hung up is noticed only by the next read, so this can still be
+    /// true for a connection that is already dead.
     [[nodiscard]] bool is_connected() const noexcept;
     /// True when the connection is encrypted (implicit TLS or after STARTTLS).
     [[nodiscard]] bool is_secure() const noexcept;
     /// How the current connection was secured: none, implicit_tls or starttls.
     [[nodiscard]] security security_used() const noexcept { return used_; }
+    /// The host name given to the last connect() (also after a disconnect); empty before.
     [[nodiscard]] const std::string& host() const noexcept { return host_; }
+    /// The port of the last connect(), with the default filled in when 0 was passed.
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    /// Which protocol this client speaks; fixed at construction.
     [[nodiscard]] mailwire::protocol protocol() const noexcept { return protocol_; }
     /// The server's greeting line(s), as received.
     [[nodiscard]] const std::string& greeting() const noexcept { return greeting_; }
     /// Negotiated TLS version, cipher, group and the verified chain (empty when plain).
     [[nodiscard]] const tls_session_info& tls_info() const noexcept;
-    /// The transport, for channel binding and diagnostics.
+    /// The transport, for channel binding and diagnostics (peer address, handshake bytes). Owned
+    /// by the client; valid as long as the client is.
     [[nodiscard]] const net::stream& transport() const noexcept { return stream_; }
 
-    /// TLS settings used by the next handshake.
+    /// TLS settings used by the next handshake (connect() with TLS, or start_tls()); changing them
+    /// does not affect a connection that is already encrypted. Defaults are secure (tls_options).
     tls_options& tls() noexcept { return tls_; }
     /// Shortcut for tls().on_certificate.
     void on_certificate(certificate_callback cb) { tls_.on_certificate = std::move(cb); }
+    /// Deadlines, in milliseconds, for connect, greeting and each read/write; modify in place
+    /// (`c.timeouts().io = 30s;`). A change applies to the next operation.
     mailwire::timeouts& timeouts() noexcept { return timeouts_; }
+    /// Size limits on server replies; modify in place. A change applies to the next reply.
     mailwire::limits& limits() noexcept { return limits_; }
-    /// Allow credentials over an unencrypted connection (off by default).
+    /// Allow credentials over an unencrypted connection (off by default). Without it,
+    /// authenticate() on a plaintext connection throws auth_error(errc::plaintext_auth_refused)
+    /// before anything is sent, unless the mechanism reveals no secret (e.g. SCRAM, CRAM-MD5).
     void allow_plaintext_auth(bool allow) noexcept { allow_plaintext_auth_ = allow; }
+    /// Whether allow_plaintext_auth(true) was set.
     [[nodiscard]] bool plaintext_auth_allowed() const noexcept { return allow_plaintext_auth_; }
+    /// Installs (or, with an empty function, removes) the protocol logger; the client keeps a
+    /// copy. Secrets (LOGIN, AUTH, PASS and SASL payloads) are masked before the logger sees them.
     void set_logger(protocol_logger logger) { logger_ = std::move(logger); }
 
     // ---- authentication (one algorithm for IMAP AUTHENTICATE, POP3 AUTH and SMTP AUTH) ----
@@ -82,8 +129,13 @@ public:
     /// mechanism fits. `mechanisms` overrides the choice and order (e.g. {"EXTERNAL"}).
     /// Mechanisms that reveal the secret are refused on an unencrypted connection unless
     /// allow_plaintext_auth(true). Throws auth_error with the server's text and response code.
+    /// Throws error(errc::not_connected) without a connection and error(errc::invalid_argument)
+    /// when already authenticated. On success the protocol may refresh its capabilities (IMAP).
     void authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms = {});
+    /// Shortcut for authenticate() with just a user name and a password, mechanism chosen
+    /// automatically.
     void authenticate(const std::string& user, const std::string& password);
+    /// True after a successful authenticate() (or an IMAP PREAUTH greeting) on this connection.
     [[nodiscard]] bool is_authenticated() const noexcept { return authenticated_; }
     /// The mechanism that succeeded ("SCRAM-SHA-256", or "LOGIN"/"USER"/"APOP" for the legacy
     /// commands); empty before authentication.
@@ -94,14 +146,22 @@ public:
 protected:
     /// One server message during a SASL exchange.
     struct sasl_reply {
-        enum class kind { challenge, success, failure } type = kind::failure;
-        std::string data;  ///< challenge: base64 text; success: raw success data (SCRAM v=) if any
-        std::string text;  ///< human-readable server text (success/failure)
-        std::string code;  ///< response code ("AUTHENTICATIONFAILED", "AUTH", "5.7.8")
+        /// What the server's message means for the exchange.
+        enum class kind {
+            challenge,           ///< continue: answer with the mechanism's next step
+            success,             ///< the server accepted (after verifying the success data)
+            failure,             ///< the server refused; the exchange is over
+        } type = kind::failure;  ///< what this message is
+        std::string data;        ///< challenge: base64 text; success: raw success data (SCRAM v=) if any
+        std::string text;        ///< human-readable server text (success/failure)
+        std::string code;        ///< response code ("AUTHENTICATIONFAILED", "AUTH", "5.7.8")
     };
     /// Sends the protocol's SASL start command; `initial` is the base64 initial response ("=" for
-    /// an empty one) when the protocol and server allow it.
+    /// an empty one) when the protocol and server allow it, or nullptr; `logged` is the masked
+    /// form of it for the logger.
     virtual void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) = 0;
+    /// Reads the server's next message of the exchange (IMAP "+ " or tagged reply, POP3 "+ "/+OK/-ERR,
+    /// SMTP 334/235/5xx).
     virtual sasl_reply sasl_read() = 0;
     /// Whether the initial response may go on the start command (IMAP: SASL-IR).
     [[nodiscard]] virtual bool sasl_initial_response_allowed() const { return true; }
@@ -111,6 +171,7 @@ protected:
     virtual void on_authenticated() {}
 
 protected:
+    /// A client for protocol `p`, not connected, with default settings.
     explicit client_base(mailwire::protocol p);
 
     // ---- what each protocol contributes -------------------------------------------------
@@ -118,6 +179,7 @@ protected:
     virtual void read_greeting() = 0;
     /// Asks for capabilities (IMAP CAPABILITY, POP3 CAPA, SMTP EHLO).
     virtual void query_capabilities() = 0;
+    /// Whether the capabilities just queried include STARTTLS (IMAP, SMTP) or STLS (POP3).
     [[nodiscard]] virtual bool offers_starttls() const = 0;
     /// Sends STARTTLS/STLS and reads the reply; throws command_error(starttls_refused) on refusal.
     virtual void request_starttls() = 0;
@@ -133,7 +195,8 @@ protected:
     void send_line(std::string_view line);
     /// Sends one line but logs `logged` instead (credentials masked).
     void send_line_masked(std::string_view line, std::string_view logged);
-    /// Sends bytes as they are (bodies); logged only as a byte count.
+    /// Sends bytes as they are (bodies, pipelined batches); not logged: the caller logs the
+    /// lines or a summary such as "<message: N bytes>".
     void send_raw(std::string_view bytes);
     /// Reads one line without its CRLF/LF. The view is valid until the next read.
     std::string_view read_line(stage s);
@@ -157,15 +220,19 @@ protected:
     /// Z_SYNC_FLUSH per write). Call right after the server accepted the protocol's COMPRESS
     /// command; bytes already buffered are treated as compressed. Ends with the connection.
     void start_compression();
+    /// Whether start_compression() was called on this connection.
     [[nodiscard]] bool compression_active() const noexcept { return zs_ != nullptr; }
 
+    /// An error context with this client's host, port and protocol, at stage `s`.
     [[nodiscard]] error_context context(stage s, std::string server_text = {}, std::string hint = {}) const;
     /// Closes the connection and throws protocol_error: the session can no longer be trusted.
     [[noreturn]] void protocol_failure(errc code, stage s, std::string detail, std::string server_text = {},
                                        std::string hint = {});
     /// Throws auth_error(plaintext_auth_refused) unless the connection is secure or allowed.
     void require_secure_for_credentials(std::string_view what) const;
+    /// The transport, for the protocol implementations (mutable; see transport()).
     net::stream& stream() noexcept { return stream_; }
+    /// Passes `line` to the protocol logger, if one is set; mask secrets before calling.
     void log(log_direction d, std::string_view line) const;
     /// Whether a protocol logger is set (skip building log lines when not).
     [[nodiscard]] bool has_logger() const noexcept { return static_cast<bool>(logger_); }
@@ -200,7 +267,10 @@ private:
     std::string auth_mechanism_;
 
 protected:
+    /// The greeting as received; read_greeting() fills it, connect() clears it.
     std::string greeting_;
+    /// Records a successful login with `mechanism` (for the protocol's own login commands, or
+    /// an IMAP PREAUTH greeting); see authenticated_with().
     void set_authenticated(std::string mechanism) {
         authenticated_ = true;
         auth_mechanism_ = std::move(mechanism);
