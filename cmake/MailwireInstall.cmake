@@ -30,7 +30,15 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/mailwireConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/mailwireConfig.cmake ${PROJECT_BINARY_DIR}/mailwireConfigVersion.cmake
         DESTINATION ${MAILWIRE_CMAKE_DIR} COMPONENT mailwire_development)
 
-# pkg-config: paths relative to ${prefix} when the install dirs are relative (relocatable).
+# pkg-config: relocatable. With a relative CMAKE_INSTALL_LIBDIR, ${prefix} is computed from the
+# .pc file's own place (${pcfiledir}), so `cmake --install --prefix P` and a moved tree both work.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(MAILWIRE_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH pc_up "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" pc_up "${pc_up}")
+  set(MAILWIRE_PC_PREFIX "\${pcfiledir}/${pc_up}")
+endif()
 foreach(dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
     set(MAILWIRE_PC_${dir} "${CMAKE_INSTALL_${dir}}")

@@ -11,7 +11,7 @@ pkgs=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libidn2-dev zlib1g-dev libicu-dev libgmime-3.0-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format doxygen
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix
   python3 tmux curl

@@ -2,8 +2,11 @@
 # main build tree and runs the consumer against the test servers.
 #
 #   cmake -DMODE=install|find_package|pkg_config|add_subdirectory|fetchcontent -DSOURCE_DIR=… -DWORK_DIR=…
-#         -DENV_FILE=… -DGENERATOR=… -DCXX=… -P run.cmake
+#         -DENV_FILE=… -DGENERATOR=… -DCXX=… [-DBUILD_DIR=…] -P run.cmake
 #
+# MODE=install runs `cmake --install` on BUILD_DIR (the project's own build, already built by the
+# time CTest runs) into a fresh prefix; without BUILD_DIR it configures and builds a tests-off tree.
+# The add_subdirectory and FetchContent consumers build the library as part of themselves.
 # Build directories are kept between runs (incremental); the install prefix is made afresh.
 cmake_minimum_required(VERSION 3.25)
 set(here ${CMAKE_CURRENT_LIST_DIR})
@@ -11,8 +14,11 @@ set(prefix ${WORK_DIR}/prefix)
 set(common -G ${GENERATOR} -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=${CXX})
 
 # The library directory the mailwire build installs into (lib, lib64 or lib/<multiarch>).
+if(NOT BUILD_DIR)
+  set(BUILD_DIR ${WORK_DIR}/mailwire)
+endif()
 function(installed_libdir out)
-  file(STRINGS ${WORK_DIR}/mailwire/CMakeCache.txt line REGEX "^CMAKE_INSTALL_LIBDIR:")
+  file(STRINGS ${BUILD_DIR}/CMakeCache.txt line REGEX "^CMAKE_INSTALL_LIBDIR:")
   string(REGEX REPLACE "^[^=]*=" "" dir "${line}")
   if(dir STREQUAL "")
     set(dir lib)
@@ -39,11 +45,13 @@ endfunction()
 
 if(MODE STREQUAL "install")
   file(REMOVE_RECURSE ${prefix})
-  run(configure ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/mailwire ${common}
-      -DCMAKE_INSTALL_PREFIX=${prefix} -DMAILWIRE_BUILD_TESTS=OFF -DMAILWIRE_BUILD_EXAMPLES=OFF
-      -DMAILWIRE_BUILD_DOCS=OFF -DMAILWIRE_BUILD_TOOLS=ON -DMAILWIRE_INSTALL=ON)
-  run(build ${CMAKE_COMMAND} --build ${WORK_DIR}/mailwire -j2)
-  run(install ${CMAKE_COMMAND} --install ${WORK_DIR}/mailwire)
+  if(BUILD_DIR STREQUAL "${WORK_DIR}/mailwire")
+    run(configure ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${BUILD_DIR} ${common}
+        -DMAILWIRE_BUILD_TESTS=OFF -DMAILWIRE_BUILD_EXAMPLES=OFF
+        -DMAILWIRE_BUILD_DOCS=OFF -DMAILWIRE_BUILD_TOOLS=ON -DMAILWIRE_INSTALL=ON)
+    run(build ${CMAKE_COMMAND} --build ${BUILD_DIR} -j2)
+  endif()
+  run(install ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
   installed_libdir(libdir)
   foreach(f include/mailwire/mailwire.hpp include/mailwire/imap/client.hpp ${libdir}/libmailwire.a
             bin/mailwire ${libdir}/cmake/mailwire/mailwireConfig.cmake
