@@ -1,8 +1,9 @@
-// mailwire::net::stream — the one transport under IMAP, POP3 and SMTP.
-//
-// TCP (every resolved address tried in turn, a deadline per operation, TCP_NODELAY) with an
-// optional TLS layer on OpenSSL 3 that can start right after connect (implicit TLS) or upgrade
-// the same connection in place (STARTTLS). OpenSSL stays behind the pimpl.
+/// \file
+/// mailwire::net::stream — the one transport under IMAP, POP3 and SMTP.
+///
+/// TCP (every resolved address tried in turn, a deadline per operation, TCP_NODELAY) with an
+/// optional TLS layer on OpenSSL 3 that can start right after connect (implicit TLS) or upgrade
+/// the same connection in place (STARTTLS). OpenSSL stays behind the pimpl.
 #pragma once
 
 #include <chrono>
@@ -21,32 +22,48 @@ namespace mailwire::net {
 
 using std::chrono::milliseconds;
 
+/// A blocking byte stream to one server: TCP, optionally with TLS on top.
+///
+/// The clients own one each (client_base::transport()); use it directly only for a protocol
+/// mailwire does not implement. Every call that waits takes its own timeout. Not thread-safe:
+/// one thread at a time. A failed handshake or certificate check closes the connection; after a
+/// failed read or write the caller should close() it, as the clients do.
 class MAILWIRE_API stream {
 public:
+    /// A closed stream.
     stream();
+    /// Closes the socket without a TLS close_notify; call close() first for a clean TLS end.
     ~stream();
+    /// Takes over the connection; the moved-from stream may then only be destroyed or assigned to.
     stream(stream&&) noexcept;
+    /// Takes over the connection of the right-hand side (which may then only be destroyed or
+    /// assigned to); a connection held before is closed as by the destructor.
     stream& operator=(stream&&) noexcept;
     stream(const stream&) = delete;
     stream& operator=(const stream&) = delete;
 
     /// Context (host, port, protocol) stamped on every error this stream throws.
     void set_context(std::string host, std::uint16_t port, std::string protocol);
+    /// The context set by set_context() (connect() sets host and port if none was set).
     [[nodiscard]] const error_context& context() const noexcept;
 
     /// Resolves `host` and connects to the first address that accepts within `timeout` overall.
-    /// Throws connect_error (resolve_failed / connect_failed) or timeout_error.
+    /// Throws connect_error (resolve_failed / connect_failed) or timeout_error. An open
+    /// connection is closed first.
     void connect(const std::string& host, std::uint16_t port, milliseconds timeout);
 
     /// Runs the TLS handshake over the connected socket, then verifies the certificate against
     /// `opts` (policy flags, pins, callback). `host` is used for SNI and name verification.
     /// Throws tls_error (handshake, version/cipher mismatch, plaintext greeting seen),
-    /// certificate_error (rejected), timeout_error.
+    /// certificate_error (rejected) or timeout_error, each closing the connection; config_error
+    /// when OpenSSL refuses `opts` (nothing sent yet). With opts.session_resumption an earlier
+    /// session to the same host, port and options is resumed when possible.
     void start_tls(const tls_options& opts, const std::string& host, milliseconds timeout);
 
-    /// Reads up to buf.size() bytes; 0 means the peer closed the connection.
+    /// Reads up to buf.size() bytes, waiting at most `timeout` for the first; 0 means the peer
+    /// closed the connection. Throws timeout_error, or error(errc::io_error) on a socket failure.
     std::size_t read_some(std::span<char> buf, milliseconds timeout);
-    /// Writes everything or throws.
+    /// Writes everything within `timeout` or throws (timeout_error, error(errc::io_error)).
     void write_all(std::string_view data, milliseconds timeout);
     /// True when data can be read now or within `timeout` (TLS-buffered data counts).
     bool wait_readable(milliseconds timeout);
@@ -54,7 +71,9 @@ public:
     /// Closes the connection (sending TLS close_notify when possible). Never throws.
     void close() noexcept;
 
+    /// True between a successful connect() and close() (or a failure that closed it).
     [[nodiscard]] bool is_open() const noexcept;
+    /// True once start_tls() succeeded on this connection.
     [[nodiscard]] bool is_tls() const noexcept;
     /// Numeric address actually connected to ("127.0.0.1", "::1").
     [[nodiscard]] const std::string& peer_address() const noexcept;
@@ -81,10 +100,13 @@ enum class first_bytes_kind {
     tls_record,      ///< a TLS record header (handshake 0x16 or alert 0x15, version 0x03 0x0N)
     binary,          ///< something else
 };
+/// What classify_first_bytes() found.
 struct first_bytes {
-    first_bytes_kind kind = first_bytes_kind::empty;
-    std::string first_line;  ///< printable first line (plaintext_line), trimmed to 120 chars
+    first_bytes_kind kind = first_bytes_kind::empty;  ///< what the bytes look like
+    std::string first_line;                           ///< printable first line (plaintext_line), trimmed to 120 chars
 };
+/// Looks at the first bytes a server sent (a few are enough) and says whether they are a
+/// plaintext greeting, a TLS record, or neither; pure, no I/O.
 MAILWIRE_API first_bytes classify_first_bytes(std::string_view bytes) noexcept;
 
 }  // namespace mailwire::net
