@@ -1,5 +1,6 @@
-// Base64 (RFC 4648 §4) for SASL payloads: IMAP AUTHENTICATE, POP3 AUTH and SMTP AUTH all carry
-// SASL messages base64-encoded on one line (RFC 4422 §5).
+/// \file
+/// Base64 (RFC 4648 §4) for SASL payloads: IMAP AUTHENTICATE, POP3 AUTH and SMTP AUTH all carry
+/// SASL messages base64-encoded on one line (RFC 4422 §5).
 #pragma once
 
 #include <string>

@@ -1,22 +1,23 @@
-// SASL client mechanisms (RFC 4422), sans-I/O: bytes in, bytes out.
-//
-// A mechanism knows nothing about IMAP AUTHENTICATE, POP3 AUTH or SMTP AUTH. The protocol layer
-// base64-encodes what step() returns, decodes the server's challenges (sasl/base64.hpp) and feeds
-// them back:
-//
-//     auto m = sasl::make_mechanism("SCRAM-SHA-256", creds);
-//     if (server has SASL-IR / SMTP AUTH && m->has_initial_response())
-//         send("AUTHENTICATE SCRAM-SHA-256 " + base64(m->step({})));   // "=" when that is empty
-//     else send("AUTHENTICATE SCRAM-SHA-256");   // the server answers "+ " (empty challenge)
-//     on challenge "+ X":   send(base64(m->step(base64_decode(X))));
-//     on success [data]:    m->verify_success(data);   // ALWAYS, even with no data
-//     on failure:           throw auth_error(..., m->server_error() ...)
-//     if step() throws:     cancel with "*" (IMAP, POP3 and SMTP alike) and rethrow;
-//     if verify_success() throws: the server did not prove it knows the password (SCRAM), so
-//                           it may be an impostor: close the connection and rethrow.
-//
-// Server-first mechanisms (LOGIN, CRAM-MD5: has_initial_response() == false) get the server's
-// first challenge in their first step() call instead of an empty one.
+/// \file
+/// SASL client mechanisms (RFC 4422), sans-I/O: bytes in, bytes out.
+///
+/// A mechanism knows nothing about IMAP AUTHENTICATE, POP3 AUTH or SMTP AUTH. The protocol layer
+/// base64-encodes what step() returns, decodes the server's challenges (sasl/base64.hpp) and feeds
+/// them back:
+///
+///     auto m = sasl::make_mechanism("SCRAM-SHA-256", creds);
+///     if (server has SASL-IR / SMTP AUTH && m->has_initial_response())
+///         send("AUTHENTICATE SCRAM-SHA-256 " + base64(m->step({})));   // "=" when that is empty
+///     else send("AUTHENTICATE SCRAM-SHA-256");   // the server answers "+ " (empty challenge)
+///     on challenge "+ X":   send(base64(m->step(base64_decode(X))));
+///     on success [data]:    m->verify_success(data);   // ALWAYS, even with no data
+///     on failure:           throw auth_error(..., m->server_error() ...)
+///     if step() throws:     cancel with "*" (IMAP, POP3 and SMTP alike) and rethrow;
+///     if verify_success() throws: the server did not prove it knows the password (SCRAM), so
+///                           it may be an impostor: close the connection and rethrow.
+///
+/// Server-first mechanisms (LOGIN, CRAM-MD5: has_initial_response() == false) get the server's
+/// first challenge in their first step() call instead of an empty one.
 #pragma once
 
 #include <cstdint>
@@ -32,11 +33,11 @@ namespace mailwire::sasl {
 
 /// What a mechanism may need. Each mechanism uses only its own fields.
 struct credentials {
-    std::string user;         ///< authentication identity (authcid); UTF-8
-    std::string password;     ///< UTF-8; SCRAM applies SASLprep to it, the others send it as is
-    std::string authzid;      ///< authorization identity ("act as"); empty = same as user
-    std::string oauth_token;  ///< XOAUTH2 / OAUTHBEARER bearer token (without "Bearer ")
-    std::string server_host;  ///< OAUTHBEARER only: the server's host name, sent as host= if set
+    std::string user;               ///< authentication identity (authcid); UTF-8
+    std::string password;           ///< UTF-8; SCRAM applies SASLprep to it, the others send it as is
+    std::string authzid;            ///< authorization identity ("act as"); empty = same as user
+    std::string oauth_token;        ///< XOAUTH2 / OAUTHBEARER bearer token (without "Bearer ")
+    std::string server_host;        ///< OAUTHBEARER only: the server's host name, sent as host= if set
     std::uint16_t server_port = 0;  ///< OAUTHBEARER only: sent as port= if non-zero
 };
 
@@ -45,8 +46,8 @@ struct credentials {
 /// SSL_export_keying_material with label "EXPORTER-Channel-Binding" and no context.
 /// "tls-unique" (RFC 5929; TLS 1.2 and lower only): the first Finished message.
 struct channel_binding {
-    std::string type;  ///< "tls-exporter" or "tls-unique"
-    std::vector<unsigned char> data;
+    std::string type;                 ///< "tls-exporter" or "tls-unique"
+    std::vector<unsigned char> data;  ///< the binding bytes from net::stream::channel_binding()
 };
 
 /// One client side of one SASL exchange. Not reusable: make a new one per attempt.
@@ -104,6 +105,7 @@ MAILWIRE_API std::unique_ptr<mechanism> make_mechanism(std::string_view name, co
 /// SCRAM-SHA-256(-PLUS), XOAUTH2, OAUTHBEARER, EXTERNAL (case-insensitive).
 MAILWIRE_API bool is_supported(std::string_view name) noexcept;
 
+/// What choose_mechanisms() may use: the state of the connection and which credentials exist.
 struct selection_options {
     bool encrypted = false;             ///< the connection is TLS-protected now
     bool allow_plaintext_auth = false;  ///< caller accepts secrets in clear on a plain connection
