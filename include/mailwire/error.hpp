@@ -38,61 +38,81 @@ namespace mailwire {
 ///
 /// `std::error_code` compares equal to these directly (`e.code() == errc::timeout`). The values
 /// are stable; 0 is never used, so a default `std::error_code` means "no error". The class each
-/// is usually thrown as is given in brackets.
+/// is usually thrown as is given in brackets, and the \ref md_docs_faq "troubleshooting FAQ"
+/// entry, where there is one, explains the diagnosis and the fix.
 enum class errc {
     /// The host name did not resolve (DNS failure, typo, no network) [connect_error].
+    /// FAQ: \ref resolve-failed.
     resolve_failed = 1,
     /// Every resolved address refused or failed the TCP connection [connect_error].
+    /// FAQ: \ref connect-failed.
     connect_failed,
     /// An operation passed its deadline (see mailwire::timeouts): connect, TLS handshake, a read
     /// or a write [timeout_error]. The connection is closed.
+    /// FAQ: \ref timeout, \ref handshake-timeout.
     timeout,
     /// The server closed the connection unexpectedly: before the greeting, in the middle of a
     /// reply or a transfer, IMAP BYE, SMTP 421 [protocol_error; smtp_error for 421].
+    /// FAQ: \ref connection-closed.
     connection_closed,
     /// A read or write failed at the operating-system level: the socket (reset, broken pipe), or a
     /// file the caller named (e.g. a download target) [error, or protocol_error inside a session].
+    /// FAQ: \ref io-error.
     io_error,
     /// The TLS handshake failed: no common version or cipher, a TLS alert from the server, a
     /// malformed record [tls_error]. what() names the versions offered and OpenSSL's reason.
+    /// FAQ: \ref no-shared-version, \ref no-shared-cipher, \ref closed-during-handshake,
+    /// \ref handshake-failed.
     tls_handshake_failed,
     /// TLS was expected (implicit_tls) but the server greeted in plaintext ("* OK", "+OK", "220"):
     /// the port wants `starttls`, or is the wrong port [tls_error].
+    /// FAQ: \ref unexpected-packet-format.
     tls_plaintext_greeting,
     /// A plaintext greeting was expected but the port sent a TLS record, or stayed silent for
     /// timeouts::greeting: the port expects implicit TLS [tls_error; timeout_error when silent].
+    /// FAQ: \ref port-expects-tls.
     tls_expected,
     /// The server certificate was rejected: by the default policy (any policy_error), by a
     /// missing SPKI pin, or by the certificate callback [certificate_error].
+    /// FAQ: \ref certificate-rejected.
     certificate_rejected,
     /// security::starttls was asked for but the server does not offer STARTTLS/STLS [tls_error].
     /// The connection is closed rather than used in plaintext.
+    /// FAQ: \ref starttls-unavailable.
     starttls_unavailable,
     /// The server answered STARTTLS/STLS with NO/BAD, -ERR or 4xx/5xx [command_error]. The
     /// connection is closed all the same: mailwire never falls back to plaintext.
+    /// FAQ: \ref starttls-refused.
     starttls_refused,
     /// Bytes arrived after the STARTTLS reply and before the handshake: a response-injection
     /// attack or a broken server (CVE-2021-22947) [protocol_error].
+    /// FAQ: \ref starttls-injection.
     starttls_injection,
     /// An IMAP server greeted with PREAUTH, so STARTTLS can no longer be negotiated, while TLS was
     /// required (RFC 3501 §7.1.4) [protocol_error]. Use implicit TLS instead.
+    /// FAQ: \ref preauth.
     preauth_without_tls,
     /// Sending the credentials would expose them on an unencrypted connection and
     /// client_base::allow_plaintext_auth() was not set [auth_error]. Nothing was sent.
+    /// FAQ: \ref plaintext-auth-refused.
     plaintext_auth_refused,
     /// The server rejected the credentials, or the SASL exchange failed (a wrong SCRAM server
     /// signature: the server may be an impostor) [auth_error].
+    /// FAQ: \ref auth-failed.
     auth_failed,
     /// No authentication mechanism both sides support, an unknown mechanism name, or the server
     /// disabled login on this connection (IMAP LOGINDISABLED) [auth_error].
+    /// FAQ: \ref auth-unsupported.
     auth_unsupported,
     /// The server sent something the protocol does not allow (a malformed reply, an unknown
     /// tag, an unexpected continuation, undecodable SASL data) [protocol_error, or auth_error
     /// during authentication].
+    /// FAQ (binary data instead of a greeting): \ref binary-greeting.
     protocol_violation,
     /// A limit was exceeded: a line, literal or reply larger than mailwire::limits or the
     /// parser's limits, MIME nesting too deep, a message over the server's SIZE [protocol_error
     /// from a server, parse_error from the MIME parser, smtp_error for SIZE].
+    /// FAQ: \ref limit-exceeded.
     limit_exceeded,
     /// The server refused a command (IMAP NO/BAD, POP3 -ERR, SMTP 4xx/5xx) or lacks the
     /// extension the call needs [command_error, pop3_error, smtp_error]. The session lives on.
@@ -100,10 +120,12 @@ enum class errc {
     /// The caller asked for something that cannot work: no recipients, an invalid address, a
     /// second authenticate(), start_tls() on an encrypted connection, bad SASL credentials [error,
     /// auth_error or smtp_error].
+    /// FAQ: \ref usage-errors.
     invalid_argument,
     /// A setting cannot be honoured: a TLS option OpenSSL rejects (a version, cipher list, CA or
     /// key file), a feature the server does not advertise, a missing crypto component
     /// [config_error; auth_error during authentication].
+    /// FAQ: \ref tls-configuration.
     configuration,
     /// Malformed input the caller handed in, such as an IMAP sequence set [parse_error]. The
     /// MIME, address and date parsers are lenient and do not throw for malformed messages.
@@ -113,6 +135,7 @@ enum class errc {
     charset_unsupported,
     /// The operation needs an open connection and there is none (never connected, or closed by
     /// an earlier protocol error) [error].
+    /// FAQ: \ref usage-errors.
     not_connected,
 };
 }  // namespace mailwire
