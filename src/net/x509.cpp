@@ -29,9 +29,16 @@ std::chrono::system_clock::time_point asn1_time(const ASN1_TIME* t) {
     return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
+// "AB:CD:…" (upper-case hex pairs joined by colons).
 std::string hex_colon(const unsigned char* p, unsigned n) {
+    static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
-    for (unsigned i = 0; i < n; ++i) out += (i == 0 ? "" : ":") + fmt::format("{:02X}", p[i]);
+    out.reserve(std::size_t{n} * 3);
+    for (unsigned i = 0; i < n; ++i) {
+        if (i != 0) out.push_back(':');
+        out.push_back(digits[p[i] >> 4]);
+        out.push_back(digits[p[i] & 0x0F]);
+    }
     return out;
 }
 
