@@ -10,11 +10,19 @@
 
 namespace {
 
+// One object reused across the responses of an input, as the client does: it must always end up
+// equal to a fresh interpretation (storage reuse must never leak a previous message's data).
+mailwire::imap::fetch_data reused;
+
 void interpret(const mailwire::imap::response& r) {
     using namespace mailwire::imap;
     try {
-        if (r.is("FETCH")) (void)interpret_fetch(r);
-        else if (r.is("LIST") || r.is("LSUB")) (void)interpret_list(r);
+        if (r.is("FETCH")) {
+            const auto fresh = interpret_fetch(r);
+            interpret_fetch(r, reused);
+            if (!(fresh == reused)) __builtin_trap();
+        }
+        if (r.is("LIST") || r.is("LSUB")) (void)interpret_list(r);
         else if (r.is("STATUS")) (void)interpret_status(r);
         else if (r.is("SEARCH") || r.is("ESEARCH") || r.is("SORT")) (void)interpret_search(r);
         else if (r.is("THREAD")) (void)interpret_thread(r);
@@ -37,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
     mailwire::imap::response_parser p(lim);
     std::string buf;
+    reused = {};
     try {
         for (std::size_t pos = 0; pos < in.size(); pos += chunk) {
             buf.append(in.substr(pos, chunk));

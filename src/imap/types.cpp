@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "mailwire/error.hpp"
@@ -18,12 +19,6 @@ namespace {
     throw protocol_error(errc::protocol_violation, std::move(detail), std::move(c));
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    return out;
-}
 std::string upper(std::string_view s) {
     std::string out(s);
     for (auto& c : out)
@@ -31,11 +26,6 @@ std::string upper(std::string_view s) {
     return out;
 }
 
-const node* child(const response& r, const node& list, std::uint32_t i) {
-    std::uint32_t k = list.first_child;
-    while (k != node::npos && i > 0) k = r.nodes[k].next, --i;
-    return k == node::npos ? nullptr : &r.nodes[k];
-}
 const node* next_of(const response& r, const node* n) {
     return (n == nullptr || n->next == node::npos) ? nullptr : &r.nodes[n->next];
 }
@@ -54,20 +44,202 @@ std::uint32_t num32(const node* n) {
     return static_cast<std::uint32_t>(v);
 }
 
-std::vector<mime::parameter> params_of(const response& r, const node* n) {
-    std::vector<mime::parameter> out;
-    if (!is_list(n)) return out;
-    for (const node* k = first_of(r, *n); k != nullptr; k = next_of(r, k)) {
-        const node* v = next_of(r, k);
-        std::string value = str(v);
-        if (value.find("=?") != std::string::npos) value = mime::decode_header_text(value);
-        out.push_back({lower(str(k)), std::move(value)});
-        if (v == nullptr) break;
-        k = v;
+// ---- storage-reusing assignment ------------------------------------------------------------
+// interpret_fetch runs once per message of a large FETCH into the same fetch_data: every string
+// and vector below is assigned in place, so a steady stream of similar messages allocates nothing.
+
+// The node's text (escapes resolved; NIL and lists give "") into dst, reusing its capacity.
+void assign(std::string& dst, const node* n) {
+    if (n == nullptr || n->type == node::kind::nil || n->type == node::kind::list) {
+        dst.clear();
+        return;
     }
+    if (!n->escaped) {
+        dst.assign(n->text);
+        return;
+    }
+    dst.clear();
+    const std::string_view t = n->text;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t[i] == '\\' && i + 1 < t.size()) ++i;
+        dst.push_back(t[i]);
+    }
+}
+void to_lower(std::string& s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+}
+void to_upper(std::string& s) {
+    for (auto& c : s)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+}
+void assign_lower(std::string& dst, const node* n) {
+    assign(dst, n);
+    to_lower(dst);
+}
+
+bool has_high_byte(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+// Length of the valid UTF-8 sequence at p (0 when invalid: overlong, surrogate, > U+10FFFF).
+std::size_t utf8_len(const unsigned char* p, const unsigned char* end) noexcept {
+    const unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    auto cont = [&](std::ptrdiff_t i) { return p + i < end && (p[i] & 0xC0) == 0x80; };
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (!cont(1) || !cont(2) || (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (!cont(1) || !cont(2) || !cont(3) || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+int b64_digit(char c) noexcept {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+// The common case of an encoded display name or subject, decoded without the general RFC 2047
+// machinery: the whole text is one "=?utf-8?B?…?=" word in strict base64 whose bytes are valid,
+// printable UTF-8. Returns false (leaving `s` alone) for anything else; mime::decode_header_text
+// then decides, so the result is the same either way (types_test checks this on many inputs).
+bool decode_single_utf8_b_word(std::string& s) {
+    constexpr std::string_view head = "=?utf-8?b?";
+    if (s.size() < head.size() + 2 || !iequals(std::string_view(s).substr(0, head.size()), head) ||
+        !s.ends_with("?="))
+        return false;
+    const std::string_view text = std::string_view(s).substr(head.size(), s.size() - head.size() - 2);
+    if (text.size() % 4 != 0) return false;
+    // Decoded into a per-thread scratch buffer so that a failed attempt leaves `s` untouched and
+    // a successful one costs no allocation once `s` has grown.
+    thread_local std::string scratch;
+    scratch.resize(text.size() / 4 * 3);
+    char* o = scratch.data();
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        int d[4];
+        int pad = 0;
+        for (int j = 0; j < 4; ++j) {
+            const char c = text[i + static_cast<std::size_t>(j)];
+            if (c == '=' && i + 4 == text.size() && j >= 2) {
+                d[j] = 0;
+                ++pad;
+                continue;
+            }
+            if (pad > 0) return false;  // data after padding
+            d[j] = b64_digit(c);
+            if (d[j] < 0) return false;
+        }
+        const std::uint32_t v = (static_cast<std::uint32_t>(d[0]) << 18) | (static_cast<std::uint32_t>(d[1]) << 12) |
+                                (static_cast<std::uint32_t>(d[2]) << 6) | static_cast<std::uint32_t>(d[3]);
+        // Non-canonical padding bits: leave it to the general decoder.
+        if ((pad == 1 && (v & 0xff) != 0) || (pad == 2 && (v & 0xffff) != 0)) return false;
+        *o++ = static_cast<char>(v >> 16);
+        if (pad < 2) *o++ = static_cast<char>((v >> 8) & 0xff);
+        if (pad < 1) *o++ = static_cast<char>(v & 0xff);
+    }
+    const std::size_t n = static_cast<std::size_t>(o - scratch.data());
+    const auto* p = reinterpret_cast<const unsigned char*>(scratch.data());
+    const auto* end = p + n;
+    while (p < end) {
+        if (*p < 0x20 || *p == 0x7f) return false;
+        const std::size_t len = utf8_len(p, end);
+        if (len == 0) return false;
+        p += len;
+    }
+    s.assign(scratch.data(), n);
+    return true;
+}
+
+// The canonical RFC 5322 §3.3 date that nearly every server relays, "Thu, 01 Feb 2024 00:00:00
+// +0100" (day name optional, one- or two-digit day), parsed directly; nullopt means "not this
+// exact shape" and mime::parse_date (which accepts far more) is asked instead. Same results for
+// the inputs accepted here (types_test cross-checks).
+std::optional<mime::date_time> parse_canonical_date(std::string_view s) {
+    std::size_t i = 0;
+    if (s.size() >= 5 && s[3] == ',' && s[4] == ' ') {
+        static constexpr std::string_view days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+        if (std::find(std::begin(days), std::end(days), s.substr(0, 3)) == std::end(days)) return std::nullopt;
+        i = 5;
+    }
+    auto digit = [&](std::size_t at) { return at < s.size() && s[at] >= '0' && s[at] <= '9'; };
+    auto num = [&](std::size_t at, std::size_t len) {
+        int v = 0;
+        for (std::size_t k = 0; k < len; ++k) v = v * 10 + (s[at + k] - '0');
+        return v;
+    };
+    std::size_t dlen = digit(i + 1) ? 2 : 1;
+    if (!digit(i) || i + dlen >= s.size() || s[i + dlen] != ' ') return std::nullopt;
+    const int d = num(i, dlen);
+    i += dlen + 1;
+    // "Feb 2024 00:00:00 +0100" is exactly 23 characters from here.
+    if (s.size() != i + 23) return std::nullopt;
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto* m = std::find(std::begin(months), std::end(months), s.substr(i, 3));
+    if (m == std::end(months) || s[i + 3] != ' ' || s[i + 8] != ' ' || s[i + 11] != ':' || s[i + 14] != ':' ||
+        s[i + 17] != ' ' || (s[i + 18] != '+' && s[i + 18] != '-'))
+        return std::nullopt;
+    for (std::size_t k : {4, 5, 6, 7, 9, 10, 12, 13, 15, 16, 19, 20, 21, 22})
+        if (!digit(i + k)) return std::nullopt;
+    const int y = num(i + 4, 4), hh = num(i + 9, 2), mm = num(i + 12, 2), ss = num(i + 15, 2);
+    const int zh = num(i + 19, 2), zm = num(i + 21, 2);
+    if (y < 1900 || hh > 23 || mm > 59 || ss > 59 || zh > 23 || zm > 59) return std::nullopt;
+    using namespace std::chrono;
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(m - std::begin(months) + 1)},
+                             day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) return std::nullopt;
+    const int offset = (zh * 60 + zm) * (s[i + 18] == '-' ? -1 : 1);
+    mime::date_time t;
+    t.utc = sys_days(ymd) + hours(hh) + minutes(mm) + seconds(ss) - minutes(offset);
+    t.offset_minutes = offset;
+    return t;
+}
+
+// RFC 2047 decoding only when the text can need it: most names and subjects are plain ASCII.
+void decode_name_in_place(std::string& s) {
+    if (s.find("=?") != std::string::npos || has_high_byte(s)) {
+        if (!decode_single_utf8_b_word(s)) s = mime::decode_header_text(s);
+    }
+}
+void decode_text_in_place(std::string& s) {
+    if (s.find("=?") != std::string::npos || s.find('\n') != std::string::npos || has_high_byte(s)) {
+        if (!decode_single_utf8_b_word(s)) s = mime::decode_header_text(s);
+    }
+}
+
+// Element `used` of v, reused when it exists; `used` is advanced. Trim with v.resize(used) after.
+template <class T>
+T& slot(std::vector<T>& v, std::size_t& used) {
+    if (used == v.size()) v.emplace_back();
+    return v[used++];
+}
+
+void params_into(const response& r, const node* n, std::vector<mime::parameter>& out) {
+    std::size_t used = 0;
+    bool extended = false;
+    if (is_list(n)) {
+        for (const node* k = first_of(r, *n); k != nullptr; k = next_of(r, k)) {
+            const node* v = next_of(r, k);
+            auto& p = slot(out, used);
+            assign_lower(p.name, k);
+            assign(p.value, v);
+            if (p.value.find("=?") != std::string::npos) p.value = mime::decode_header_text(p.value);
+            extended = extended || p.name.find('*') != std::string::npos;
+            if (v == nullptr) break;
+            k = v;
+        }
+    }
+    out.resize(used);
     // RFC 2231 parameters (name*0*=…) are passed through by servers as sent; rebuild them with the
     // MIME parameter parser when present.
-    bool extended = std::any_of(out.begin(), out.end(), [](const mime::parameter& p) { return p.name.find('*') != std::string::npos; });
     if (extended) {
         std::string joined;
         for (const auto& p : out) {
@@ -80,87 +252,133 @@ std::vector<mime::parameter> params_of(const response& r, const node* n) {
         }
         out = mime::parse_parameters(joined);
     }
-    return out;
 }
 
-std::vector<mime::address> addresses_of(const response& r, const node* n) {
-    std::vector<mime::address> out;
-    if (!is_list(n)) return out;
-    mime::address* group = nullptr;
-    for (const node* a = first_of(r, *n); a != nullptr; a = next_of(r, a)) {
-        if (!is_list(a)) continue;
-        const node* name = child(r, *a, 0);
-        const node* mbox = child(r, *a, 2);
-        const node* host = child(r, *a, 3);
-        const bool host_nil = host == nullptr || host->type == node::kind::nil;
-        if (host_nil) {
-            // RFC 3501 §7.4.2: NIL host marks a group: start (mailbox = group name) or end (NIL).
-            if (mbox == nullptr || mbox->type == node::kind::nil) {
-                group = nullptr;
-            } else {
-                mime::address g;
-                g.group_name = mime::decode_header_text(str(mbox));
-                out.push_back(std::move(g));
-                group = &out.back();
+void mailbox_into(const node* name, const node* mbox, const node* host, mime::mailbox& m) {
+    assign(m.name, name);
+    decode_name_in_place(m.name);
+    assign(m.local, mbox);
+    assign(m.domain, host);
+}
+
+void addresses_into(const response& r, const node* n, std::vector<mime::address>& out) {
+    constexpr std::size_t none = ~std::size_t{0};
+    std::size_t used = 0;
+    std::size_t group = none;  // index of the open group in out
+    std::size_t members = 0;   // members of the open group so far
+    auto close_group = [&] {
+        if (group != none) out[group].members.resize(members);
+        group = none;
+    };
+    if (is_list(n)) {
+        for (const node* a = first_of(r, *n); a != nullptr; a = next_of(r, a)) {
+            if (!is_list(a)) continue;
+            const node* name = first_of(r, *a);
+            const node* route = next_of(r, name);
+            const node* mbox = next_of(r, route);
+            const node* host = next_of(r, mbox);
+            if (host == nullptr || host->type == node::kind::nil) {
+                // RFC 3501 §7.4.2: NIL host marks a group: start (mailbox = group name) or end (NIL).
+                close_group();
+                if (mbox != nullptr && mbox->type != node::kind::nil) {
+                    auto& g = slot(out, used);
+                    assign(g.group_name, mbox);
+                    g.group_name = mime::decode_header_text(g.group_name);
+                    group = used - 1;
+                    members = 0;
+                }
+                continue;
             }
-            continue;
-        }
-        mime::mailbox m;
-        m.name = str(name);
-        if (m.name.find("=?") != std::string::npos ||
-            std::any_of(m.name.begin(), m.name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
-            m.name = mime::decode_header_text(m.name);
-        m.local = str(mbox);
-        m.domain = str(host);
-        if (group != nullptr) {
-            group->members.push_back(std::move(m));
-        } else {
-            mime::address one;
-            one.members.push_back(std::move(m));
-            out.push_back(std::move(one));
+            if (group != none) {
+                mailbox_into(name, mbox, host, slot(out[group].members, members));
+            } else {
+                auto& one = slot(out, used);
+                one.group_name.clear();
+                one.members.resize(1);
+                mailbox_into(name, mbox, host, one.members[0]);
+            }
         }
     }
-    return out;
+    close_group();
+    out.resize(used);
 }
 
-std::string decode_text(std::string s) {
-    if (s.find("=?") != std::string::npos ||
-        std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80 || c == '\n'; }))
-        return mime::decode_header_text(s);
-    return s;
+void envelope_into(const response& r, const node& list, envelope& e) {
+    const node* k = first_of(r, list);
+    assign(e.date, k);
+    if (!e.date.empty()) {
+        e.parsed_date = parse_canonical_date(e.date);
+        if (!e.parsed_date) e.parsed_date = mime::parse_date(e.date);
+    }
+    else
+        e.parsed_date.reset();
+    k = next_of(r, k);
+    assign(e.subject, k);
+    decode_text_in_place(e.subject);
+    std::vector<mime::address>* lists[] = {&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc};
+    for (auto* l : lists) {
+        k = next_of(r, k);
+        addresses_into(r, k, *l);
+    }
+    k = next_of(r, k);
+    assign(e.in_reply_to, k);
+    k = next_of(r, k);
+    assign(e.message_id, k);
 }
 
-void body_into(const response& r, const node& list, body_part& out, const std::string& section, unsigned depth) {
+// Section of child `i` (1-based) of a part whose section is `parent`: "2" → "2.1".
+void child_section(std::string& out, std::string_view parent, std::uint32_t i) {
+    out.assign(parent);
+    if (!out.empty()) out += '.';
+    char digits[12];
+    const auto res = std::to_chars(digits, digits + sizeof digits, i);
+    out.append(digits, res.ptr);
+}
+
+void body_into(const response& r, const node& list, body_part& out, unsigned depth) {
     if (depth > 100) fail("BODYSTRUCTURE nested too deeply");
-    out.section = section;
+    // out.section is set by the caller; everything else is overwritten or cleared here.
+    out.size = 0;
+    out.lines = 0;
+    out.message_envelope.reset();
+    std::size_t nparts = 0;
     const node* first = first_of(r, list);
     if (first == nullptr) fail("empty BODYSTRUCTURE");
     const node* k = first;
     if (is_list(first)) {
         // body-type-mpart: 1*body SP media-subtype [SP body-ext-mpart]
-        out.type = "multipart";
+        out.type.assign("multipart");
         std::uint32_t i = 1;
         for (; k != nullptr && is_list(k); k = next_of(r, k), ++i) {
-            body_part child_part;
-            body_into(r, *k, child_part, section.empty() ? std::to_string(i) : section + "." + std::to_string(i),
-                      depth + 1);
-            out.parts.push_back(std::move(child_part));
+            auto& child_part = slot(out.parts, nparts);
+            child_section(child_part.section, out.section, i);
+            body_into(r, *k, child_part, depth + 1);
         }
-        out.subtype = lower(str(k));
+        out.parts.resize(nparts);
+        assign_lower(out.subtype, k);
         k = next_of(r, k);
-        if (k != nullptr) out.params = params_of(r, k), k = next_of(r, k);
+        if (k != nullptr)
+            params_into(r, k, out.params), k = next_of(r, k);
+        else
+            out.params.clear();
+        out.id.clear();
+        out.description.clear();
+        out.encoding.clear();
+        out.md5.clear();
     } else {
-        out.type = lower(str(k));
+        assign_lower(out.type, k);
         k = next_of(r, k);
-        out.subtype = lower(str(k));
+        assign_lower(out.subtype, k);
         k = next_of(r, k);
-        out.params = params_of(r, k);
+        params_into(r, k, out.params);
         k = next_of(r, k);
-        out.id = str(k);
+        assign(out.id, k);
         k = next_of(r, k);
-        out.description = decode_text(str(k));
+        assign(out.description, k);
+        decode_text_in_place(out.description);
         k = next_of(r, k);
-        out.encoding = upper(str(k));
+        assign(out.encoding, k);
+        to_upper(out.encoding);
         k = next_of(r, k);
         if (k != nullptr && k->type == node::kind::number) out.size = k->number;
         k = next_of(r, k);
@@ -168,36 +386,45 @@ void body_into(const response& r, const node& list, body_part& out, const std::s
             out.message_envelope = std::make_shared<const envelope>(interpret_envelope(r, *k));
             k = next_of(r, k);
             if (is_list(k)) {
-                body_part inner;
-                body_into(r, *k, inner, section.empty() ? "1" : section, depth + 1);
                 // The encapsulated message's parts are numbered under this part (RFC 3501 §6.4.5).
-                out.parts.push_back(std::move(inner));
+                auto& inner = slot(out.parts, nparts);
+                inner.section.assign(out.section.empty() ? std::string_view("1") : std::string_view(out.section));
+                body_into(r, *k, inner, depth + 1);
                 k = next_of(r, k);
             }
             if (k != nullptr && k->type == node::kind::number) out.lines = static_cast<std::uint32_t>(k->number), k = next_of(r, k);
         } else if (out.type == "text") {
             if (k != nullptr && k->type == node::kind::number) out.lines = static_cast<std::uint32_t>(k->number), k = next_of(r, k);
         }
-        if (k != nullptr) out.md5 = str(k), k = next_of(r, k);
+        out.parts.resize(nparts);
+        if (k != nullptr)
+            assign(out.md5, k), k = next_of(r, k);
+        else
+            out.md5.clear();
     }
     // Extension data common to both: disposition, language, location.
+    out.disposition.clear();
+    out.disposition_params.clear();
+    std::size_t nlang = 0;
+    out.location.clear();
     if (k != nullptr) {
         if (is_list(k)) {
             const node* dt = first_of(r, *k);
-            out.disposition = lower(str(dt));
-            out.disposition_params = params_of(r, next_of(r, dt));
+            assign_lower(out.disposition, dt);
+            params_into(r, next_of(r, dt), out.disposition_params);
         }
         k = next_of(r, k);
     }
     if (k != nullptr) {
         if (is_list(k)) {
-            for (const node* l = first_of(r, *k); l != nullptr; l = next_of(r, l)) out.language.push_back(str(l));
+            for (const node* l = first_of(r, *k); l != nullptr; l = next_of(r, l)) assign(slot(out.language, nlang), l);
         } else if (k->type != node::kind::nil) {
-            out.language.push_back(str(k));
+            assign(slot(out.language, nlang), k);
         }
         k = next_of(r, k);
     }
-    if (k != nullptr) out.location = str(k);
+    out.language.resize(nlang);
+    if (k != nullptr) assign(out.location, k);
 }
 
 int month_of(std::string_view m) {
@@ -406,26 +633,13 @@ std::string format_search_date(const date& d) {
 
 envelope interpret_envelope(const response& r, const node& list) {
     envelope e;
-    const node* k = first_of(r, list);
-    e.date = str(k);
-    if (!e.date.empty()) e.parsed_date = mime::parse_date(e.date);
-    k = next_of(r, k);
-    e.subject = decode_text(str(k));
-    std::vector<mime::address>* lists[] = {&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc};
-    for (auto* l : lists) {
-        k = next_of(r, k);
-        *l = addresses_of(r, k);
-    }
-    k = next_of(r, k);
-    e.in_reply_to = str(k);
-    k = next_of(r, k);
-    e.message_id = str(k);
+    envelope_into(r, list, e);
     return e;
 }
 
 body_part interpret_body(const response& r, const node& list) {
     body_part b;
-    body_into(r, list, b, "", 0);
+    body_into(r, list, b, 0);
     return b;
 }
 
@@ -436,8 +650,18 @@ fetch_data interpret_fetch(const response& r) {
 }
 
 void interpret_fetch(const response& r, fetch_data& f) {
-    f = fetch_data{};
+    // Reset what is cheap to reset; flags, envelope and body keep their storage and are dropped
+    // at the end when this response did not carry them.
     f.seq = r.number;
+    f.uid.reset();
+    f.internaldate.clear();
+    f.parsed_internaldate.reset();
+    f.rfc822_size.reset();
+    f.sections.clear();
+    f.modseq.reset();
+    f.emailid.clear();
+    f.threadid.clear();
+    bool got_flags = false, got_env = false, got_body = false;
     if (r.data == node::npos || !is_list(&r.nodes[r.data])) fail("FETCH without a parenthesised item list");
     const node& items = r.nodes[r.data];
     for (const node* k = first_of(r, items); k != nullptr; k = next_of(r, k)) {
@@ -448,7 +672,11 @@ void interpret_fetch(const response& r, fetch_data& f) {
             f.uid = num32(v);
         } else if (iequals(name, "FLAGS")) {
             if (!is_list(v)) fail("FETCH FLAGS is not a list");
-            f.flags = interpret_flags(r, *v);
+            if (!f.flags) f.flags.emplace();
+            std::size_t used = 0;
+            for (const node* x = first_of(r, *v); x != nullptr; x = next_of(r, x)) slot(*f.flags, used).assign(x->text);
+            f.flags->resize(used);
+            got_flags = true;
         } else if (iequals(name, "INTERNALDATE")) {
             f.internaldate = str(v);
             f.parsed_internaldate = parse_internaldate(f.internaldate);
@@ -456,10 +684,15 @@ void interpret_fetch(const response& r, fetch_data& f) {
             f.rfc822_size = num(v);
         } else if (iequals(name, "ENVELOPE")) {
             if (!is_list(v)) fail("FETCH ENVELOPE is not a list");
-            f.env = interpret_envelope(r, *v);
+            if (!f.env) f.env.emplace();
+            envelope_into(r, *v, *f.env);
+            got_env = true;
         } else if (iequals(name, "BODYSTRUCTURE") || iequals(name, "BODY")) {
             if (!is_list(v)) fail("FETCH BODYSTRUCTURE is not a list");
-            f.body = interpret_body(r, *v);
+            if (!f.body) f.body.emplace();
+            f.body->section.clear();
+            body_into(r, *v, *f.body, 0);
+            got_body = true;
         } else if (iequals(name, "MODSEQ")) {
             if (!is_list(v) || v->count < 1) fail("FETCH MODSEQ is not a list");
             f.modseq = num(first_of(r, *v));
@@ -508,6 +741,9 @@ void interpret_fetch(const response& r, fetch_data& f) {
         // Unknown items are skipped (X-GM-*, PREVIEW …).
         k = v;
     }
+    if (!got_flags) f.flags.reset();
+    if (!got_env) f.env.reset();
+    if (!got_body) f.body.reset();
 }
 
 // ---- LIST / STATUS / SEARCH / THREAD -------------------------------------------------------

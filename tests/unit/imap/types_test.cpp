@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "mailwire/error.hpp"
+#include "mailwire/mime/rfc2047.hpp"
 #include "support/grind.hpp"
 
 namespace mailwire::imap {
@@ -276,6 +279,100 @@ TEST(imap_types, internaldate) {
     EXPECT_FALSE(parse_internaldate("31-Feb-2024 00:00:00 +0000"));
     EXPECT_FALSE(parse_internaldate("1-Foo-2024 00:00:00 +0000"));
     EXPECT_FALSE(parse_internaldate(""));
+}
+
+// ---- storage reuse and fast paths: results must equal the general code's -----------------
+
+response parsed(std::string_view line) {
+    response r;
+    parse_response(line, r);
+    return r;
+}
+
+TEST(imap_types, fetch_into_a_reused_object_equals_a_fresh_one) {
+    // Varied shapes one after another: more/fewer addresses, groups, parts, items missing.
+    const std::vector<std::string> lines = {
+        rfc3501_example,
+        "* 1 FETCH (UID 3 ENVELOPE (NIL {33}\r\n=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus K NIL ((\"=?ISO-8859-1?Q?J=F6rg?=\" "
+        "NIL \"joerg\" \"example.de\")) NIL ((NIL NIL \"team\" NIL)(NIL NIL \"a\" \"x.org\")(NIL NIL NIL NIL)(\"B\" "
+        "NIL \"b\" \"y.org\")) NIL NIL NIL NIL))\r\n",
+        "* 2 FETCH (UID 9 FLAGS () RFC822.SIZE 10)\r\n",
+        "* 3 FETCH (FLAGS (\\Seen $Label1 \\Flagged) BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL "
+        "NIL \"7bit\" 10 1 NIL NIL NIL NIL)((\"text\" \"html\" NIL NIL NIL \"quoted-printable\" 20 2 NIL (\"inline\" "
+        "NIL) (\"en\" \"de\") \"loc\")(\"image\" \"png\" (\"name\" \"a.png\") \"<id>\" \"=?utf-8?b?w6Q=?=\" \"base64\" "
+        "30 \"md5\" (\"attachment\" (\"filename\" \"a.png\")) \"fr\" NIL) \"related\" (\"type\" \"text/html\") NIL NIL) "
+        "\"mixed\" (\"boundary\" \"b1\") (\"inline\" NIL) NIL NIL))\r\n",
+        "* 4 FETCH (ENVELOPE (\"Thu, 01 Feb 2024 00:00:00 +0100\" \"=?utf-8?b?R3LDvMOfZQ==?=\" ((\"=?utf-8?b?Wm/DqyDDhXN0csO2bQ==?=\" "
+        "NIL \"z\" \"example.org\")) NIL NIL ((\"A\" NIL \"a\" \"b\")(\"C\" NIL \"c\" \"d\")(\"E\" NIL \"e\" \"f\")) NIL NIL "
+        "\"<x>\" \"<y>\") BODYSTRUCTURE (\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"inner\" NIL NIL NIL NIL "
+        "NIL NIL NIL NIL) (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) 7))\r\n",
+        "* 5 FETCH (UID 1 BODY[HEADER] {5}\r\nab\r\n\r\n MODSEQ (4) EMAILID (M1))\r\n",
+    };
+    for (std::size_t a = 0; a < lines.size(); ++a) {
+        for (std::size_t b = 0; b < lines.size(); ++b) {
+            fetch_data reused;
+            interpret_fetch(parsed(lines[a]), reused);
+            interpret_fetch(parsed(lines[b]), reused);
+            EXPECT_EQ(reused, interpret_fetch(parsed(lines[b]))) << a << " then " << b;
+        }
+    }
+}
+
+TEST(imap_types, encoded_word_fast_path_matches_the_mime_decoder) {
+    const std::vector<std::string> words = {
+        "=?utf-8?b?R3LDvMOfZSBkcmFmdA==?=", "=?UTF-8?B?R3LDvMOfZQ==?=", "=?utf-8?b?YWJj?=", "=?utf-8?b?YWI=?=",
+        "=?utf-8?b?YQ==?=", "=?utf-8?b?" "?=", "=?utf-8?b?YWJ?=",          // empty, bad length
+        "=?utf-8?b?YR==?=",                                                // non-canonical padding bits
+        "=?utf-8?b?YW=j?=", "=?utf-8?b?/w==?=",                            // data after '=', invalid UTF-8
+        "=?utf-8?b?7aCA?=",                                                // a surrogate
+        "=?utf-8?b?YQlj?=", "=?utf-8?b?YQpj?=",                            // TAB, LF inside
+        "=?utf-8?q?Gr=C3=BC=C3=9Fe?=", "=?iso-8859-1?b?5A==?=", "=?utf-8?b?YWJj?= =?utf-8?b?ZGVm?=",
+        "x =?utf-8?b?YWJj?=", "=?utf-8*en?b?YWJj?=", "=?utf-8?b?YW Jj?=", "=?utf-8?b?8J+YgA==?=", "plain",
+        "caf\xc3\xa9", "=?utf-8?b?YWJj?=x",
+    };
+    for (const auto& w : words) {
+        std::string quoted;
+        for (char c : w) {
+            if (c == '"' || c == '\\') quoted += '\\';
+            quoted += c;
+        }
+        const std::string line = "* 1 FETCH (ENVELOPE (NIL \"" + quoted + "\" ((\"" + quoted +
+                                 "\" NIL \"a\" \"b\")) NIL NIL NIL NIL NIL NIL NIL))\r\n";
+        const auto f = interpret_fetch(parsed(line));
+        ASSERT_TRUE(f.env);
+        EXPECT_EQ(f.env->subject, mime::decode_header_text(w)) << w;
+        ASSERT_EQ(f.env->from.size(), 1u);
+        EXPECT_EQ(f.env->from[0].members[0].name, mime::decode_header_text(w)) << w;
+    }
+}
+
+TEST(imap_types, canonical_date_fast_path_matches_the_mime_parser) {
+    std::vector<std::string> dates = {
+        "Thu, 01 Feb 2024 00:00:00 +0100", "1 Feb 2024 00:00:00 +0100", "Thu, 1 Feb 2024 23:59:59 -0000",
+        "Fri, 29 Feb 2024 12:00:00 +1400", "Thu, 30 Feb 2024 12:00:00 +0000", "Thu, 31 Apr 2023 12:00:00 +0000",
+        "Mon, 01 Jan 1900 00:00:00 +0000", "Tue, 15 Mar 1899 10:00:00 +0000", "Sun, 31 Dec 9999 23:59:59 -2359",
+        "Xyz, 01 Feb 2024 00:00:00 +0100", "thu, 01 Feb 2024 00:00:00 +0100", "Thu, 01 feb 2024 00:00:00 +0100",
+        "Thu, 01 Feb 2024 24:00:00 +0100", "Thu, 01 Feb 2024 00:60:00 +0100", "Thu, 01 Feb 2024 00:00:60 +0100",
+        "Thu, 01 Feb 2024 00:00:00 +0160", "Thu, 01 Feb 2024 00:00:00 +2400", "Thu, 01 Feb 2024 00:00:00 GMT",
+        "Thu, 01 Feb 2024 00:00:00 +0100 (CET)", "Thu, 01 Feb 24 00:00:00 +0100", "Thu, 001 Feb 2024 00:00:00 +0100",
+        "Thu, 00 Feb 2024 00:00:00 +0100", "Thu,01 Feb 2024 00:00:00 +0100", "Thu, 01 Feb 2024 00:00 +0100",
+        "",
+    };
+    // And a sweep of ordinary values.
+    const char* const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int i = 0; i < 400; ++i) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "Wed, %d %s %d %02d:%02d:%02d %c%02d%02d", 1 + i % 31, mon[i % 12],
+                      1950 + (i * 7) % 120, i % 24, (i * 13) % 60, (i * 29) % 60, i % 3 ? '+' : '-', (i * 5) % 15,
+                      (i % 4) * 15);
+        dates.emplace_back(buf);
+    }
+    for (const auto& d : dates) {
+        const std::string line = "* 1 FETCH (ENVELOPE (\"" + d + "\" NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n";
+        const auto f = interpret_fetch(parsed(line));
+        ASSERT_TRUE(f.env);
+        EXPECT_EQ(f.env->parsed_date, d.empty() ? std::nullopt : mime::parse_date(d)) << d;
+    }
 }
 
 }  // namespace
