@@ -56,6 +56,19 @@ void print_json(const json& j) {
     std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
+/// A client that logs out when it goes out of scope, also after a refused command (the session is
+/// still good then; only a protocol error closes it).
+struct session {
+    session_setup setup;  // owns the --log file: outlives the client
+    imap::client c;
+    session() = default;
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+    ~session() {
+        if (c.is_connected()) c.disconnect();
+    }
+};
+
 /// Connects, logs in (IMAP LOGIN for --auth legacy) and insists on being logged in: every command
 /// but caps works on a user's mailboxes.
 void open_session(imap::client& c, session_setup& setup, const connection_options& o) {
@@ -209,9 +222,9 @@ bool is_special_use(std::string_view a) {
 int run_list(const imap_state& st) {
     const auto& o = st.o;
     if (st.status && st.no_status) throw usage_error("--status and --no-status contradict each other");
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     imap::list_options lo;
     lo.subscribed = st.subscribed;
     lo.return_special_use = c.has_capability("SPECIAL-USE") || c.has_capability("LIST-EXTENDED");
@@ -274,9 +287,9 @@ int run_list(const imap_state& st) {
 
 int run_status(const imap_state& st) {
     const auto& o = st.o;
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     std::vector<std::string> items = {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN"};
     if (c.has_capability("CONDSTORE")) items.emplace_back("HIGHESTMODSEQ");
     if (c.has_capability("STATUS=SIZE")) items.emplace_back("SIZE");
@@ -541,9 +554,9 @@ int run_fetch(const imap_state& st) {
     if (st.body && o.json && st.out_dir.empty())
         throw usage_error("--body --json needs -o DIR: the bodies go to files and the JSON lists them");
     const auto t = fetch_target_of(st);
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     c.examine(st.mailbox);  // read-only: fetching never changes a flag
     int rc = exit_ok;
     if (st.headers)
@@ -747,9 +760,9 @@ int run_search(const imap_state& st) {
     const std::string text = join(st.query, " ");
     if (st.raw && text.find_first_not_of(' ') == std::string::npos) throw usage_error("--raw needs IMAP search keys");
     const auto query = st.raw ? imap::search_query::raw(text) : query_parser(tokenize(text)).parse();
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     c.examine(st.mailbox);
     const auto r = c.search(query);
     c.disconnect();
@@ -844,9 +857,9 @@ int run_append(const imap_state& st) {
         if (!m.date) throw usage_error(fmt::format("--date \"{}\" is not a date", st.date));
     }
     for (const auto& f : st.files) (void)mapped_file(f);  // unreadable files fail before we connect
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     json list = json::array();
     for (const auto& path : st.files) {
         const mapped_file file(path);
@@ -894,9 +907,9 @@ std::string plural(std::size_t n, const char* what) { return fmt::format("{} {}{
 int run_move(const imap_state& st) {
     const auto& o = st.o;
     (void)parse_set(st.set, "SET");
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     c.select(st.mailbox);
     const auto uids = existing_uids(c, st);
     const bool has_move = c.has_capability("MOVE");
@@ -938,9 +951,9 @@ int run_delete(const imap_state& st) {
     const auto& o = st.o;
     (void)parse_set(st.set, "SET");
     if (st.no_expunge && st.expunge_all) throw usage_error("--no-expunge and --expunge-all contradict each other");
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     c.select(st.mailbox);
     const auto uids = existing_uids(c, st);
     const auto set = imap::sequence_set::from(uids);
@@ -1010,9 +1023,9 @@ extern "C" void idle_on_signal(int) {
 int run_idle(const imap_state& st) {
     const auto& o = st.o;
     if (st.wait < 0) throw usage_error("--wait must not be negative");
-    imap::client c;
-    session_setup setup;
-    open_session(c, setup, o);
+    session sess;
+    auto& c = sess.c;
+    open_session(c, sess.setup, o);
     const auto& state = c.examine(st.mailbox);
     if (!c.has_capability("IDLE"))
         throw command_error(errc::command_failed, "the server does not offer IDLE (RFC 2177)");
