@@ -155,8 +155,8 @@ struct tls_session_info {
 /// Timeouts for one connection. Each operation gets its own deadline; passing one throws
 /// timeout_error and closes the connection. Defaults: 15 s connect and greeting, 60 s per I/O.
 struct timeouts {
-    /// The TCP connect, over all addresses of the host together (name resolution is bounded only
-    /// by the system resolver's own timeouts).
+    /// Name resolution and the TCP connect over all addresses of the host, together (a lookup
+    /// still unanswered at the deadline is abandoned: timeout_error at stage::resolve).
     std::chrono::milliseconds connect{15000};
     std::chrono::milliseconds greeting{15000};  ///< wait for the server's first line; also the TLS handshake
     std::chrono::milliseconds io{60000};        ///< each read/write once connected

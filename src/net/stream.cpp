@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -25,6 +24,7 @@
 #include <mutex>
 
 #include "net/diagnose.hpp"
+#include "net/resolve.hpp"
 #include "net/x509.hpp"
 
 namespace mailwire::net {
@@ -309,34 +309,19 @@ struct stream::impl {
     }
 
     void connect(const std::string& host, std::uint16_t port, milliseconds timeout) {
+        // One deadline for the lookup and every connection attempt together.
         const auto deadline = clock::now() + timeout;
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_ADDRCONFIG;
-        addrinfo* res = nullptr;
-        const auto service = std::to_string(port);
-        int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-        if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {  // AI_ADDRCONFIG hides loopback without a network
-            hints.ai_flags = 0;
-            rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-        }
-        if (rc != 0) {
-            auto c = ctx_at(stage::resolve);
-            c.hint = "check the host name spelling and DNS";
-            throw connect_error(errc::resolve_failed, fmt::format("cannot resolve {}: {}", host, gai_strerror(rc)), c);
-        }
-        std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+        const auto addresses = detail::resolve(host, port, deadline, timeout, ctx_at(stage::resolve));
 
         std::string failures;
         bool timed_out = false;
-        for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+        for (const auto& ai : addresses) {
             char addr[INET6_ADDRSTRLEN] = {};
-            const void* a = ai->ai_family == AF_INET6
-                                ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr)
-                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr);
-            inet_ntop(ai->ai_family, a, addr, sizeof addr);
-            int s = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+            const void* a = ai.family == AF_INET6
+                                ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ai.storage)->sin6_addr)
+                                : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ai.storage)->sin_addr);
+            inet_ntop(ai.family, a, addr, sizeof addr);
+            int s = ::socket(ai.family, ai.socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.protocol);
             if (s < 0) {
                 failures += fmt::format("{}: {}; ", addr, errno_text(errno));
                 continue;
@@ -344,7 +329,7 @@ struct stream::impl {
             int one = 1;
             // Small command/response exchanges must not wait on Nagle meeting delayed ACKs.
             ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            int r = ::connect(s, ai->ai_addr, ai->ai_addrlen);
+            int r = ::connect(s, reinterpret_cast<const sockaddr*>(&ai.storage), ai.length);
             if (r != 0 && errno == EINPROGRESS) {
                 if (!wait_fd(s, POLLOUT, deadline)) {
                     ::close(s);

@@ -47,9 +47,11 @@ public:
     /// The context set by set_context() (connect() sets host and port if none was set).
     [[nodiscard]] const error_context& context() const noexcept;
 
-    /// Resolves `host` and connects to the first address that accepts within `timeout` overall.
-    /// Throws connect_error (resolve_failed / connect_failed) or timeout_error. An open
-    /// connection is closed first.
+    /// Resolves `host` and connects to the first address that accepts; `timeout` bounds the name
+    /// lookup and every connection attempt together. A numeric address ("192.0.2.1", "::1") skips
+    /// the resolver. Throws connect_error (resolve_failed / connect_failed) or timeout_error
+    /// (stage resolve or connect). A lookup still running at the deadline is abandoned and
+    /// finishes on its own thread. An open connection is closed first.
     void connect(const std::string& host, std::uint16_t port, milliseconds timeout);
 
     /// Runs the TLS handshake over the connected socket, then verifies the certificate against
