@@ -39,19 +39,27 @@ struct literal_sink {
     std::uint64_t threshold = 64 * 1024;
 };
 
+/// How fetch() asks and where big literals go.
 struct fetch_options {
     bool uid = true;                       ///< UID FETCH (sets are UIDs) or FETCH (sequence numbers)
     std::uint64_t changed_since = 0;       ///< CONDSTORE (CHANGEDSINCE n)
     bool vanished = false;                 ///< QRESYNC (VANISHED) with changed_since
-    const literal_sink* sink = nullptr;
+    const literal_sink* sink = nullptr;    ///< streams big literals (BODY[] …); nullptr keeps them in memory
 };
 
-enum class store_action { add, remove, replace };
+/// What STORE does with the flags.
+enum class store_action {
+    add,     ///< +FLAGS
+    remove,  ///< -FLAGS
+    replace  ///< FLAGS
+};
+/// Options of store().
 struct store_options {
-    bool uid = true;
-    bool silent = false;
+    bool uid = true;      ///< UID STORE (sets are UIDs) or STORE (sequence numbers)
+    bool silent = false;  ///< .SILENT: the server sends no FETCH responses back
     std::optional<std::uint64_t> unchanged_since;  ///< CONDSTORE
 };
+/// What store() got back.
 struct store_result {
     std::vector<fetch_data> updated;  ///< FETCH responses the STORE produced
     sequence_set modified;            ///< [MODIFIED …]: not stored because of UNCHANGEDSINCE
@@ -59,25 +67,30 @@ struct store_result {
 
 /// UIDPLUS results (RFC 4315).
 struct copy_result {
-    std::uint32_t uidvalidity = 0;
-    sequence_set source, destination;
+    std::uint32_t uidvalidity = 0;     ///< of the destination mailbox; 0 without UIDPLUS
+    sequence_set source;               ///< COPYUID: the source UIDs …
+    sequence_set destination;          ///< … and their new UIDs, in the same order
 };
+/// APPENDUID (RFC 4315) of append(); empty without UIDPLUS.
 struct append_result {
-    std::uint32_t uidvalidity = 0;
-    sequence_set uids;
+    std::uint32_t uidvalidity = 0;  ///< of the mailbox appended to
+    sequence_set uids;              ///< the new messages' UIDs
 };
+/// One message for append().
 struct append_message {
     std::string_view data;                ///< the whole RFC 5322 message, CRLF line ends
-    std::vector<std::string> flags;       ///< "\\Seen" …
+    std::vector<std::string> flags;       ///< flags as sent, e.g. `\Seen`
     std::optional<mime::date_time> date;  ///< INTERNALDATE; server time when absent
 };
+/// What expunge() removed.
 struct expunge_result {
     std::vector<std::uint32_t> sequence_numbers;  ///< EXPUNGE responses, in order
     sequence_set vanished;                        ///< VANISHED responses (QRESYNC enabled)
 };
 
+/// Options of search().
 struct search_options {
-    bool uid = true;
+    bool uid = true;  ///< UID SEARCH (results are UIDs) or SEARCH (sequence numbers)
     /// ESEARCH RETURN options ("MIN", "MAX", "COUNT", "ALL"); used when the server has ESEARCH.
     std::vector<std::string> returns;
 };
@@ -86,22 +99,24 @@ struct search_options {
 struct list_options {
     bool subscribed = false;      ///< selection SUBSCRIBED
     bool special_use = false;     ///< selection SPECIAL-USE (only special-use mailboxes)
-    bool recursive_match = false;
-    bool return_special_use = false;
-    bool return_children = false;
+    bool recursive_match = false;     ///< selection RECURSIVEMATCH (with subscribed)
+    bool return_special_use = false;  ///< RETURN (SPECIAL-USE): attributes like `\Sent`
+    bool return_children = false;     ///< RETURN (CHILDREN): `\HasChildren` / `\HasNoChildren`
     std::vector<std::string> status_items;  ///< RETURN (STATUS (…)); falls back to STATUS per mailbox
 };
+/// One mailbox of list().
 struct list_result {
-    list_entry entry;
-    std::optional<status_data> status;
+    list_entry entry;                   ///< the LIST response
+    std::optional<status_data> status;  ///< its STATUS when list_options::status_items was set
 };
 
 /// SELECT … (QRESYNC (uidvalidity modseq [known-uids])) — RFC 7162 §3.2.5.
 struct qresync_params {
-    std::uint32_t uidvalidity = 0;
-    std::uint64_t modseq = 0;
-    std::optional<sequence_set> known_uids;
+    std::uint32_t uidvalidity = 0;           ///< the last known UIDVALIDITY
+    std::uint64_t modseq = 0;                ///< the last known HIGHESTMODSEQ
+    std::optional<sequence_set> known_uids;  ///< the UIDs the caller knows (optional)
 };
+/// What select_qresync() learned.
 struct resync_result {
     sequence_set vanished;            ///< VANISHED (EARLIER): gone since modseq
     std::vector<fetch_data> changed;  ///< flags changed since modseq
@@ -109,10 +124,12 @@ struct resync_result {
 
 /// Observer of mailbox changes (unsolicited responses); `state` is already updated.
 using mailbox_observer = std::function<void(const mailbox_event& event, const mailbox_state& state)>;
+/// Receives each message of a fetch; the object is reused for the next message (copy what you keep).
 using fetch_handler = std::function<void(const fetch_data&)>;
 /// Sees every untagged response of a command (advanced use with run()).
 using untagged_handler = std::function<void(const response&)>;
 
+/// A blocking IMAP4rev1 client (see the top of this header for an example).
 class MAILWIRE_API client : public client_base {
 public:
     client();
@@ -121,6 +138,7 @@ public:
     // ---- session -------------------------------------------------------------------------
     /// Current capabilities, upper case (re-read after STARTTLS and after login).
     [[nodiscard]] const std::vector<std::string>& capabilities() const noexcept { return caps_; }
+    /// Whether `cap` ("IDLE", "AUTH=PLAIN") is among capabilities() (case-insensitive).
     [[nodiscard]] bool has_capability(std::string_view cap) const;
     /// SASL mechanisms from the AUTH= capabilities.
     [[nodiscard]] std::vector<std::string> auth_mechanisms() const override;
@@ -145,9 +163,11 @@ public:
     std::map<std::string, std::string> id(const std::map<std::string, std::string>& fields = {});
     /// ENABLE (RFC 5161); returns what the server enabled. "QRESYNC" implies CONDSTORE.
     std::vector<std::string> enable(const std::vector<std::string>& extensions);
+    /// Whether ENABLE turned `extension` on in this session.
     [[nodiscard]] bool is_enabled(std::string_view extension) const;
     /// COMPRESS DEFLATE (RFC 4978); throws command_error when not offered or refused.
     void compress();
+    /// NAMESPACE (RFC 2342).
     [[nodiscard]] imap::namespaces namespaces();
 
     // ---- mailboxes -----------------------------------------------------------------------
@@ -155,34 +175,46 @@ public:
     /// UTF8=ACCEPT is enabled).
     std::vector<list_result> list(std::string_view reference = "", std::string_view pattern = "*",
                                   const list_options& options = {});
+    /// LSUB: subscribed mailboxes (prefer list() with list_options::subscribed).
     std::vector<list_entry> lsub(std::string_view reference = "", std::string_view pattern = "*");
     /// STATUS; default items MESSAGES UIDNEXT UIDVALIDITY UNSEEN (+HIGHESTMODSEQ with CONDSTORE).
     status_data status(std::string_view mailbox, std::vector<std::string> items = {});
+    /// CREATE; `special_use` (`\Sent`) adds USE (…) (RFC 6154 CREATE-SPECIAL-USE).
     void create(std::string_view mailbox, std::string_view special_use = {});
+    /// DELETE.
     void delete_mailbox(std::string_view mailbox);
+    /// RENAME.
     void rename(std::string_view from, std::string_view to);
+    /// SUBSCRIBE.
     void subscribe(std::string_view mailbox);
+    /// UNSUBSCRIBE.
     void unsubscribe(std::string_view mailbox);
 
-    /// SELECT / EXAMINE; `condstore` adds (CONDSTORE).
+    /// SELECT; `condstore` adds (CONDSTORE). Returns the new mailbox state.
     const mailbox_state& select(std::string_view mailbox, bool condstore = false);
+    /// EXAMINE: like select(), read-only.
     const mailbox_state& examine(std::string_view mailbox, bool condstore = false);
     /// SELECT with QRESYNC (enables QRESYNC first when needed): what changed since `p.modseq`.
     resync_result select_qresync(std::string_view mailbox, const qresync_params& p, bool read_only = false);
+    /// The selected mailbox as the client knows it (updated by every response).
     [[nodiscard]] const mailbox_state& mailbox() const noexcept { return state_; }
     /// Called for every change of the selected mailbox (EXISTS, EXPUNGE, VANISHED, FETCH, FLAGS …).
     void on_mailbox_event(mailbox_observer observer) { observer_ = std::move(observer); }
+    /// CHECK.
     void check();
-    /// CLOSE (expunges \Deleted messages silently) / UNSELECT (RFC 3691; falls back to EXAMINE of a
-    /// non-existent mailbox when not offered).
+    /// CLOSE: expunges `\Deleted` messages silently and deselects.
     void close_mailbox();
+    /// UNSELECT (RFC 3691): deselects without expunging; falls back to EXAMINE of a non-existent
+    /// mailbox when not offered.
     void unselect();
 
     // ---- messages ------------------------------------------------------------------------
     /// FETCH/UID FETCH `items` ("UID FLAGS ENVELOPE BODY.PEEK[]" or "FAST"/"ALL"/"FULL"); each
-    /// message goes to `on_message` as it is parsed (views into nothing: fetch_data owns its data).
+    /// message goes to `on_message` as it is parsed. fetch_data owns its data, but one object is
+    /// reused for every message (its storage is recycled): copy what must outlive the callback.
     void fetch(const sequence_set& set, std::string_view items, const fetch_handler& on_message,
                const fetch_options& options = {});
+    /// The same, collecting every message.
     std::vector<fetch_data> fetch(const sequence_set& set, std::string_view items, const fetch_options& options = {});
     /// Streams BODY.PEEK[section] of one message (by UID) into `out` callbacks; returns the size.
     std::uint64_t fetch_body(std::uint32_t uid, const std::function<void(std::string_view)>& out,
@@ -190,12 +222,15 @@ public:
     /// The same into a file (created/truncated).
     std::uint64_t fetch_body_to_file(std::uint32_t uid, const std::string& path, std::string_view section = "");
 
+    /// STORE / UID STORE of `flags` (+FLAGS, -FLAGS or FLAGS; UNCHANGEDSINCE with CONDSTORE).
     store_result store(const sequence_set& set, store_action action, const std::vector<std::string>& flags,
                        const store_options& options = {});
+    /// COPY / UID COPY; COPYUID when the server has UIDPLUS.
     copy_result copy(const sequence_set& set, std::string_view destination, bool uid = true);
-    /// MOVE (RFC 6851), or COPY + STORE \Deleted + (UID) EXPUNGE when MOVE is not offered (without
-    /// UIDPLUS that EXPUNGE also removes other messages already marked \Deleted).
+    /// MOVE (RFC 6851), or COPY + STORE `\Deleted` + (UID) EXPUNGE when MOVE is not offered (without
+    /// UIDPLUS that EXPUNGE also removes other messages already marked `\Deleted`).
     copy_result move(const sequence_set& set, std::string_view destination, bool uid = true);
+    /// EXPUNGE: removes every message marked `\Deleted`.
     expunge_result expunge();
     /// UID EXPUNGE (UIDPLUS): only these messages.
     expunge_result expunge(const sequence_set& uids);
@@ -204,6 +239,7 @@ public:
     /// Several messages: one MULTIAPPEND command when offered (RFC 3502), else one APPEND each.
     append_result append(std::string_view mailbox, const std::vector<append_message>& messages);
 
+    /// SEARCH / UID SEARCH (ESEARCH when options.returns is set and offered).
     search_result search(const search_query& query, const search_options& options = {});
     /// SORT (RFC 5256): criteria like "REVERSE DATE" or "SUBJECT".
     std::vector<std::uint32_t> sort(std::string_view criteria, const search_query& query, bool uid = true);
@@ -221,7 +257,9 @@ public:
     // ---- QUOTA (RFC 9208) and METADATA (RFC 5464) -------------------------------------------
     /// GETQUOTAROOT: the roots of `mailbox` and their quotas.
     std::vector<quota> quota_root(std::string_view mailbox);
+    /// GETQUOTA.
     quota get_quota(std::string_view root);
+    /// SETQUOTA: resource name and limit pairs ("STORAGE", KiB).
     void set_quota(std::string_view root, const std::vector<std::pair<std::string, std::uint64_t>>& limits);
     /// GETMETADATA for entries ("/private/comment"); mailbox "" is the server.
     std::map<std::string, std::optional<std::string>> get_metadata(std::string_view mailbox,
@@ -251,12 +289,14 @@ protected:
 public:
     /// A command with literals: parts alternate text, literal, text, … (for advanced callers).
     struct command {
-        std::vector<std::string> parts{std::string()};
+        std::vector<std::string> parts{std::string()};  ///< text, literal, text, …, text
         std::string logged;  ///< log this instead (credentials); empty: log the parts
+        /// Appends command text.
         command& text(std::string_view t) {
             parts.back() += t;
             return *this;
         }
+        /// Appends a literal carrying `bytes`.
         command& literal(std::string_view bytes) {
             parts.emplace_back(bytes);
             parts.emplace_back();

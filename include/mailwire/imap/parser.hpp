@@ -37,8 +37,16 @@ struct parser_limits {
 
 /// One token or list in a parsed response.
 struct node {
-    enum class kind : std::uint8_t { atom, number, string, literal, nil, list };
-    kind type = kind::atom;
+    /// What the token is.
+    enum class kind : std::uint8_t {
+        atom,     ///< a bare word: `FLAGS`, `\Seen`, `BODY[1.2]<0>`
+        number,   ///< digits only (also an atom): `number` holds the value
+        string,   ///< a quoted string
+        literal,  ///< {n} followed by n bytes
+        nil,      ///< NIL
+        list      ///< a parenthesised list: first_child / count
+    };
+    kind type = kind::atom;   ///< what the token is
     bool escaped = false;     ///< string: `text` still contains backslash escapes
     bool streamed = false;    ///< literal: its bytes went to a sink; `text` is empty
     std::string_view text;    ///< atom text, string content (between the quotes), literal bytes
@@ -46,12 +54,12 @@ struct node {
     std::uint32_t first_child = npos;  ///< list: index of the first element
     std::uint32_t next = npos;         ///< index of the next sibling
     std::uint32_t count = 0;           ///< list: number of elements
-    static constexpr std::uint32_t npos = 0xffffffffu;
+    static constexpr std::uint32_t npos = 0xffffffffu;  ///< "no node" for the index fields
 };
 
 /// A parsed response; views point into the buffer it was parsed from.
 struct MAILWIRE_API response {
-    response_line::kind type = response_line::kind::untagged;
+    response_line::kind type = response_line::kind::untagged;  ///< untagged, tagged or continuation
     std::string_view tag;               ///< tagged responses
     imap::status status = imap::status::none;  ///< OK/NO/BAD/PREAUTH/BYE; none for data responses
     std::string_view code;              ///< response code name as sent ("UIDNEXT"); empty when none
@@ -59,14 +67,16 @@ struct MAILWIRE_API response {
     std::uint32_t code_args = node::npos;  ///< first node of the code's arguments, if tokenisable
     std::string_view text;              ///< human-readable text; continuation: the whole text
     bool has_number = false;            ///< "* 12 EXISTS"
-    std::uint32_t number = 0;
+    std::uint32_t number = 0;           ///< the number of "* 12 EXISTS" when has_number
     std::string_view name;              ///< data response name as sent: "FETCH", "LIST", "CAPABILITY" …
     std::uint32_t data = node::npos;    ///< first node after the name
-    std::vector<node> nodes;
+    std::vector<node> nodes;            ///< every token of the response; indexes link them
 
+    /// Node `i` (no bounds check beyond the vector's).
     const node& at(std::uint32_t i) const { return nodes[i]; }
-    /// Case-insensitive comparison of the name / code.
+    /// Whether the data response name is `n` (ASCII case-insensitive): r.is("FETCH").
     [[nodiscard]] bool is(std::string_view n) const noexcept;
+    /// Whether the response code is `c` (ASCII case-insensitive): r.code_is("UIDNEXT").
     [[nodiscard]] bool code_is(std::string_view c) const noexcept;
     /// The response as a status line (copies), for error texts and response_line users.
     [[nodiscard]] response_line to_line() const;
@@ -80,19 +90,22 @@ MAILWIRE_API void parse_response(std::string_view framed, response& out, const p
 /// Incremental framer + tokenizer.
 class MAILWIRE_API response_parser {
 public:
+    /// A parser enforcing `lim`.
     explicit response_parser(parser_limits lim = {}) : lim_(lim) {}
 
+    /// What next() found.
     struct event {
+        /// The kind of event.
         enum class kind {
             need_more,      ///< feed more bytes (nothing consumed)
             response,       ///< response() is ready; its views point into the buffer (and into the
                             ///< parser for responses with streamed literals); consume afterwards
             literal_begin,  ///< a streamed literal starts: literal_seq/literal_item/literal_size
             literal_data,   ///< `data` is the next piece of the streamed literal
-        } type = kind::need_more;
+        } type = kind::need_more;      ///< the kind of event
         std::size_t consumed = 0;      ///< bytes of the buffer to drop after handling the event
         std::string_view data;         ///< literal_data
-        std::uint64_t literal_size = 0;
+        std::uint64_t literal_size = 0;    ///< literal_begin: size of the streamed literal
         std::uint32_t literal_seq = 0;     ///< "* seq FETCH" the literal belongs to (0 if unknown)
         std::string_view literal_item;     ///< the FETCH item naming it: "BODY[]", "BODY[1.2]<0>"
     };
@@ -100,7 +113,9 @@ public:
     /// Looks at `buf`, the unconsumed bytes starting at a response boundary (the same bytes as
     /// last time plus whatever arrived, after dropping what earlier events consumed).
     event next(std::string_view buf);
+    /// The response of the last `response` event.
     [[nodiscard]] const response& current() const noexcept { return resp_; }
+    /// The limits in force; may be changed between responses.
     parser_limits& limits() noexcept { return lim_; }
     /// Forgets a partly framed response (after a connection reset).
     void reset();
