@@ -256,6 +256,15 @@ std::string session_key(const tls_options& o, const std::string& host, std::uint
 
 // ---- impl ------------------------------------------------------------------------------------
 
+struct ctx_free {
+    void operator()(SSL_CTX* c) const noexcept { SSL_CTX_free(c); }
+};
+struct ssl_free {
+    void operator()(SSL* s) const noexcept { SSL_free(s); }
+};
+using ctx_ptr = std::unique_ptr<SSL_CTX, ctx_free>;
+using ssl_ptr = std::unique_ptr<SSL, ssl_free>;
+
 struct stream::impl {
     int fd = -1;
     SSL_CTX* ctx = nullptr;
@@ -363,9 +372,12 @@ struct stream::impl {
         throw connect_error(errc::connect_failed, fmt::format("connection refused or failed ({})", failures), c);
     }
 
-    void configure_ctx(const tls_options& o) {
-        ctx = SSL_CTX_new(TLS_client_method());
-        if (ctx == nullptr) throw config_error(errc::configuration, "SSL_CTX_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
+    // A client context configured from `o`, or config_error; nothing is kept on failure.
+    [[nodiscard]] ctx_ptr make_ctx(const tls_options& o) const {
+        ERR_clear_error();  // so that a failure below quotes only its own OpenSSL errors
+        ctx_ptr owned(SSL_CTX_new(TLS_client_method()));
+        if (!owned) throw config_error(errc::configuration, "SSL_CTX_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
+        SSL_CTX* sc = owned.get();
         auto fail = [&](std::string what) {
             auto c = ctx_at(stage::tls_handshake);
             std::string errs = openssl_errors();
@@ -374,73 +386,97 @@ struct stream::impl {
         if (o.max_version && *o.max_version < o.min_version) fail("TLS max_version is below min_version");
         // TLS 1.0/1.1 need SHA-1 signatures, which Debian's default security level 2 forbids.
         const bool legacy = o.min_version < tls_version::v1_2;
-        if (SSL_CTX_set_min_proto_version(ctx, version_constant(o.min_version)) != 1)
+        if (SSL_CTX_set_min_proto_version(sc, version_constant(o.min_version)) != 1)
             fail(fmt::format("this OpenSSL cannot do {}", to_string(o.min_version)));
-        if (o.max_version && SSL_CTX_set_max_proto_version(ctx, version_constant(*o.max_version)) != 1)
+        if (o.max_version && SSL_CTX_set_max_proto_version(sc, version_constant(*o.max_version)) != 1)
             fail(fmt::format("this OpenSSL cannot do {}", to_string(*o.max_version)));
         std::string ciphers = o.cipher_list;
         if (legacy) ciphers = (ciphers.empty() ? std::string("DEFAULT") : ciphers) + ":@SECLEVEL=0";
-        if (!ciphers.empty() && SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1)
+        if (!ciphers.empty() && SSL_CTX_set_cipher_list(sc, ciphers.c_str()) != 1)
             fail(fmt::format("invalid cipher list '{}'", o.cipher_list));
-        if (!o.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, o.ciphersuites.c_str()) != 1)
+        if (!o.ciphersuites.empty() && SSL_CTX_set_ciphersuites(sc, o.ciphersuites.c_str()) != 1)
             fail(fmt::format("invalid TLS 1.3 cipher suites '{}'", o.ciphersuites));
         if (!o.ca_file.empty() || !o.ca_dir.empty()) {
-            if (SSL_CTX_load_verify_locations(ctx, o.ca_file.empty() ? nullptr : o.ca_file.c_str(),
+            if (SSL_CTX_load_verify_locations(sc, o.ca_file.empty() ? nullptr : o.ca_file.c_str(),
                                               o.ca_dir.empty() ? nullptr : o.ca_dir.c_str()) != 1)
                 fail(fmt::format("cannot load CA file '{}' / dir '{}'", o.ca_file, o.ca_dir));
         }
-        if ((o.ca_file.empty() && o.ca_dir.empty()) || o.use_system_store) SSL_CTX_set_default_verify_paths(ctx);
+        if ((o.ca_file.empty() && o.ca_dir.empty()) || o.use_system_store) SSL_CTX_set_default_verify_paths(sc);
         if (!o.client_cert_file.empty()) {
-            if (SSL_CTX_use_certificate_chain_file(ctx, o.client_cert_file.c_str()) != 1)
+            if (SSL_CTX_use_certificate_chain_file(sc, o.client_cert_file.c_str()) != 1)
                 fail(fmt::format("cannot load client certificate '{}'", o.client_cert_file));
             const auto& key = o.client_key_file.empty() ? o.client_cert_file : o.client_key_file;
-            if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+            if (SSL_CTX_use_PrivateKey_file(sc, key.c_str(), SSL_FILETYPE_PEM) != 1)
                 fail(fmt::format("cannot load client key '{}'", key));
-            if (SSL_CTX_check_private_key(ctx) != 1) fail("client key does not match the client certificate");
+            if (SSL_CTX_check_private_key(sc) != 1) fail("client key does not match the client certificate");
         }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_collect);
+        SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, verify_collect);
         if (o.session_resumption) {
-            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-            SSL_CTX_sess_set_new_cb(ctx, &impl::on_new_session);
+            SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(sc, &impl::on_new_session);
         }
-        SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+        SSL_CTX_set_options(sc, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+        return owned;
     }
 
     void start_tls(const tls_options& o, const std::string& host, milliseconds timeout) {
+        // Precondition failures change nothing.
         if (fd < 0) throw error(errc::not_connected, "start_tls on a closed stream", ctx_at(stage::tls_handshake));
         if (ssl != nullptr) throw error(errc::invalid_argument, "TLS is already active", ctx_at(stage::tls_handshake));
-        configure_ctx(o);
-        ssl = SSL_new(ctx);
+        // Any other failure, a refused configuration included, closes the connection and drops all
+        // TLS state: after asking for TLS the connection must never carry plaintext (the peer may
+        // already expect our ClientHello), and a later attempt starts from a fresh connect().
+        try {
+            handshake(o, host, timeout);
+        } catch (...) {
+            reset();
+            throw;
+        }
+    }
+
+    void handshake(const tls_options& o, const std::string& host, milliseconds timeout) {
+        ctx_ptr new_ctx = make_ctx(o);
+        ssl_ptr new_ssl(SSL_new(new_ctx.get()));
+        if (!new_ssl) throw config_error(errc::configuration, "SSL_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
         BIO* b = BIO_new(deadline_bio_method());
-        bio = bio_state{};
-        bio.fd = fd;
-        handshake_bytes.clear();
-        bio.record = &handshake_bytes;
+        if (b == nullptr) throw config_error(errc::configuration, "BIO_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
         BIO_set_data(b, &bio);
-        SSL_set_bio(ssl, b, b);
-        verify_results.clear();
-        SSL_set_ex_data(ssl, verify_results_index(), &verify_results);
-        SSL_set_ex_data(ssl, owner_index(), this);
-        cache_key = o.session_resumption ? session_key(o, host, context.port) : std::string();
+        SSL_set_bio(new_ssl.get(), b, b);  // the SSL owns the BIO from here
+        SSL_set_ex_data(new_ssl.get(), verify_results_index(), &verify_results);
+        SSL_set_ex_data(new_ssl.get(), owner_index(), this);
+
+        const bool ip = is_ip_literal(host);
+        const std::string sni = o.sni ? *o.sni : (ip ? std::string() : host);
+        if (!sni.empty() && SSL_set_tlsext_host_name(new_ssl.get(), sni.c_str()) != 1)
+            throw config_error(errc::configuration, fmt::format("invalid SNI name '{}'", sni), ctx_at(stage::tls_handshake));
+        if (o.verify_hostname) {
+            // Fail closed: a name that cannot be set would otherwise go unchecked.
+            X509_VERIFY_PARAM* param = SSL_get0_param(new_ssl.get());
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            const int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                              : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+            if (ok != 1)
+                throw config_error(errc::configuration, fmt::format("cannot verify the name '{}'", host),
+                                   ctx_at(stage::tls_handshake));
+        }
+        std::string key = o.session_resumption ? session_key(o, host, context.port) : std::string();
         certificate_check cached_check;
-        if (!cache_key.empty()) {
-            if (SSL_SESSION* cached = session_cache::instance().get(cache_key, cached_check)) {
-                SSL_set_session(ssl, cached);
+        if (!key.empty()) {
+            if (SSL_SESSION* cached = session_cache::instance().get(key, cached_check)) {
+                SSL_set_session(new_ssl.get(), cached);
                 SSL_SESSION_free(cached);
             }
         }
 
-        const bool ip = is_ip_literal(host);
-        const std::string sni = o.sni ? *o.sni : (ip ? std::string() : host);
-        if (!sni.empty()) SSL_set_tlsext_host_name(ssl, sni.c_str());
-        if (o.verify_hostname) {
-            X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            if (ip)
-                X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-            else
-                X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
-        }
+        // Nothing below allocates before SSL_connect; the stream owns the TLS objects from here.
+        ctx = new_ctx.release();
+        ssl = new_ssl.release();
+        cache_key = std::move(key);
+        verify_results.clear();
+        bio = bio_state{};
+        bio.fd = fd;
+        handshake_bytes.clear();
+        bio.record = &handshake_bytes;
 
         bio.deadline = clock::now() + timeout;
         ERR_clear_error();

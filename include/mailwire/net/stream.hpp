@@ -26,8 +26,9 @@ using std::chrono::milliseconds;
 ///
 /// The clients own one each (client_base::transport()); use it directly only for a protocol
 /// mailwire does not implement. Every call that waits takes its own timeout. Not thread-safe:
-/// one thread at a time. A failed handshake or certificate check closes the connection; after a
-/// failed read or write the caller should close() it, as the clients do.
+/// one thread at a time. A failed connect() or start_tls() leaves the stream closed (usage
+/// errors aside, see start_tls()); after a failed read or write the caller should close() it, as
+/// the clients do.
 class MAILWIRE_API stream {
 public:
     /// A closed stream.
@@ -56,10 +57,16 @@ public:
 
     /// Runs the TLS handshake over the connected socket, then verifies the certificate against
     /// `opts` (policy flags, pins, callback). `host` is used for SNI and name verification.
+    /// With opts.session_resumption an earlier session to the same host, port and options is
+    /// resumed when possible.
+    ///
     /// Throws tls_error (handshake, version/cipher mismatch, plaintext greeting seen),
-    /// certificate_error (rejected) or timeout_error, each closing the connection; config_error
-    /// when OpenSSL refuses `opts` (nothing sent yet). With opts.session_resumption an earlier
-    /// session to the same host, port and options is resumed when possible.
+    /// certificate_error (rejected), timeout_error, or config_error when OpenSSL refuses `opts`
+    /// (before anything is sent). Each of these closes the connection and keeps no TLS state:
+    /// once TLS was asked for the connection never carries plaintext (after STARTTLS the server
+    /// is waiting for a handshake). To retry, connect() again. Two usage errors change nothing:
+    /// error(errc::not_connected) on a closed stream, error(errc::invalid_argument) when TLS is
+    /// already active (the session carries on).
     void start_tls(const tls_options& opts, const std::string& host, milliseconds timeout);
 
     /// Reads up to buf.size() bytes, waiting at most `timeout` for the first; 0 means the peer
