@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -98,14 +99,14 @@ std::size_t utf8_len(const unsigned char* p, const unsigned char* end) noexcept 
     return 0;
 }
 
-int b64_digit(char c) noexcept {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
+constexpr auto b64_digits = [] {
+    std::array<std::int8_t, 256> t{};
+    t.fill(-1);
+    constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    return t;
+}();
+int b64_digit(char c) noexcept { return b64_digits[static_cast<unsigned char>(c)]; }
 
 // The common case of an encoded display name or subject, decoded without the general RFC 2047
 // machinery: the whole text is one "=?utf-8?B?…?=" word in strict base64 whose bytes are valid,
@@ -124,6 +125,17 @@ bool decode_single_utf8_b_word(std::string& s) {
     scratch.resize(text.size() / 4 * 3);
     char* o = scratch.data();
     for (std::size_t i = 0; i < text.size(); i += 4) {
+        if (i + 4 < text.size()) {
+            // Not the last group: no padding allowed, four table lookups.
+            const int a = b64_digit(text[i]), b = b64_digit(text[i + 1]), c = b64_digit(text[i + 2]),
+                      e = b64_digit(text[i + 3]);
+            if ((a | b | c | e) < 0) return false;
+            const auto v = static_cast<std::uint32_t>((a << 18) | (b << 12) | (c << 6) | e);
+            *o++ = static_cast<char>(v >> 16);
+            *o++ = static_cast<char>((v >> 8) & 0xff);
+            *o++ = static_cast<char>(v & 0xff);
+            continue;
+        }
         int d[4];
         int pad = 0;
         for (int j = 0; j < 4; ++j) {
