@@ -111,8 +111,9 @@ std::vector<address> resolve(const std::string& host, std::uint16_t port, clock:
     out.clear();
 
     auto timed_out = [&]() -> timeout_error {
-        ctx.hint = "the DNS server did not answer in time: check the network and the resolver configuration, "
-                   "raise timeouts::connect, or connect to a numeric address";
+        ctx.hint =
+            "the DNS server did not answer in time: check the network and the resolver configuration, "
+            "raise timeouts::connect, or connect to a numeric address";
         return timeout_error(errc::timeout,
                              fmt::format("resolving {} (port {}) timed out after {} ms", host, port, timeout.count()),
                              ctx);

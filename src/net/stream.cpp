@@ -129,9 +129,7 @@ int bio_write(BIO* b, const char* buf, int len) {
     }
 }
 
-long bio_ctrl(BIO* /*b*/, int cmd, long /*num*/, void* /*ptr*/) {
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
+long bio_ctrl(BIO* /*b*/, int cmd, long /*num*/, void* /*ptr*/) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
 
 int bio_create(BIO* b) {
     BIO_set_init(b, 1);
@@ -152,10 +150,14 @@ BIO_METHOD* deadline_bio_method() {
 
 int version_constant(tls_version v) {
     switch (v) {
-    case tls_version::v1_0: return TLS1_VERSION;
-    case tls_version::v1_1: return TLS1_1_VERSION;
-    case tls_version::v1_2: return TLS1_2_VERSION;
-    case tls_version::v1_3: return TLS1_3_VERSION;
+    case tls_version::v1_0:
+        return TLS1_VERSION;
+    case tls_version::v1_1:
+        return TLS1_1_VERSION;
+    case tls_version::v1_2:
+        return TLS1_2_VERSION;
+    case tls_version::v1_3:
+        return TLS1_3_VERSION;
     }
     return 0;
 }
@@ -275,8 +277,8 @@ struct stream::impl {
     tls_session_info info;
     std::string handshake_bytes;
     std::vector<verify_result> verify_results;
-    std::string cache_key;      // empty: resumption off
-    bool cache_allowed = false;  // set once the certificate passed the default policy
+    std::string cache_key;                   // empty: resumption off
+    bool cache_allowed = false;              // set once the certificate passed the default policy
     SSL_SESSION* pending_session = nullptr;  // a session that arrived before the verdict
 
     ~impl() { reset(); }
@@ -326,9 +328,10 @@ struct stream::impl {
         bool timed_out = false;
         for (const auto& ai : addresses) {
             char addr[INET6_ADDRSTRLEN] = {};
-            const void* a = ai.family == AF_INET6
-                                ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ai.storage)->sin6_addr)
-                                : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ai.storage)->sin_addr);
+            const void* a =
+                ai.family == AF_INET6
+                    ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ai.storage)->sin6_addr)
+                    : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ai.storage)->sin_addr);
             inet_ntop(ai.family, a, addr, sizeof addr);
             int s = ::socket(ai.family, ai.socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.protocol);
             if (s < 0) {
@@ -376,7 +379,9 @@ struct stream::impl {
     [[nodiscard]] ctx_ptr make_ctx(const tls_options& o) const {
         ERR_clear_error();  // so that a failure below quotes only its own OpenSSL errors
         ctx_ptr owned(SSL_CTX_new(TLS_client_method()));
-        if (!owned) throw config_error(errc::configuration, "SSL_CTX_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
+        if (!owned)
+            throw config_error(errc::configuration, "SSL_CTX_new failed: " + openssl_errors(),
+                               ctx_at(stage::tls_handshake));
         SSL_CTX* sc = owned.get();
         auto fail = [&](std::string what) {
             auto c = ctx_at(stage::tls_handshake);
@@ -437,9 +442,13 @@ struct stream::impl {
     void handshake(const tls_options& o, const std::string& host, milliseconds timeout) {
         ctx_ptr new_ctx = make_ctx(o);
         ssl_ptr new_ssl(SSL_new(new_ctx.get()));
-        if (!new_ssl) throw config_error(errc::configuration, "SSL_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
+        if (!new_ssl)
+            throw config_error(errc::configuration, "SSL_new failed: " + openssl_errors(),
+                               ctx_at(stage::tls_handshake));
         BIO* b = BIO_new(deadline_bio_method());
-        if (b == nullptr) throw config_error(errc::configuration, "BIO_new failed: " + openssl_errors(), ctx_at(stage::tls_handshake));
+        if (b == nullptr)
+            throw config_error(errc::configuration, "BIO_new failed: " + openssl_errors(),
+                               ctx_at(stage::tls_handshake));
         BIO_set_data(b, &bio);
         SSL_set_bio(new_ssl.get(), b, b);  // the SSL owns the BIO from here
         SSL_set_ex_data(new_ssl.get(), verify_results_index(), &verify_results);
@@ -448,7 +457,8 @@ struct stream::impl {
         const bool ip = is_ip_literal(host);
         const std::string sni = o.sni ? *o.sni : (ip ? std::string() : host);
         if (!sni.empty() && SSL_set_tlsext_host_name(new_ssl.get(), sni.c_str()) != 1)
-            throw config_error(errc::configuration, fmt::format("invalid SNI name '{}'", sni), ctx_at(stage::tls_handshake));
+            throw config_error(errc::configuration, fmt::format("invalid SNI name '{}'", sni),
+                               ctx_at(stage::tls_handshake));
         if (o.verify_hostname) {
             // Fail closed: a name that cannot be set would otherwise go unchecked.
             X509_VERIFY_PARAM* param = SSL_get0_param(new_ssl.get());
@@ -491,8 +501,8 @@ struct stream::impl {
             const int sys = bio.sys_errno;
             auto c = ctx_at(stage::tls_handshake);
             complete_first_line();
-            const auto versions = fmt::format("{}–{}", to_string(o.min_version),
-                                              to_string(o.max_version.value_or(tls_version::v1_3)));
+            const auto versions =
+                fmt::format("{}–{}", to_string(o.min_version), to_string(o.max_version.value_or(tls_version::v1_3)));
             reset_tls_keep_nothing();
             if (timed_out) {
                 // Silence after our ClientHello: the peer is not speaking TLS, or waits for us in plaintext.
@@ -564,7 +574,8 @@ struct stream::impl {
         check.host = host;
         check.verify_results = verify_results;
         if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
-            for (int i = 0; i < sk_X509_num(chain); ++i) check.chain.push_back(describe_certificate(sk_X509_value(chain, i)));
+            for (int i = 0; i < sk_X509_num(chain); ++i)
+                check.chain.push_back(describe_certificate(sk_X509_value(chain, i)));
         }
         if (check.chain.empty()) {
             check.errors |= policy_error::not_available;
@@ -572,8 +583,7 @@ struct stream::impl {
         for (const auto& r : check.verify_results) {
             if (r.code == X509_V_ERR_HOSTNAME_MISMATCH || r.code == X509_V_ERR_IP_ADDRESS_MISMATCH)
                 check.errors |= policy_error::name_mismatch;
-            else
-                check.errors |= policy_error::chain_errors;
+            else check.errors |= policy_error::chain_errors;
         }
         if (!o.pins.empty()) {
             for (const auto& cert : check.chain)
@@ -623,7 +633,10 @@ struct stream::impl {
             if (bio.timed_out) throw_timeout(stage::command, "read", timeout);
             if (e == SSL_ERROR_SYSCALL && bio.eof) return 0;
             auto c = ctx_at(stage::command);
-            throw error(errc::io_error, fmt::format("TLS read failed: {}", bio.sys_errno != 0 ? errno_text(bio.sys_errno) : openssl_errors()), c);
+            throw error(errc::io_error,
+                        fmt::format("TLS read failed: {}",
+                                    bio.sys_errno != 0 ? errno_text(bio.sys_errno) : openssl_errors()),
+                        c);
         }
         for (;;) {
             ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
@@ -727,8 +740,7 @@ std::string stream::local_address() const {
     char buf[INET6_ADDRSTRLEN] = {};
     if (ss.ss_family == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
-    else
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+    else inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
     return buf;
 }
 const tls_session_info& stream::tls_info() const noexcept { return impl_->info; }
