@@ -23,7 +23,8 @@ bool is_ascii(std::string_view s) {
 
 void check_address(std::string_view a, const char* what) {
     // CR/LF or angle brackets would let an address smuggle in commands or parameters.
-    if (a.find_first_of("\r\n<>") != std::string_view::npos || (a.find(' ') != std::string_view::npos && !a.starts_with('"')))
+    if (a.find_first_of("\r\n<>") != std::string_view::npos ||
+        (a.find(' ') != std::string_view::npos && !a.starts_with('"')))
         throw error(errc::invalid_argument, fmt::format("invalid {} address `{}`", what, a));
 }
 
@@ -83,7 +84,9 @@ message_source::~message_source() = default;
 std::unique_ptr<message_source> memory_source(std::string_view bytes) {
     return std::make_unique<memory_source_impl>(bytes);
 }
-std::unique_ptr<message_source> file_source(const std::string& path) { return std::make_unique<file_source_impl>(path); }
+std::unique_ptr<message_source> file_source(const std::string& path) {
+    return std::make_unique<file_source_impl>(path);
+}
 std::unique_ptr<message_source> stream_source(std::istream& in) { return std::make_unique<istream_source>(in); }
 
 std::size_t send_result::accepted() const noexcept {
@@ -145,12 +148,11 @@ send_result client::send(const envelope& env, std::string_view message) {
     return send(env, *src);
 }
 
-send_result client::send(const envelope& env, message_source& message) {
+void client::check_envelope(const envelope& env, std::optional<std::uint64_t> size) const {
     if (!is_connected()) throw error(errc::not_connected, "send needs a connection", context(stage::command));
     if (env.to.empty()) throw error(errc::invalid_argument, "no recipients", context(stage::command));
     check_address(env.from, "sender");
     for (const auto& r : env.to) check_address(r, "recipient");
-    const auto size = message.size();
     if (size && caps_.has_size && caps_.size > 0 && *size > caps_.size) {
         throw smtp_error(errc::limit_exceeded,
                          fmt::format("the message has {} bytes, more than the server's limit of {} (SIZE)", *size,
@@ -168,6 +170,11 @@ send_result client::send(const envelope& env, message_source& message) {
     if (env.requiretls && !(caps_.requiretls && is_secure()))
         throw smtp_error(errc::invalid_argument, "REQUIRETLS asked for, but the server does not offer it over TLS",
                          context(stage::command), {});
+}
+
+send_result client::send(const envelope& env, message_source& message) {
+    const auto size = message.size();
+    check_envelope(env, size);
 
     const bool use_bdat = (chunking_ && caps_.chunking) || env.body == body_type::binary_mime;
     const bool pipe = pipelining_ && caps_.pipelining;
@@ -256,8 +263,7 @@ send_result client::send(const envelope& env, message_source& message) {
         if (mail.code == 421) fail(mail, stage::command, "the server is closing the connection");
         try {
             abandon(false);
-        } catch (const smtp_error&) {
-        }
+        } catch (const smtp_error&) {}
         fail(mail, stage::command, "MAIL FROM refused");
     }
     for (std::size_t i = 0; i < env.to.size(); ++i) {
@@ -330,19 +336,15 @@ void client::upload_bdat(message_source& message, send_result& result, std::stri
     std::string raw(bdat_chunk, '\0');
     std::string current;
     std::uint64_t consumed = raw_prefix.size();
-    if (text)
-        enc.encode(raw_prefix, current);
-    else
-        current = std::move(raw_prefix);
+    if (text) enc.encode(raw_prefix, current);
+    else current = std::move(raw_prefix);
     auto fill = [&](std::string& chunk) {
         while (chunk.size() < bdat_chunk) {
             const auto n = message.read(raw.data(), bdat_chunk - chunk.size());
             if (n == 0) return false;
             consumed += n;
-            if (text)
-                enc.encode(std::string_view(raw.data(), n), chunk);
-            else
-                chunk.append(raw.data(), n);
+            if (text) enc.encode(std::string_view(raw.data(), n), chunk);
+            else chunk.append(raw.data(), n);
         }
         return true;
     };

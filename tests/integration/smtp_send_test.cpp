@@ -37,16 +37,25 @@ std::string unique_id() {
 std::string make_message(const std::string& id, std::size_t body_bytes, bool eight_bit = false) {
     std::string m = "From: alice@localhost\r\nTo: bob@localhost\r\nSubject: test " + id + "\r\nMessage-ID: <" + id +
                     "@mailwire.test>\r\n";
-    if (eight_bit) m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n";
+    if (eight_bit)
+        m += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n";
     m += "\r\n";
     std::mt19937 rng(static_cast<unsigned>(body_bytes));
     std::size_t line = 0;
     while (m.size() < body_bytes) {
         switch (line++ % 7) {
-        case 0: m += ".leading dot line\r\n"; break;
-        case 1: m += "..two dots\r\n"; break;
-        case 2: m += ".\r\n"; break;  // a lone dot must not end the message
-        case 3: m += eight_bit ? "Grüße aus Köln — ünïcödé ✓\r\n" : "plain ascii line\r\n"; break;
+        case 0:
+            m += ".leading dot line\r\n";
+            break;
+        case 1:
+            m += "..two dots\r\n";
+            break;
+        case 2:
+            m += ".\r\n";
+            break;  // a lone dot must not end the message
+        case 3:
+            m += eight_bit ? "Grüße aus Köln — ünïcödé ✓\r\n" : "plain ascii line\r\n";
+            break;
         default: {
             std::string l(20 + rng() % 60, 'x');
             for (auto& c : l) c = static_cast<char>('a' + rng() % 26);
@@ -65,9 +74,14 @@ std::string delivered(const std::string& user, const std::string& marker, std::c
         for (const char* sub : {"new", "cur"}) {
             std::error_code ec;
             for (const auto& e : std::filesystem::directory_iterator(root / sub, ec)) {
+                // The marker is a header: look at the first 64 KiB, read the rest only on a match.
                 std::ifstream in(e.path(), std::ios::binary);
-                std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-                if (data.find(marker) != std::string::npos) return data;
+                std::string data(64 << 10, '\0');
+                in.read(data.data(), static_cast<std::streamsize>(data.size()));
+                data.resize(static_cast<std::size_t>(in.gcount()));
+                if (data.find(marker) == std::string::npos) continue;
+                data.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+                return data;
             }
         }
         std::this_thread::sleep_for(100ms);
@@ -87,7 +101,8 @@ std::string body_of(std::string message) {
 
 TEST(smtp_send, bodies_arrive_byte_exact_at_every_size) {
     auto c = submission();
-    for (std::size_t size : {std::size_t(1) << 10, std::size_t(300) << 10, std::size_t(3) << 20, std::size_t(50) << 20}) {
+    for (std::size_t size :
+         {std::size_t(1) << 10, std::size_t(300) << 10, std::size_t(3) << 20, std::size_t(50) << 20}) {
         const auto id = unique_id();
         const auto msg = make_message(id, size);
         envelope env{"alice@localhost", {"bob@localhost"}};
@@ -206,6 +221,56 @@ TEST(smtp_send, several_messages_over_one_connection) {
     c->disconnect();
 }
 
+TEST(smtp_send, send_many_pipelines_across_messages_and_isolates_a_refused_one) {
+    auto c = submission();
+    std::vector<std::string> ids;
+    std::vector<std::string> msgs;
+    std::vector<outgoing> batch;
+    for (int i = 0; i < 40; ++i) {
+        ids.push_back(unique_id());
+        msgs.push_back(make_message(ids.back(), 600 + 97 * static_cast<std::size_t>(i)));
+    }
+    for (int i = 0; i < 40; ++i) {
+        // Message 7 goes only to an unknown user; 20 is larger than the inline limit (streamed).
+        if (i == 20) msgs[20] = make_message(ids[20], 600 << 10);
+        const std::string to = i == 7 ? "nobody@localhost" : "bob@localhost";
+        batch.push_back({envelope{"alice@localhost", {to}}, memory_source(msgs[static_cast<std::size_t>(i)])});
+    }
+    std::size_t mails_before_first_reply = 0;
+    bool replied = false;
+    c->set_logger([&](log_direction d, std::string_view l) {
+        if (d == log_direction::server) replied = true;
+        if (d == log_direction::client && l.starts_with("MAIL FROM") && !replied) ++mails_before_first_reply;
+    });
+    const auto outcomes = c->send_many(std::move(batch));
+    c->set_logger({});
+    ASSERT_EQ(outcomes.size(), 40u);
+    EXPECT_GT(mails_before_first_reply, 1u) << "not pipelined across messages";
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        EXPECT_EQ(outcomes[i].index, i);
+        if (i == 7) {
+            ASSERT_FALSE(outcomes[i].ok());
+            try {
+                std::rethrow_exception(outcomes[i].error);
+            } catch (const smtp_error& e) {
+                EXPECT_EQ(e.recipient(), "nobody@localhost");
+                EXPECT_TRUE(e.permanent());
+            }
+            continue;
+        }
+        ASSERT_TRUE(outcomes[i].ok()) << i;
+        EXPECT_EQ(outcomes[i].result.final_reply.code, 250);
+        EXPECT_EQ(outcomes[i].result.bytes, msgs[i].size());
+    }
+    EXPECT_TRUE(c->is_connected());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i == 7) continue;
+        const auto got = delivered("bob", ids[i] + "@mailwire.test");
+        EXPECT_TRUE(!got.empty() && body_of(got) == body_of(msgs[i])) << "message " << i;
+    }
+    c->disconnect();
+}
+
 class huge_source final : public message_source {
 public:
     std::size_t read(char*, std::size_t) override { return 0; }
@@ -277,16 +342,17 @@ TEST(smtp_scripted, dot_lines_are_stuffed_on_the_wire) {
 }
 
 TEST(smtp_scripted, pipelined_replies_split_across_packets) {
-    scripted_server srv(ehlo("250-PIPELINING\r\n")
-                            .expect_line("MAIL FROM:<a@x>")
-                            .expect_line("RCPT TO:<b@x>")
-                            .expect_line("RCPT TO:<c@x>")
-                            .expect_line("DATA")
-                            .send_split({"250 2.1.0 o", "k\r\n250 2.1.5 ok\r\n55", "0 5.1.1 no such user\r\n354 go\r\n"}, 30ms)
-                            .read_dot_body()
-                            .send("250 2.0.0 queued\r\n")
-                            .expect_line("QUIT")
-                            .send("221 bye\r\n"));
+    scripted_server srv(
+        ehlo("250-PIPELINING\r\n")
+            .expect_line("MAIL FROM:<a@x>")
+            .expect_line("RCPT TO:<b@x>")
+            .expect_line("RCPT TO:<c@x>")
+            .expect_line("DATA")
+            .send_split({"250 2.1.0 o", "k\r\n250 2.1.5 ok\r\n55", "0 5.1.1 no such user\r\n354 go\r\n"}, 30ms)
+            .read_dot_body()
+            .send("250 2.0.0 queued\r\n")
+            .expect_line("QUIT")
+            .send("221 bye\r\n"));
     client c;
     c.connect(srv.host(), srv.port(), security::none);
     auto r = c.send(envelope{"a@x", {"b@x", "c@x"}}, "Subject: s\r\n\r\nhi\r\n");
@@ -391,6 +457,111 @@ TEST(smtp_scripted, smtputf8_needs_the_extension_and_addresses_are_checked) {
     EXPECT_THROW(c.send(envelope{"jörg@x", {"b@x"}}, "x"), smtp_error);
     EXPECT_THROW(c.send(envelope{"a@x>\r\nRSET", {"b@x"}}, "x"), error);
     EXPECT_THROW(c.send(envelope{"a@x", {}}, "x"), error);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+std::string bdat_group(const std::string& from, const std::string& to, const std::string& body, bool rset) {
+    return (rset ? std::string("RSET\r\n") : std::string()) + "MAIL FROM:<" + from + ">\r\nRCPT TO:<" + to +
+           ">\r\nBDAT " + std::to_string(body.size()) + " LAST\r\n" + body;
+}
+
+TEST(smtp_scripted, send_many_writes_the_next_transactions_before_the_replies) {
+    // Three messages in one write: each after the first starts with RSET; the server answers only
+    // once it has all three, and the middle one's recipient is refused.
+    const std::string b = "Subject: s\r\n\r\nhi\r\n";
+    scripted_server srv(ehlo("250-PIPELINING\r\n250-CHUNKING\r\n")
+                            .expect_exact(bdat_group("a@x", "b@x", b, false))
+                            .expect_exact(bdat_group("a@x", "c@x", b, true))
+                            .expect_exact(bdat_group("a@x", "b@x", b, true))
+                            .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 queued as A1\r\n")
+                            .send("250 2.0.0 reset\r\n250 2.1.0 ok\r\n550 5.1.1 no such user\r\n"
+                                  "554 5.5.1 no valid recipients\r\n")
+                            .send("250 2.0.0 reset\r\n250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 queued as A3\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    std::vector<outgoing> batch;
+    for (const char* to : {"b@x", "c@x", "b@x"}) batch.push_back({envelope{"a@x", {to}}, memory_source(b)});
+    // The batch has only three messages: they all go in the first write, before any reply.
+    std::vector<batch_outcome> out;
+    try {
+        out = c.send_many(std::move(batch));
+    } catch (const error& e) {
+        FAIL() << e.what() << " / server: " << srv.wait();
+    }
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_TRUE(out[0].ok());
+    EXPECT_EQ(out[0].result.final_reply.text(), "queued as A1");
+    EXPECT_FALSE(out[1].ok());
+    ASSERT_EQ(out[1].result.recipients.size(), 1u);
+    EXPECT_EQ(out[1].result.recipients[0].reply.enhanced_code, "5.1.1");
+    EXPECT_TRUE(out[2].ok());
+    EXPECT_EQ(out[2].result.final_reply.text(), "queued as A3");
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, send_many_421_fails_every_message_in_flight_and_throws) {
+    const std::string b = "x\r\n";
+    scripted_server srv(ehlo("250-PIPELINING\r\n250-CHUNKING\r\n")
+                            .expect_exact(bdat_group("a@x", "b@x", b, false))
+                            .expect_exact(bdat_group("a@x", "b@x", b, true))
+                            .send("250 ok\r\n250 ok\r\n250 queued as Q1\r\n421 4.3.2 shutting down\r\n")
+                            .close());
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    std::vector<batch_outcome> out;
+    int handed = 0;
+    try {
+        c.send_many(
+            [&](outgoing& m) {
+                if (handed == 2) return false;
+                ++handed;
+                m.env = envelope{"a@x", {"b@x"}};
+                m.message = memory_source(b);
+                return true;
+            },
+            [&](batch_outcome&& o) { out.push_back(std::move(o)); });
+        FAIL() << "no error";
+    } catch (const smtp_error& e) {
+        EXPECT_EQ(e.status(), 421);
+    }
+    EXPECT_FALSE(c.is_connected());
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out[0].ok());
+    EXPECT_FALSE(out[1].ok());
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, send_many_without_pipelining_goes_one_at_a_time) {
+    scripted_server srv(ehlo("")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x>")
+                            .send("550 no\r\n")
+                            .expect_line("RSET")
+                            .send("250 reset\r\n")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<c@x>")
+                            .send("250 ok\r\n")
+                            .expect_line("DATA")
+                            .send("354 go\r\n")
+                            .read_dot_body()
+                            .send("250 queued\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    std::vector<outgoing> batch;
+    batch.push_back({envelope{"a@x", {"b@x"}}, memory_source("one\r\n")});
+    batch.push_back({envelope{"a@x", {"c@x"}}, memory_source("two\r\n")});
+    auto out = c.send_many(std::move(batch));
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_FALSE(out[0].ok());
+    EXPECT_TRUE(out[1].ok());
     c.disconnect();
     EXPECT_EQ(srv.wait(), "");
 }

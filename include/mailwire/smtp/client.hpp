@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -16,9 +17,9 @@ namespace mailwire::smtp {
 
 /// How the message body is labelled in MAIL FROM (RFC 6152, RFC 3030).
 enum class body_type {
-    seven_bit,      ///< plain ASCII (no BODY parameter)
-    eight_bit_mime, ///< BODY=8BITMIME: 8-bit text lines
-    binary_mime,    ///< BODY=BINARYMIME: arbitrary bytes, needs CHUNKING (sent with BDAT)
+    seven_bit,       ///< plain ASCII (no BODY parameter)
+    eight_bit_mime,  ///< BODY=8BITMIME: 8-bit text lines
+    binary_mime,     ///< BODY=BINARYMIME: arbitrary bytes, needs CHUNKING (sent with BDAT)
 };
 
 /// DSN return option (RFC 3461 §4.3).
@@ -26,34 +27,36 @@ enum class dsn_return { unspecified, full, headers };
 
 /// Who the message goes to and how (the message itself is separate: headers are not read).
 struct envelope {
-    std::string from;             ///< reverse-path; empty: the null sender "<>"
-    std::vector<std::string> to;  ///< forward-paths (To, Cc and Bcc recipients alike)
-    body_type body = body_type::seven_bit;
+    std::string from;                       ///< reverse-path; empty: the null sender "&lt;&gt;"
+    std::vector<std::string> to;            ///< forward-paths (To, Cc and Bcc recipients alike)
+    body_type body = body_type::seven_bit;  ///< BODY= of MAIL FROM (8BITMIME only when offered)
     /// SMTPUTF8 (RFC 6531); set automatically when any address is not ASCII.
     bool smtputf8 = false;
-    bool requiretls = false;      ///< REQUIRETLS (RFC 8689), when the server offers it
+    bool requiretls = false;  ///< REQUIRETLS (RFC 8689), when the server offers it
     // Delivery status notifications (RFC 3461), used when the server offers DSN.
-    dsn_return ret = dsn_return::unspecified;
-    std::string envid;            ///< ENVID
-    std::string notify;           ///< NOTIFY for every recipient: "NEVER" or e.g. "SUCCESS,FAILURE,DELAY"
-    bool orcpt = false;           ///< add ORCPT=rfc822;<address> to every recipient
+    dsn_return ret = dsn_return::unspecified;  ///< RET=FULL or RET=HDRS
+    std::string envid;                         ///< ENVID
+    std::string notify;                        ///< NOTIFY for every recipient: "NEVER", or e.g. "SUCCESS,FAILURE,DELAY"
+    bool orcpt = false;  ///< add ORCPT=rfc822;ADDRESS (each recipient's own, xtext) to every recipient
 };
 
 /// One recipient's fate.
 struct recipient_result {
-    std::string address;
-    bool accepted = false;
-    smtp::reply reply;
+    std::string address;    ///< as given in the envelope
+    bool accepted = false;  ///< the server answered RCPT TO with 2xx
+    smtp::reply reply;      ///< the server's reply to RCPT TO
 };
 
 /// What happened to a message. Partial success (some recipients refused) is a result, not an
 /// exception: the accepted recipients get the message and the caller sees who did not.
 struct send_result {
-    std::vector<recipient_result> recipients;
+    std::vector<recipient_result> recipients;  ///< one per envelope recipient, in order
     smtp::reply final_reply;  ///< the reply to the end of DATA / the last BDAT ("250 2.0.0 Ok: queued as …")
     std::uint64_t bytes = 0;  ///< message bytes read from the source
     bool chunked = false;     ///< sent with BDAT
+    /// How many recipients the server accepted.
     [[nodiscard]] std::size_t accepted() const noexcept;
+    /// True when no recipient was refused.
     [[nodiscard]] bool all_accepted() const noexcept { return accepted() == recipients.size(); }
 };
 
@@ -61,11 +64,17 @@ struct send_result {
 /// after an RSET) — except 421, after which the server has closed the connection.
 class MAILWIRE_API smtp_error : public command_error {
 public:
+    /// `r` is the refusing reply (empty for a check made before anything was sent, e.g. SIZE).
     smtp_error(errc code, std::string detail, error_context ctx, smtp::reply r, std::string recipient = {});
+    /// The whole reply that refused the step.
     [[nodiscard]] const smtp::reply& reply() const noexcept { return reply_; }
+    /// Its code: 421, 451, 550, 554 … (0 when no reply was involved).
     [[nodiscard]] int status() const noexcept { return reply_.code; }
+    /// Its RFC 3463 code ("5.1.1"), or "" when the server sent none.
     [[nodiscard]] const std::string& enhanced_code() const noexcept { return reply_.enhanced_code; }
+    /// 4xx: trying again later may work.
     [[nodiscard]] bool transient() const noexcept { return reply_.transient(); }
+    /// 5xx: refused for good.
     [[nodiscard]] bool permanent() const noexcept { return reply_.permanent(); }
     /// The recipient a RCPT failure concerns (when every recipient was refused: the first).
     [[nodiscard]] const std::string& recipient() const noexcept { return recipient_; }
@@ -93,11 +102,29 @@ MAILWIRE_API std::unique_ptr<message_source> file_source(const std::string& path
 /// Any std::istream (size unknown).
 MAILWIRE_API std::unique_ptr<message_source> stream_source(std::istream& in);
 
+/// One message of a batch (client::send_many): its envelope and its bytes.
+struct outgoing {
+    envelope env;                             ///< sender and recipients
+    std::unique_ptr<message_source> message;  ///< the message; read once, when its turn comes
+};
+
+/// What became of one message of a batch.
+struct batch_outcome {
+    std::size_t index = 0;  ///< position of the message in the batch, from 0
+    send_result result;     ///< recipients' replies and the final reply, as far as the transaction got
+    std::exception_ptr
+        error;  ///< why the message was not taken (an smtp_error, or what ended the session); null if it was
+    /// True when the server took the message (for the accepted recipients).
+    [[nodiscard]] bool ok() const noexcept { return !error; }
+};
+
+/// An SMTP submission client: connect (client_base), optionally authenticate, then send().
 class MAILWIRE_API client : public client_base {
 public:
     client();
     ~client() override;
 
+    /// What the server offered in its last EHLO reply (after STARTTLS: the encrypted one).
     [[nodiscard]] const smtp::capabilities& capabilities() const noexcept { return caps_; }
     /// SASL mechanisms from the EHLO AUTH keyword.
     [[nodiscard]] std::vector<std::string> auth_mechanisms() const override { return caps_.auth; }
@@ -107,6 +134,7 @@ public:
     smtp::reply exchange(std::string_view command, stage s = stage::command);
     /// Reads one reply.
     smtp::reply read_reply(stage s);
+    /// NOOP; throws command_error unless the server answers 2xx.
     void noop();
     /// RSET: abandons the current transaction.
     void rset();
@@ -121,7 +149,25 @@ public:
     /// before upload. Throws smtp_error when MAIL, every RCPT, or the data is refused (the
     /// transaction is reset, the session lives on); 421 closes the connection.
     send_result send(const envelope& env, message_source& message);
+    /// Sends one message held in memory (see the overload above).
     send_result send(const envelope& env, std::string_view message);
+
+    /// Sends several messages over this connection, one transaction each. With PIPELINING and
+    /// CHUNKING, a message of known size up to 256 KiB goes as MAIL, RCPT… and "BDAT n LAST" with
+    /// its bytes, and the next message follows without waiting for the replies (up to 32 messages
+    /// in flight, each after an RSET so a failed transaction can never leak into the next one,
+    /// RFC 2920 §3.1, RFC 3030 §4.2). Other messages go one at a time, as with send().
+    ///
+    /// `next` fills in the next message and returns false when there are no more; it is called only
+    /// when that message is about to go, so few sources are open at a time. `done` receives each
+    /// message's outcome, in order. A refused message (MAIL, every recipient, or the data refused)
+    /// is an outcome with an smtp_error, and the batch goes on. When the session ends (421, a lost
+    /// connection, a timeout), each message already sent but not yet answered gets an outcome with
+    /// that error, and the error is thrown; messages `next` has not handed out are not touched.
+    void send_many(const std::function<bool(outgoing&)>& next, const std::function<void(batch_outcome&&)>& done);
+    /// Sends all `messages` (see above); one outcome per message, in order. Throws only when the
+    /// session ends, as above (the outcomes collected so far are lost: use the callback form to keep them).
+    std::vector<batch_outcome> send_many(std::vector<outgoing> messages);
 
     /// Use BDAT when the server offers CHUNKING (default true); false forces DATA.
     void use_chunking(bool on) noexcept { chunking_ = on; }
@@ -145,6 +191,7 @@ protected:
 
 private:
     std::string ehlo_name() const;
+    void check_envelope(const envelope& env, std::optional<std::uint64_t> size) const;
     [[noreturn]] void fail(const smtp::reply& r, stage s, std::string what, std::string recipient = {},
                            std::vector<recipient_result> rcpts = {});
     std::string mail_command(const envelope& env, std::optional<std::uint64_t> size) const;

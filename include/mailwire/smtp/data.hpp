@@ -14,6 +14,7 @@ namespace mailwire::smtp {
 /// `stuff_dots` false it only canonicalises line endings (BDAT of a text message).
 class MAILWIRE_API data_encoder {
 public:
+    /// `stuff_dots` false: line ends only, no dot-stuffing and no final "." (for BDAT).
     explicit data_encoder(bool stuff_dots = true) noexcept : stuff_(stuff_dots) {}
     /// Appends the encoded form of `in` to `out`.
     void encode(std::string_view in, std::string& out);

@@ -1,0 +1,244 @@
+// Several messages over one connection, pipelined across messages: a small message's MAIL, RCPT
+// and "BDAT n LAST" with its bytes go out while earlier messages still await their replies
+// (RFC 2920 §3.1, RFC 3030 §4.2), so the server always has the next transaction in hand.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "mailwire/smtp/client.hpp"
+#include "mailwire/smtp/data.hpp"
+
+namespace mailwire::smtp {
+namespace {
+
+// As in send(): a message up to this size (when known) rides along with its commands.
+constexpr std::uint64_t inline_limit = 256 * 1024;
+// Messages in flight. When the window is full, replies are read until half of it is left, and
+// the next half is written in one go: few writes, and the server never runs dry.
+constexpr std::size_t window = 32;
+// Bytes written whose replies are still owed; bounds what sits in socket buffers.
+constexpr std::size_t max_unsettled_bytes = 2u << 20;
+
+// A source whose first bytes were already read (to find out whether it was small): those bytes,
+// then the rest. Its size is unknown: the source's own figure proved wrong.
+class prefixed_source final : public message_source {
+public:
+    prefixed_source(std::string prefix, message_source& rest) : prefix_(std::move(prefix)), rest_(rest) {}
+    std::size_t read(char* buf, std::size_t n) override {
+        if (pos_ < prefix_.size()) {
+            n = std::min(n, prefix_.size() - pos_);
+            std::copy_n(prefix_.data() + pos_, n, buf);
+            pos_ += n;
+            return n;
+        }
+        return rest_.read(buf, n);
+    }
+
+private:
+    std::string prefix_;
+    std::size_t pos_ = 0;
+    message_source& rest_;
+};
+
+// Reads a source to its end if it holds at most `limit` bytes. Returns false (with what was
+// read in `raw`) when more follows.
+bool read_small(message_source& src, std::uint64_t limit, std::string& raw) {
+    raw.resize(static_cast<std::size_t>(limit) + 1);
+    std::size_t got = 0;
+    while (got < raw.size()) {
+        const auto n = src.read(raw.data() + got, raw.size() - got);
+        if (n == 0) break;
+        got += n;
+    }
+    raw.resize(got);
+    return got <= limit;
+}
+
+// A message written to the pipeline whose replies are still to be read.
+struct flight {
+    std::size_t index = 0;
+    std::vector<std::string> to;
+    bool rset = false;  // an RSET went before its MAIL
+    std::size_t wire_bytes = 0;
+    send_result result;
+};
+
+}  // namespace
+
+std::vector<batch_outcome> client::send_many(std::vector<outgoing> messages) {
+    std::vector<batch_outcome> out;
+    out.reserve(messages.size());
+    std::size_t i = 0;
+    send_many(
+        [&](outgoing& m) {
+            if (i == messages.size()) return false;
+            m = std::move(messages[i++]);
+            return true;
+        },
+        [&](batch_outcome&& o) { out.push_back(std::move(o)); });
+    return out;
+}
+
+void client::send_many(const std::function<bool(outgoing&)>& next, const std::function<void(batch_outcome&&)>& done) {
+    if (!is_connected()) throw error(errc::not_connected, "send needs a connection", context(stage::command));
+    const bool pipelined = pipelining_ && caps_.pipelining && chunking_ && caps_.chunking;
+    std::deque<flight> flights;
+    std::string out;  // written at the next flush
+    std::size_t unsettled = 0;
+    const bool logging = has_logger();
+
+    auto flush = [&] {
+        if (out.empty()) return;
+        send_raw(out);
+        out.clear();
+    };
+    // The session is over: every message in flight gets the error, which is then thrown.
+    auto fatal = [&](std::exception_ptr e) {
+        if (is_connected()) stream().close();  // out of step with the server: nothing more can be trusted
+        for (auto& f : flights) done(batch_outcome{f.index, std::move(f.result), e});
+        flights.clear();
+        std::rethrow_exception(e);
+    };
+    // Reads the replies owed for the oldest message in flight and reports its outcome.
+    auto settle = [&] {
+        flight& f = flights.front();
+        batch_outcome o{f.index, {}, nullptr};
+        try {
+            flush();
+            auto closing = [&](const smtp::reply& r) {
+                if (r.code == 421) fail(r, stage::command, "the server is closing the connection");
+            };
+            if (f.rset) closing(read_reply(stage::command));
+            const auto mail = read_reply(stage::command);
+            closing(mail);
+            for (const auto& rcpt : f.to) {
+                auto r = read_reply(stage::command);
+                closing(r);
+                f.result.recipients.push_back({rcpt, r.positive(), std::move(r)});
+            }
+            auto last = read_reply(stage::data);
+            if (last.code == 421)
+                fail(last, stage::data, "the server is closing the connection", {}, f.result.recipients);
+            unsettled -= f.wire_bytes;
+            if (!mail.positive()) fail(mail, stage::command, "MAIL FROM refused");
+            if (f.result.accepted() == 0) {
+                const auto& first = f.result.recipients.front();
+                fail(first.reply, stage::command,
+                     f.to.size() == 1 ? "the recipient was refused" : "every recipient was refused", first.address,
+                     f.result.recipients);
+            }
+            if (!last.positive()) fail(last, stage::data, "the message was refused", {}, f.result.recipients);
+            f.result.final_reply = std::move(last);
+        } catch (const error&) {
+            if (!is_connected()) fatal(std::current_exception());
+            o.error = std::current_exception();
+        }
+        o.result = std::move(f.result);
+        flights.pop_front();
+        done(std::move(o));
+    };
+    auto settle_all = [&] {
+        while (!flights.empty()) settle();
+    };
+
+    std::string raw, body;
+    for (std::size_t index = 0;; ++index) {
+        outgoing m;
+        if (!next(m)) break;
+        batch_outcome o{index, {}, nullptr};
+        if (!m.message) {
+            o.error = std::make_exception_ptr(error(errc::invalid_argument, "no message", context(stage::command)));
+            settle_all();
+            done(std::move(o));
+            continue;
+        }
+        const auto size = m.message->size();
+        const bool small = pipelined && size && *size <= inline_limit;
+        bool read_whole = false;
+        try {
+            check_envelope(m.env, size);
+            if (small) read_whole = read_small(*m.message, *size, raw);
+        } catch (const error&) {
+            // Nothing of this message was sent: its outcome, and the batch goes on.
+            if (!is_connected()) fatal(std::current_exception());
+            o.error = std::current_exception();
+            settle_all();
+            done(std::move(o));
+            continue;
+        }
+
+        if (!read_whole) {
+            // One at a time, as send() does it, once everything before it is answered.
+            settle_all();
+            std::unique_ptr<message_source> rest;
+            message_source* src = m.message.get();
+            if (small) {
+                rest = std::make_unique<prefixed_source>(std::move(raw), *m.message);
+                src = rest.get();
+                raw.clear();
+            }
+            try {
+                o.result = send(m.env, *src);
+            } catch (const smtp_error&) {
+                if (!is_connected()) fatal(std::current_exception());
+                o.error = std::current_exception();  // refused; send() has reset the transaction
+            } catch (const error&) {
+                // Anything else (the source failed mid-upload, a timeout) leaves the transaction
+                // half done: the session cannot go on.
+                const auto e = std::current_exception();
+                o.error = e;
+                done(std::move(o));
+                fatal(e);
+            }
+            done(std::move(o));
+            continue;
+        }
+
+        // Pipelined: [RSET] MAIL RCPT… BDAT n LAST <bytes>, replies read later.
+        flight f;
+        f.index = index;
+        f.to = m.env.to;
+        f.rset = !flights.empty();  // the previous transaction's fate is unknown yet: start clean
+        f.result.bytes = raw.size();
+        f.result.chunked = true;
+        body.clear();
+        if (m.env.body == body_type::binary_mime) {
+            body.swap(raw);
+        } else {
+            data_encoder enc(false);
+            enc.encode(raw, body);
+            enc.finish(body);
+        }
+        m.message.reset();  // closes a file source now, not after the batch
+        const auto start = out.size();
+        auto command = [&](const std::string& c) {
+            if (logging) log(log_direction::client, c);
+            out += c;
+            out += "\r\n";
+        };
+        if (f.rset) command("RSET");
+        command(mail_command(m.env, size));
+        for (const auto& r : m.env.to) command(rcpt_command(m.env, r));
+        command(fmt::format("BDAT {} LAST", body.size()));
+        if (logging) log(log_direction::client, fmt::format("<message: {} bytes>", body.size()));
+        out += body;
+        f.wire_bytes = out.size() - start;
+        unsettled += f.wire_bytes;
+        flights.push_back(std::move(f));
+        if (progress_) progress_(flights.back().result.bytes, size);
+        if (flights.size() >= window || unsettled > max_unsettled_bytes) {
+            while (!flights.empty() && (flights.size() > window / 2 || unsettled > max_unsettled_bytes / 2)) settle();
+        } else if (flights.size() == 1) {
+            // Nothing else in flight: the server would wait for us, so write now.
+            try {
+                flush();
+            } catch (const error&) {
+                fatal(std::current_exception());
+            }
+        }
+    }
+    settle_all();
+}
+
+}  // namespace mailwire::smtp
