@@ -199,7 +199,10 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         flight f;
         f.index = index;
         f.to = m.env.to;
-        f.rset = !flights.empty();  // the previous transaction's fate is unknown yet: start clean
+        // The previous transaction's fate is unknown yet. After a refused BDAT the state is
+        // indeterminate and an RSET must come before anything else (RFC 3030 §2; Postfix leaves a
+        // DATA transaction open when every RCPT was refused): start clean.
+        f.rset = !flights.empty();
         f.result.bytes = raw.size();
         f.result.chunked = true;
         body.clear();
