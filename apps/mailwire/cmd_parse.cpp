@@ -1,36 +1,38 @@
-// `mailwire parse FILE` — print a message's MIME structure, streaming (the file is never held whole).
+// `mailwire parse` — a message's MIME structure, attachment extraction, and mbox statistics.
+// Everything streams through mime::parse_file (regular files are mapped a window at a time), so
+// no mode ever holds a whole message or mailbox in memory.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "common.hpp"
-#include "report.hpp"
-
-#if __has_include("mailwire/mime/parser.hpp")
-#define MAILWIRE_CLI_HAS_MIME_PARSER 1
 #include "mailwire/mime/encoding.hpp"
 #include "mailwire/mime/parser.hpp"
 #include "mailwire/mime/rfc2047.hpp"
-#endif
+#include "report.hpp"
 
 namespace mailwire::cli {
 namespace {
 
 struct parse_state {
     std::string file;
+    std::string mbox;
+    std::string extract_dir;
+    bool stats = false;
     bool json = false;
-};
-
-#ifdef MAILWIRE_CLI_HAS_MIME_PARSER
-
-struct part_node {
-    std::size_t depth = 0;
-    std::optional<std::size_t> parent;
-    std::string mime_type, kind, encoding, charset, filename, disposition;
-    std::uint64_t body_bytes = 0;
-    std::size_t header_count = 0;
-    std::vector<std::size_t> children;
 };
 
 std::string one_line(std::string_view v) {
@@ -42,6 +44,48 @@ std::string one_line(std::string_view v) {
     return out;
 }
 
+std::string human_size(std::uint64_t n) {
+    if (n < 1024) return fmt::format("{} B", n);
+    if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
+    return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024.0 * 1024.0));
+}
+
+[[noreturn]] void file_failure(const std::string& what) {
+    error_context ctx;
+    ctx.stage = stage::parse;
+    throw mailwire::error(errc::io_error, what, std::move(ctx));
+}
+
+/// Disposition and file name of a part: Content-Disposition's filename, else Content-Type's
+/// name (RFC 2231 is decoded by the parameter parser; RFC 2047 words, which are not allowed in
+/// parameters but common, are decoded here).
+struct part_naming {
+    std::string disposition, filename;
+};
+
+part_naming naming_of(const mime::part_head& head) {
+    part_naming n;
+    if (head.type != nullptr) n.filename = head.type->param("name");
+    if (const auto* cd = head.find("Content-Disposition")) {
+        const auto d = mime::parse_content_disposition(cd->value);
+        n.disposition = d.kind;
+        if (!d.filename().empty()) n.filename = d.filename();
+    }
+    if (n.filename.find("=?") != std::string::npos) n.filename = mime::decode_header_text(n.filename);
+    return n;
+}
+
+// ---- tree ------------------------------------------------------------------------------------
+
+struct part_node {
+    std::size_t depth = 0;
+    std::optional<std::size_t> parent;
+    std::string mime_type, kind, encoding, charset, filename, disposition;
+    std::uint64_t body_bytes = 0;
+    std::size_t header_count = 0;
+    std::vector<std::size_t> children;
+};
+
 class structure_handler : public mime::parser_handler {
 public:
     std::vector<part_node> nodes;
@@ -50,6 +94,7 @@ public:
 
     void on_message_begin(std::string_view) override { ++messages; }
     void on_part_begin(const mime::part_head& head) override {
+        if (messages > 1) return;  // a single-message file: anything after a second "From " is ignored
         part_node n;
         n.depth = head.depth;
         if (!stack_.empty()) n.parent = stack_.back();
@@ -58,17 +103,12 @@ public:
                  : head.kind == mime::part_kind::message ? "message"
                                                          : "leaf";
         n.encoding = std::string(mime::to_string(head.encoding));
-        if (head.type != nullptr) {
-            n.charset = head.type->param("charset");
-            n.filename = head.type->param("name");
-        }
+        if (head.type != nullptr) n.charset = head.type->param("charset");
+        auto naming = naming_of(head);
+        n.disposition = std::move(naming.disposition);
+        n.filename = one_line(naming.filename);
         n.header_count = head.headers().size();
-        if (const auto* cd = head.find("Content-Disposition")) {
-            const auto d = mime::parse_content_disposition(cd->value);
-            n.disposition = d.kind;
-            if (!d.filename().empty()) n.filename = d.filename();
-        }
-        if (head.depth == 0 && messages <= 1) {
+        if (head.depth == 0) {
             auto text = [&](const char* name) {
                 const auto* f = head.find(name);
                 return f != nullptr ? one_line(mime::decode_header_text(f->value)) : std::string();
@@ -84,21 +124,15 @@ public:
         stack_.push_back(index);
     }
     void on_body(std::string_view raw) override {
-        if (!stack_.empty()) nodes[stack_.back()].body_bytes += raw.size();
+        if (!stack_.empty() && messages <= 1) nodes[stack_.back()].body_bytes += raw.size();
     }
     void on_part_end() override {
-        if (!stack_.empty()) stack_.pop_back();
+        if (!stack_.empty() && messages <= 1) stack_.pop_back();
     }
 
 private:
     std::vector<std::size_t> stack_;
 };
-
-std::string human_size(std::uint64_t n) {
-    if (n < 1024) return fmt::format("{} B", n);
-    if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024);
-    return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024.0 * 1024.0));
-}
 
 nlohmann::json node_json(const structure_handler& h, std::size_t i) {
     const auto& n = h.nodes[i];
@@ -111,9 +145,349 @@ nlohmann::json node_json(const structure_handler& h, std::size_t i) {
     return j;
 }
 
-int run_parse(const parse_state& st) {
+// ---- extraction ------------------------------------------------------------------------------
+
+/// A file name that cannot leave the target directory or surprise a shell: directory parts
+/// (either slash) dropped, control bytes and the characters Windows forbids replaced by '_',
+/// leading dots and blanks removed (no "..", no hidden files), trailing dots and blanks removed,
+/// at most 160 bytes (cut on a UTF-8 boundary, the extension kept). "" when nothing is left.
+std::string sanitize_filename(std::string_view name) {
+    if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+    std::string out;
+    for (char ch : name) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || std::strchr(":*?\"<>|", ch) != nullptr) out += '_';
+        else out += ch;
+    }
+    std::size_t b = 0;
+    while (b < out.size() && (out[b] == '.' || out[b] == ' ' || out[b] == '_')) ++b;
+    out.erase(0, b);
+    while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+    constexpr std::size_t max_len = 160;
+    if (out.size() > max_len) {
+        std::string ext;
+        if (const auto dot = out.rfind('.'); dot != std::string::npos && out.size() - dot <= 16) ext = out.substr(dot);
+        std::size_t keep = max_len - ext.size();
+        while (keep > 0 && (static_cast<unsigned char>(out[keep]) & 0xC0) == 0x80) --keep;  // UTF-8 boundary
+        out = out.substr(0, keep) + ext;
+    }
+    return out;
+}
+
+std::string default_extension(std::string_view mime_type) {
+    if (mime_type == "text/plain") return ".txt";
+    if (mime_type == "text/html") return ".html";
+    if (mime_type == "message/rfc822" || mime_type == "message/global") return ".eml";
+    if (mime_type == "application/pdf") return ".pdf";
+    if (mime_type == "image/png") return ".png";
+    if (mime_type == "image/jpeg") return ".jpg";
+    if (mime_type == "image/gif") return ".gif";
+    return ".bin";
+}
+
+struct extracted_file {
+    std::string path, name, original_name, content_type;
+    std::size_t message = 0, part = 0;
+    std::uint64_t bytes = 0;
+};
+
+/// Writes each attachment or named leaf part, decoded, into `dir`. Files are created with
+/// O_EXCL | O_NOFOLLOW: nothing existing is overwritten and no symlink is followed; a name that
+/// is taken gets "-2", "-3", ... before its extension.
+class extract_handler : public mime::parser_handler {
+public:
+    explicit extract_handler(std::string dir) : dir_(std::move(dir)) {}
+    ~extract_handler() override { close_current(); }
+    extract_handler(const extract_handler&) = delete;
+    extract_handler& operator=(const extract_handler&) = delete;
+
+    std::vector<extracted_file> files;
+
+    void on_message_begin(std::string_view) override {
+        ++message_;
+        part_ = 0;
+    }
+    void on_part_begin(const mime::part_head& head) override {
+        const std::size_t index = part_++;
+        if (head.kind != mime::part_kind::leaf) return;
+        const auto naming = naming_of(head);
+        if (naming.filename.empty() && naming.disposition != "attachment") return;
+        const std::string type = head.type != nullptr ? head.type->mime_type() : "text/plain";
+        std::string name = sanitize_filename(naming.filename);
+        if (name.empty()) name = fmt::format("part-{}-{}{}", message_, index, default_extension(type));
+        open_unique(name);
+        extracted_file f;
+        f.name = current_name_;
+        f.path = (std::filesystem::path(dir_) / current_name_).string();
+        f.original_name = naming.filename;
+        f.content_type = type;
+        f.message = message_;
+        f.part = index;
+        files.push_back(std::move(f));
+    }
+    void on_decoded(std::string_view data) override {
+        if (fd_ < 0) return;
+        files.back().bytes += data.size();
+        buffer_.append(data);
+        if (buffer_.size() >= (256u << 10)) flush();
+    }
+    void on_part_end() override { close_current(); }
+
+private:
+    void open_unique(const std::string& name) {
+        std::string stem = name, ext;
+        if (const auto dot = name.rfind('.'); dot != std::string::npos && dot > 0) {
+            stem = name.substr(0, dot);
+            ext = name.substr(dot);
+        }
+        for (unsigned n = 1;; ++n) {
+            std::string candidate = n == 1 ? name : fmt::format("{}-{}{}", stem, n, ext);
+            const auto path = std::filesystem::path(dir_) / candidate;
+            if (taken_.count(candidate) == 0) {
+                fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd_ >= 0) {
+                    taken_.insert(candidate);
+                    current_name_ = std::move(candidate);
+                    return;
+                }
+                if (errno != EEXIST && errno != ELOOP)
+                    file_failure(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+            }
+            if (n > 100000) file_failure("no free file name for " + name + " in " + dir_);
+        }
+    }
+    void flush() {
+        std::size_t off = 0;
+        while (off < buffer_.size()) {
+            const ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                file_failure(fmt::format("cannot write {}: {}", files.back().path, std::strerror(errno)));
+            }
+            off += static_cast<std::size_t>(n);
+        }
+        buffer_.clear();
+    }
+    void close_current() {
+        if (fd_ < 0) return;
+        try {
+            flush();
+        } catch (...) {
+            ::close(fd_);
+            fd_ = -1;
+            throw;
+        }
+        if (::close(fd_) != 0) {
+            fd_ = -1;
+            file_failure(fmt::format("cannot write {}: {}", files.back().path, std::strerror(errno)));
+        }
+        fd_ = -1;
+    }
+
+    std::string dir_;
+    std::size_t message_ = 0, part_ = 0;
+    int fd_ = -1;
+    std::string current_name_, buffer_;
+    std::set<std::string> taken_;
+};
+
+// ---- statistics ------------------------------------------------------------------------------
+
+/// Counts what the parser reports; decoded bytes go nowhere else (the benchmark's sink).
+class stats_handler : public mime::parser_handler {
+public:
+    std::uint64_t messages = 0, parts = 0, leaves = 0, body_bytes = 0, decoded_bytes = 0;
+    void on_message_begin(std::string_view) override { ++messages; }
+    void on_part_begin(const mime::part_head& head) override {
+        ++parts;
+        if (head.kind == mime::part_kind::leaf) ++leaves;
+    }
+    void on_body(std::string_view raw) override { body_bytes += raw.size(); }
+    void on_decoded(std::string_view data) override { decoded_bytes += data.size(); }
+};
+
+/// Forwards every event to two handlers (extraction alongside the tree or the statistics).
+class tee_handler : public mime::parser_handler {
+public:
+    tee_handler(mime::parser_handler& a, mime::parser_handler& b) : a_(a), b_(b) {}
+    void on_message_begin(std::string_view s) override {
+        a_.on_message_begin(s);
+        b_.on_message_begin(s);
+    }
+    void on_part_begin(const mime::part_head& h) override {
+        a_.on_part_begin(h);
+        b_.on_part_begin(h);
+    }
+    void on_body(std::string_view s) override {
+        a_.on_body(s);
+        b_.on_body(s);
+    }
+    void on_decoded(std::string_view s) override {
+        a_.on_decoded(s);
+        b_.on_decoded(s);
+    }
+    void on_preamble(std::string_view s) override {
+        a_.on_preamble(s);
+        b_.on_preamble(s);
+    }
+    void on_boundary(std::string_view s, bool c) override {
+        a_.on_boundary(s, c);
+        b_.on_boundary(s, c);
+    }
+    void on_epilogue(std::string_view s) override {
+        a_.on_epilogue(s);
+        b_.on_epilogue(s);
+    }
+    void on_part_end() override {
+        a_.on_part_end();
+        b_.on_part_end();
+    }
+    void on_message_end(std::string_view s) override {
+        a_.on_message_end(s);
+        b_.on_message_end(s);
+    }
+
+private:
+    mime::parser_handler& a_;
+    mime::parser_handler& b_;
+};
+
+double cpu_seconds() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// Peak resident memory of this process in KiB: VmHWM from /proc/self/status, else ru_maxrss.
+/// ru_maxrss alone misleads: Linux carries the pre-exec high-water mark over execve, so a child
+/// forked from a big process (a test holding its fixture, python) would report the parent's size.
+std::uint64_t peak_rss_kib() {
+    if (std::FILE* f = std::fopen("/proc/self/status", "re")) {
+        char line[256];
+        unsigned long long kib = 0;
+        bool found = false;
+        while (std::fgets(line, sizeof line, f) != nullptr)
+            if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1) {
+                found = true;
+                break;
+            }
+        std::fclose(f);
+        if (found) return kib;
+    }
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<std::uint64_t>(ru.ru_maxrss);  // Linux: KiB
+}
+
+std::uint64_t file_size(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) file_failure(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+nlohmann::json extracted_json(const std::vector<extracted_file>& files) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& f : files)
+        a.push_back({{"path", f.path},
+                     {"name", f.name},
+                     {"original_name", f.original_name},
+                     {"content_type", f.content_type},
+                     {"message", f.message},
+                     {"part", f.part},
+                     {"bytes", f.bytes}});
+    return a;
+}
+
+void print_extracted(const std::vector<extracted_file>& files, const std::string& dir) {
+    std::cout << fmt::format("\nextracted {} file{} to {}\n", files.size(), files.size() == 1 ? "" : "s", dir);
+    for (const auto& f : files) {
+        std::string line = fmt::format("  {}  {}  {}", f.name, human_size(f.bytes), f.content_type);
+        if (!f.original_name.empty() && f.original_name != f.name)
+            line += fmt::format("  (named \"{}\")", one_line(f.original_name));
+        std::cout << line << "\n";
+    }
+}
+
+void prepare_dir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (!std::filesystem::is_directory(dir))
+        throw usage_error(fmt::format("--extract {}: not a directory{}", dir, ec ? " (" + ec.message() + ")" : ""));
+}
+
+int run_stats(const parse_state& st) {
+    const std::string& path = st.mbox.empty() ? st.file : st.mbox;
+    mime::parser_options opt;
+    opt.format = st.mbox.empty() ? mime::input_format::message : mime::input_format::mbox;
+    opt.decode = true;
+    const auto input = file_size(path);
+    stats_handler s;
+    std::unique_ptr<extract_handler> ex;
+    if (!st.extract_dir.empty()) {
+        prepare_dir(st.extract_dir);
+        ex = std::make_unique<extract_handler>(st.extract_dir);
+    }
+    const double cpu0 = cpu_seconds();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (ex) {
+        tee_handler tee(s, *ex);
+        mime::parse_file(path, tee, opt);
+    } else {
+        mime::parse_file(path, s, opt);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu = cpu_seconds() - cpu0;
+    const double mbps = seconds > 0 ? static_cast<double>(input) / seconds / 1e6 : 0.0;
+    const auto rss = peak_rss_kib();
+    if (st.json) {
+        nlohmann::json j = {{"ok", true},
+                            {"file", path},
+                            {"format", st.mbox.empty() ? "message" : "mbox"},
+                            {"input_bytes", input},
+                            {"messages", s.messages},
+                            {"parts", s.parts},
+                            {"leaf_parts", s.leaves},
+                            {"body_bytes", s.body_bytes},
+                            {"decoded_bytes", s.decoded_bytes},
+                            {"seconds", seconds},
+                            {"cpu_seconds", cpu},
+                            {"mb_per_s", mbps},
+                            {"peak_rss_kib", rss}};
+        if (ex) j["extracted"] = extracted_json(ex->files);
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        return exit_ok;
+    }
+    text_report r(output_width(), 12);
+    r.heading(path);
+    r.field("messages", std::to_string(s.messages));
+    r.field("parts", fmt::format("{} ({} leaves)", s.parts, s.leaves));
+    r.field("input", fmt::format("{} bytes ({:.1f} MB)", input, static_cast<double>(input) / 1e6));
+    r.field("body", fmt::format("{} bytes encoded", s.body_bytes));
+    r.field("decoded", fmt::format("{} bytes", s.decoded_bytes));
+    r.field("elapsed", fmt::format("{:.3f} s (CPU {:.3f} s)", seconds, cpu));
+    r.field("throughput", fmt::format("{:.1f} MB/s", mbps));
+    r.field("peak memory", fmt::format("{:.1f} MiB (VmHWM)", static_cast<double>(rss) / 1024.0));
+    std::cout << r.str();
+    if (ex) print_extracted(ex->files, st.extract_dir);
+    return exit_ok;
+}
+
+int run_tree(const parse_state& st) {
     structure_handler h;
-    mime::parse_file(st.file, h);
+    std::unique_ptr<extract_handler> ex;
+    mime::parser_options opt;
+    if (!st.extract_dir.empty()) {
+        prepare_dir(st.extract_dir);
+        ex = std::make_unique<extract_handler>(st.extract_dir);
+        opt.decode = true;
+    }
+    if (ex) {
+        tee_handler tee(h, *ex);
+        mime::parse_file(st.file, tee, opt);
+    } else {
+        mime::parse_file(st.file, h, opt);
+    }
     if (h.nodes.empty()) throw usage_error(fmt::format("{}: no message found", st.file));
     if (st.json) {
         nlohmann::json j = {{"ok", true},
@@ -124,6 +498,7 @@ int run_parse(const parse_state& st) {
                             {"message_id", h.message_id},
                             {"parts", h.nodes.size()},
                             {"tree", node_json(h, 0)}};
+        if (ex) j["extracted"] = extracted_json(ex->files);
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return exit_ok;
     }
@@ -146,25 +521,32 @@ int run_parse(const parse_state& st) {
         if (line.size() > width) line = line.substr(0, width - 3) + "...";
         std::cout << line << "\n";
     }
+    if (ex) print_extracted(ex->files, st.extract_dir);
     return exit_ok;
 }
 
-#else
-
 int run_parse(const parse_state& st) {
-    return report_usage(fmt::format("parse is not available yet: this build has no MIME parser ({})", st.file),
-                        st.json);
+    if (st.file.empty() == st.mbox.empty()) throw usage_error("give either FILE or --mbox FILE");
+    // An mbox is reported as statistics (its trees would be unreadable); --stats is implied.
+    if (st.stats || !st.mbox.empty()) return run_stats(st);
+    return run_tree(st);
 }
-
-#endif
 
 }  // namespace
 
 command add_parse(CLI::App& app) {
     auto st = std::make_shared<parse_state>();
-    auto* sub = app.add_subcommand("parse", "Print a message's MIME structure (streamed, any size)");
-    sub->add_option("FILE", st->file, "The message file (RFC 5322)")->required()->check(CLI::ExistingFile);
-    sub->add_flag("--json", st->json, "Print the tree as JSON: {subject, from, date, parts, tree{...}}");
+    auto* sub = app.add_subcommand("parse", "MIME tree of a message, attachment extraction, mbox statistics");
+    sub->add_option("FILE", st->file, "The message file (RFC 5322)")->check(CLI::ExistingFile);
+    sub->add_option("--mbox", st->mbox, "Parse every message of this mbox (implies --stats)")->check(CLI::ExistingFile);
+    sub->add_flag("--stats", st->stats, "Decode every part; print counts, bytes, time, MB/s, peak memory");
+    sub->add_option("--extract", st->extract_dir, "Save attachments and named parts, decoded, into DIR (safe names)");
+    sub->add_flag("--json", st->json, "Print the tree or the statistics (and extracted[]) as JSON");
+    sub->footer(
+        "\nExamples:\n"
+        "  mailwire parse message.eml\n"
+        "  mailwire parse message.eml --extract ./attachments --json\n"
+        "  mailwire parse --mbox INBOX.mbox --stats");
     return {sub, [st] { return run_parse(*st); }, &st->json};
 }
 

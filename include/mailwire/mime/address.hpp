@@ -17,7 +17,7 @@ struct MAILWIRE_API mailbox {
     std::string local;   ///< local part, unquoted (quoted-pairs resolved), ASCII or UTF-8
     std::string domain;  ///< domain as written (ASCII, UTF-8 or a [literal]); "" when missing
 
-    /// local@domain, the local part re-quoted when it is not a dot-atom; just local without domain.
+    /// local\@domain, the local part re-quoted when it is not a dot-atom; just local without domain.
     [[nodiscard]] std::string address() const;
     /// Domain as an IDNA A-label ("xn--bcher-kva.example"), lower-case; as written when
     /// IDNA conversion fails (or for a domain literal).
@@ -25,6 +25,7 @@ struct MAILWIRE_API mailbox {
     /// Domain with A-labels turned into Unicode (U-labels); as written when conversion fails.
     [[nodiscard]] std::string domain_unicode() const;
 
+    /// Field-by-field equality.
     friend bool operator==(const mailbox&, const mailbox&) = default;
 };
 
@@ -33,8 +34,10 @@ struct MAILWIRE_API address {
     std::string group_name;        ///< non-empty for a group (decoded like a display name)
     std::vector<mailbox> members;  ///< one entry for a plain mailbox; zero or more for a group
 
+    /// True for a group (it has a group name).
     [[nodiscard]] bool is_group() const noexcept { return !group_name.empty(); }
 
+    /// Field-by-field equality.
     friend bool operator==(const address&, const address&) = default;
 };
 

@@ -31,14 +31,20 @@ MAILWIRE_API std::string guess_mime_type(std::string_view filename);
 /// A new Message-ID "<random@domain>" (with angle brackets), 128 random bits.
 MAILWIRE_API std::string make_message_id(std::string_view domain);
 
+/// Builds an everyday message step by step (each setter returns *this), then build() it.
 class MAILWIRE_API message_builder {
 public:
+    /// Adds an author (From).
     message_builder& from(mailbox m);
+    /// Sets the Sender (the mailbox that actually sent it, when not the author).
     message_builder& sender(mailbox m);
+    /// Adds a To recipient.
     message_builder& to(mailbox m);
+    /// Adds a Cc recipient.
     message_builder& cc(mailbox m);
     /// Recipients that are not written into the message (see recipients()).
     message_builder& bcc(mailbox m);
+    /// Adds a Reply-To mailbox.
     message_builder& reply_to(mailbox m);
     /// UTF-8 subject, RFC 2047-encoded when needed.
     message_builder& subject(std::string utf8);

@@ -13,7 +13,7 @@ namespace mailwire::mime {
 
 /// Result of a conversion. `text` is always valid UTF-8.
 struct conversion {
-    std::string text;
+    std::string text;   ///< the converted text, UTF-8
     bool ok = true;     ///< false: unknown charset or invalid bytes for the charset (replaced by U+FFFD)
     std::string error;  ///< what went wrong, for a person ("unknown charset 'x-foo'")
 };

@@ -15,6 +15,7 @@ struct date_time {
     std::chrono::sys_seconds utc;  ///< the instant, UTC
     int offset_minutes = 0;        ///< the writer's zone: +120 for "+0200"; 0 for "-0000"/unknown
 
+    /// Field-by-field equality (the same instant written in another zone differs).
     friend bool operator==(const date_time&, const date_time&) = default;
 };
 

@@ -14,7 +14,16 @@
 
 namespace mailwire::mime {
 
-enum class transfer_encoding { seven_bit, eight_bit, binary, quoted_printable, base64, uuencode, unknown };
+/// A Content-Transfer-Encoding.
+enum class transfer_encoding {
+    seven_bit,         ///< "7bit": short lines of ASCII (the default)
+    eight_bit,         ///< "8bit": short lines, 8-bit bytes allowed
+    binary,            ///< "binary": any bytes, no line structure
+    quoted_printable,  ///< "quoted-printable" (RFC 2045 §6.7)
+    base64,            ///< "base64" (RFC 2045 §6.8)
+    uuencode,          ///< "x-uuencode" and its aliases (not standard, still common)
+    unknown,           ///< anything else; the body is passed through undecoded
+};
 
 /// Parses a Content-Transfer-Encoding value, case-insensitive, blanks and comments ignored.
 /// "7bit"/"8bit"/"binary"/"quoted-printable"/"base64"; "x-uuencode", "x-uue", "uuencode", "uue"
@@ -62,6 +71,7 @@ MAILWIRE_API std::string qp_encode(std::string_view in, bool header_mode = false
 class MAILWIRE_API encoder {
 public:
     virtual ~encoder();
+    /// Encodes `in`, appending to `out`; input may be split anywhere.
     virtual void encode(std::string_view in, std::string& out) = 0;
     /// Flushes pending state. The output does not end with a line break; the caller adds one.
     virtual void finish(std::string& out) = 0;

@@ -35,14 +35,20 @@ struct header {
 /// A MIME entity: headers and either a body (leaf), parts (multipart) or an embedded message.
 class MAILWIRE_API entity {
 public:
+    /// An empty text/plain leaf.
     entity();
     ~entity();
+    /// Deep copy (parts and embedded message included).
     entity(const entity& other);
+    /// Deep copy (parts and embedded message included).
     entity& operator=(const entity& other);
+    /// Moves the whole tree.
     entity(entity&&) noexcept;
+    /// Moves the whole tree.
     entity& operator=(entity&&) noexcept;
 
     // ---- headers ----
+    /// All header fields, in order.
     [[nodiscard]] const std::vector<header>& headers() const noexcept { return headers_; }
     /// First header named `name` (case-insensitive), nullptr when absent.
     [[nodiscard]] const header* find(std::string_view name) const;
@@ -62,14 +68,21 @@ public:
     // ---- typed header access ----
     /// Content-Type; text/plain (RFC 2045 §5.2) when absent, message/rfc822 in a multipart/digest.
     [[nodiscard]] mime::content_type content_type() const;
+    /// Content-Disposition; kind "" when absent.
     [[nodiscard]] mime::content_disposition disposition() const;
+    /// Content-Transfer-Encoding; 7bit when absent.
     [[nodiscard]] transfer_encoding encoding() const;
     /// Subject decoded (RFC 2047) to UTF-8.
     [[nodiscard]] std::string subject() const;
+    /// From, parsed (empty when absent).
     [[nodiscard]] std::vector<address> from() const;
+    /// To, parsed (empty when absent).
     [[nodiscard]] std::vector<address> to() const;
+    /// Cc, parsed (empty when absent).
     [[nodiscard]] std::vector<address> cc() const;
+    /// Reply-To, parsed (empty when absent).
     [[nodiscard]] std::vector<address> reply_to() const;
+    /// Date, parsed; nullopt when absent or unparseable.
     [[nodiscard]] std::optional<date_time> date() const;
     /// Message-ID without angle brackets, "" when absent.
     [[nodiscard]] std::string message_id() const;
@@ -83,17 +96,25 @@ public:
     [[nodiscard]] std::string filename() const;
 
     // ---- structure ----
+    /// Leaf, multipart or embedded message.
     [[nodiscard]] part_kind kind() const noexcept { return kind_; }
+    /// kind() == part_kind::multipart.
     [[nodiscard]] bool is_multipart() const noexcept { return kind_ == part_kind::multipart; }
+    /// kind() == part_kind::message.
     [[nodiscard]] bool is_message() const noexcept { return kind_ == part_kind::message; }
+    /// kind() == part_kind::leaf.
     [[nodiscard]] bool is_leaf() const noexcept { return kind_ == part_kind::leaf; }
     /// Parts of a multipart.
     [[nodiscard]] const std::vector<entity>& parts() const noexcept { return parts_; }
+    /// Parts of a multipart, to edit.
     [[nodiscard]] std::vector<entity>& parts() noexcept { return parts_; }
     /// The embedded message of a message/rfc822 part, nullptr otherwise.
     [[nodiscard]] const entity* embedded() const noexcept { return embedded_.get(); }
+    /// The embedded message of a message/rfc822 part, to edit; nullptr otherwise.
     [[nodiscard]] entity* embedded() noexcept { return embedded_.get(); }
+    /// A multipart's bytes before its first delimiter.
     [[nodiscard]] const std::string& preamble() const noexcept { return preamble_; }
+    /// A multipart's bytes after its close delimiter.
     [[nodiscard]] const std::string& epilogue() const noexcept { return epilogue_; }
 
     /// Turns this entity into multipart/`subtype` with a fresh random boundary (parts kept).
@@ -154,7 +175,9 @@ private:
 /// A message: the top-level entity plus what surrounds it in an mbox.
 class MAILWIRE_API message : public entity {
 public:
+    /// An empty message.
     message() = default;
+    /// The message whose top-level entity is `e`.
     explicit message(entity e) : entity(std::move(e)) {}
 
     /// Parses a whole message held in memory. Throws parse_error only on a limit.
@@ -164,6 +187,7 @@ public:
 
     /// The mbox "From " line this message came with (with line end), "" when none.
     [[nodiscard]] const std::string& envelope() const noexcept { return envelope_; }
+    /// Sets the mbox "From " line (with line end) written before the message.
     void set_envelope(std::string line) { envelope_ = std::move(line); }
     /// The line end that separated it from the next mbox message.
     [[nodiscard]] const std::string& trailer() const noexcept { return trailer_; }

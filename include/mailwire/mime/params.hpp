@@ -20,6 +20,7 @@ struct parameter {
     std::string value;  ///< decoded to UTF-8: quotes removed, RFC 2231 segments joined and converted
                         ///< from their charset, RFC 2047 encoded words decoded
 
+    /// Field-by-field equality.
     friend bool operator==(const parameter&, const parameter&) = default;
 };
 
@@ -35,6 +36,7 @@ struct MAILWIRE_API content_type {
     [[nodiscard]] bool has_param(std::string_view name) const;
     /// Case-insensitive match: is("text") any text; is("text","html") exactly text/html.
     [[nodiscard]] bool is(std::string_view t, std::string_view s = {}) const;
+    /// True for multipart/*.
     [[nodiscard]] bool is_multipart() const { return type == "multipart"; }
     /// message/rfc822 and message/global (RFC 6532): an encapsulated message the parser descends into.
     [[nodiscard]] bool is_message() const;
@@ -43,6 +45,7 @@ struct MAILWIRE_API content_type {
     /// Sets (or replaces) a parameter; `name` is lower-cased.
     void set_param(std::string_view name, std::string value);
 
+    /// Field-by-field equality.
     friend bool operator==(const content_type&, const content_type&) = default;
 };
 
@@ -57,16 +60,19 @@ MAILWIRE_API content_type parse_content_type(std::string_view value);
 /// A parsed Content-Disposition (RFC 2183).
 struct MAILWIRE_API content_disposition {
     std::string kind;  ///< lower-case: "attachment", "inline", another token, or "" when absent/unparseable
-    std::vector<parameter> params;
+    std::vector<parameter> params;  ///< in header order, one entry per distinct name
 
     /// Value of parameter `name` (case-insensitive), "" when absent.
     [[nodiscard]] std::string param(std::string_view name) const;
     /// The `filename` parameter, "" when absent. Not sanitised: callers writing files must strip
     /// directory parts themselves.
     [[nodiscard]] std::string filename() const;
+    /// True for "attachment".
     [[nodiscard]] bool is_attachment() const { return kind == "attachment"; }
+    /// True for "inline".
     [[nodiscard]] bool is_inline() const { return kind == "inline"; }
 
+    /// Field-by-field equality.
     friend bool operator==(const content_disposition&, const content_disposition&) = default;
 };
 
@@ -88,8 +94,7 @@ MAILWIRE_API std::string format_parameters(const std::vector<parameter>& params)
 /// As format_parameters, but folded with CRLF SP before a parameter whenever it would push the
 /// line past 76 characters. `first_line_used` is how much of the first line is already taken
 /// (e.g. "Content-Type: text/plain" = 24).
-MAILWIRE_API std::string format_parameters_folded(const std::vector<parameter>& params,
-                                                   std::size_t first_line_used);
+MAILWIRE_API std::string format_parameters_folded(const std::vector<parameter>& params, std::size_t first_line_used);
 
 /// "type/subtype" + format_parameters(params).
 MAILWIRE_API std::string format_content_type(const content_type& ct);

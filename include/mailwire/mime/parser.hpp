@@ -55,16 +55,18 @@ struct parser_limits {
     std::size_t max_parts = 100000;           ///< entities per message
 };
 
+/// What the input holds.
 enum class input_format {
     message,  ///< one message (a leading "From " line is taken as its envelope)
     mbox,     ///< a sequence of messages separated by "From " lines
 };
 
+/// How the parser reads its input.
 struct parser_options {
-    input_format format = input_format::message;
-    bool decode = false;        ///< also deliver decoded leaf bodies through on_decoded
-    bool unquote_from = false;  ///< mbox: ">From " → "From " in bodies (mboxrd)
-    parser_limits limits;
+    input_format format = input_format::message;  ///< one message or an mbox
+    bool decode = false;                          ///< also deliver decoded leaf bodies through on_decoded
+    bool unquote_from = false;                    ///< mbox: ">From " → "From " in bodies (mboxrd)
+    parser_limits limits;                         ///< limits against hostile input
 };
 
 /// One header field, as views into the parser's buffer (valid during on_part_begin only).
@@ -74,18 +76,24 @@ struct header_field {
     std::string_view raw;    ///< the whole field with its line ending(s), exactly as in the input
 };
 
-enum class part_kind { leaf, multipart, message };
+/// What a part contains.
+enum class part_kind {
+    leaf,       ///< a body
+    multipart,  ///< parts between boundary delimiters
+    message,    ///< an embedded message (message/rfc822, message/global, message/news)
+};
 
 /// What on_part_begin reports about a part.
 struct part_head {
-    const std::vector<header_field>* fields = nullptr;
-    std::string_view separator;   ///< the blank line ending the headers ("\r\n", "\n") or "" when missing
-    const content_type* type = nullptr;
-    transfer_encoding encoding = transfer_encoding::seven_bit;
-    part_kind kind = part_kind::leaf;
-    std::string_view boundary;    ///< multipart boundary parameter (without "--")
-    std::size_t depth = 0;        ///< 0 = the message itself
+    const std::vector<header_field>* fields = nullptr;  ///< the header fields, in order (see headers())
+    std::string_view separator;          ///< the blank line ending the headers ("\r\n", "\n") or "" when missing
+    const content_type* type = nullptr;  ///< parsed Content-Type (the default when absent); never null in events
+    transfer_encoding encoding = transfer_encoding::seven_bit;  ///< parsed Content-Transfer-Encoding
+    part_kind kind = part_kind::leaf;                           ///< leaf, multipart or embedded message
+    std::string_view boundary;                                  ///< multipart boundary parameter (without "--")
+    std::size_t depth = 0;                                      ///< 0 = the message itself
 
+    /// The header fields, in order.
     [[nodiscard]] const std::vector<header_field>& headers() const { return *fields; }
     /// First field named `name` (case-insensitive), nullptr when absent.
     [[nodiscard]] const header_field* find(std::string_view name) const;
@@ -119,6 +127,7 @@ public:
 /// The streaming parser. Not copyable; reusable after finish() (or reset()).
 class MAILWIRE_API parser {
 public:
+    /// A parser reporting to `handler`, which must outlive it.
     explicit parser(parser_handler& handler, parser_options options = {});
     ~parser();
     parser(const parser&) = delete;

@@ -19,13 +19,16 @@ namespace mailwire::mime {
 class MAILWIRE_API output {
 public:
     virtual ~output();
+    /// Takes the next piece of output (called many times, in order).
     virtual void write(std::string_view bytes) = 0;
 };
 
 /// Appends to a std::string.
 class MAILWIRE_API string_output : public output {
 public:
+    /// Appends to `s`, which must outlive this object.
     explicit string_output(std::string& s) : s_(s) {}
+    /// Appends `bytes` to the string.
     void write(std::string_view bytes) override { s_.append(bytes); }
 
 private:
@@ -36,7 +39,9 @@ private:
 MAILWIRE_API void serialize(const entity& e, output& out);
 /// Writes a message, including its mbox envelope line and trailer when it has them.
 MAILWIRE_API void serialize(const message& m, output& out);
+/// serialize() of an entity into a string.
 [[nodiscard]] MAILWIRE_API std::string to_string(const entity& e);
+/// serialize() of a message into a string.
 [[nodiscard]] MAILWIRE_API std::string to_string(const message& m);
 /// Writes a message to a file (created or truncated); throws mailwire::error (io_error).
 MAILWIRE_API void write_file(const message& m, const std::string& path);
