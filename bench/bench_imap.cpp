@@ -1,6 +1,7 @@
 // IMAP fetch benchmark (driven by bench/imap.py, which prepares the mailbox and runs the peers).
 //
-//   bench_imap ENV_FILE fetch ROUNDS   over one implicit-TLS connection, alternately:
+//   bench_imap ENV_FILE fetch ROUNDS [FIRST]   over one implicit-TLS connection, alternately
+//     (round r runs parsed first when r is even; rounds are numbered from FIRST, default 0):
 //       parsed: UID FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE) into fetch_data
 //       raw:    the same command, bytes only read and counted (the lower bound)
 //     prints one JSON line per run: {"kind":..., "seconds":..., "bytes"/"messages":...}
@@ -86,7 +87,7 @@ long peak_rss_kib() {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: bench_imap ENV fetch ROUNDS | bench_imap ENV big USER PASS MAILBOX PATH\n");
+        std::fprintf(stderr, "usage: bench_imap ENV fetch ROUNDS [FIRST] | bench_imap ENV big USER PASS MAILBOX PATH\n");
         return 2;
     }
     auto env = load_env(argv[1]);
@@ -97,10 +98,11 @@ int main(int argc, char** argv) {
     try {
         if (mode == "fetch") {
             const int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
+            const int first = argc > 4 ? std::atoi(argv[4]) : 0;
             c.authenticate(env["USER1"], env["PASS1"]);
             c.examine("INBOX");
             const std::string items = "UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE";
-            for (int r = 0; r < rounds; ++r) {
+            for (int r = first; r < first + rounds; ++r) {
                 // Alternate which goes first so neither always meets a warm server cache.
                 for (int k = 0; k < 2; ++k) {
                     const bool parsed = (k == 0) == (r % 2 == 0);

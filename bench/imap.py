@@ -152,7 +152,8 @@ def main():
         cpu = {"parsed": [], "raw": [], "imaplib": []}
         size = messages = 0
         for r in range(rounds):
-            out = subprocess.run([binary, os.path.join(tmp, "env"), "fetch", "1"], capture_output=True, text=True,
+            # One round per process; passing r alternates which of parsed/raw goes first.
+            out = subprocess.run([binary, os.path.join(tmp, "env"), "fetch", "1", str(r)], capture_output=True, text=True,
                                  check=True).stdout
             for line in out.splitlines():
                 j = json.loads(line)

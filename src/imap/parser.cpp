@@ -73,7 +73,7 @@ public:
                 if (stack_.size() >= lim_.max_depth)
                     fail(errc::limit_exceeded, fmt::format("IMAP lists nested deeper than {}", lim_.max_depth));
                 add(node::kind::list, {});
-                stack_.push_back({static_cast<std::uint32_t>(out_.nodes.size() - 1), node::npos});
+                stack_.push_back({count_ - 1, node::npos});
                 ++p;
                 continue;
             }
@@ -105,10 +105,12 @@ private:
 
     // Appends a node built in place (no copy of a stack temporary: its narrow field writes
     // followed by a wide copy stall store forwarding) and links it into the current list.
-    node& add(node::kind type, std::string_view text, std::uint64_t number = 0) {
-        const auto idx = static_cast<std::uint32_t>(out_.nodes.size());
+    [[gnu::always_inline]] node& add(node::kind type, std::string_view text, std::uint64_t number = 0) {
+        // count_ mirrors out_.nodes.size() (which costs a division by sizeof(node) per call).
+        const auto idx = count_;
         if (idx >= lim_.max_tokens) too_many_tokens();
         node& n = out_.nodes.emplace_back();
+        ++count_;
         n.type = type;
         n.text = text;
         n.number = number;
@@ -233,6 +235,7 @@ private:
     std::vector<level> stack_;
     std::uint32_t first_ = node::npos;
     std::uint32_t last_top_ = node::npos;
+    std::uint32_t count_ = static_cast<std::uint32_t>(out_.nodes.size());
 };
 
 }  // namespace
