@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,7 +20,6 @@
 #include "mailwire/mime/message.hpp"
 #include "mailwire/mime/serializer.hpp"
 #include "mailwire/smtp/client.hpp"
-#include "mailwire/smtp/data.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 

@@ -145,7 +145,12 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
     std::string raw, body;
     for (std::size_t index = 0;; ++index) {
         outgoing m;
-        if (!next(m)) break;
+        try {
+            if (!next(m)) break;
+        } catch (...) {
+            settle_all();  // the caller's failure: answer what is on the wire, keep the session in step
+            throw;
+        }
         batch_outcome o{index, {}, nullptr};
         if (!m.message) {
             o.error = std::make_exception_ptr(error(errc::invalid_argument, "no message", context(stage::command)));

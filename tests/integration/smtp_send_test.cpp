@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "mailwire/smtp/client.hpp"
@@ -532,6 +533,35 @@ TEST(smtp_scripted, send_many_421_fails_every_message_in_flight_and_throws) {
     ASSERT_EQ(out.size(), 2u);
     EXPECT_TRUE(out[0].ok());
     EXPECT_FALSE(out[1].ok());
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_scripted, send_many_settles_the_pipeline_when_next_throws) {
+    const std::string b = "x\r\n";
+    scripted_server srv(ehlo("250-PIPELINING\r\n250-CHUNKING\r\n")
+                            .expect_exact(bdat_group("a@x", "b@x", b, false))
+                            .send("250 ok\r\n250 ok\r\n250 queued as Q1\r\n")
+                            .expect_line("NOOP")
+                            .send("250 ok\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    c.connect(srv.host(), srv.port(), security::none);
+    std::vector<batch_outcome> out;
+    int calls = 0;
+    EXPECT_THROW(c.send_many(
+                     [&](outgoing& m) {
+                         if (calls++ == 1) throw std::runtime_error("the caller's source failed");
+                         m.env = envelope{"a@x", {"b@x"}};
+                         m.message = memory_source(b);
+                         return true;
+                     },
+                     [&](batch_outcome&& o) { out.push_back(std::move(o)); }),
+                 std::runtime_error);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].ok());
+    c.noop();  // still in step with the server
+    c.disconnect();
     EXPECT_EQ(srv.wait(), "");
 }
 

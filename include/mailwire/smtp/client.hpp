@@ -164,6 +164,7 @@ public:
     /// is an outcome with an smtp_error, and the batch goes on. When the session ends (421, a lost
     /// connection, a timeout), each message already sent but not yet answered gets an outcome with
     /// that error, and the error is thrown; messages `next` has not handed out are not touched.
+    /// An exception from `next` is passed on after the messages in flight got their outcomes.
     void send_many(const std::function<bool(outgoing&)>& next, const std::function<void(batch_outcome&&)>& done);
     /// Sends all `messages` (see above); one outcome per message, in order. Throws only when the
     /// session ends, as above (the outcomes collected so far are lost: use the callback form to keep them).
