@@ -103,7 +103,8 @@ constexpr auto b64_digits = [] {
     std::array<std::int8_t, 256> t{};
     t.fill(-1);
     constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    for (std::size_t i = 0; i < alphabet.size(); ++i)
+        t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
     return t;
 }();
 int b64_digit(char c) noexcept { return b64_digits[static_cast<unsigned char>(c)]; }
@@ -114,8 +115,7 @@ int b64_digit(char c) noexcept { return b64_digits[static_cast<unsigned char>(c)
 // then decides, so the result is the same either way (types_test checks this on many inputs).
 bool decode_single_utf8_b_word(std::string& s) {
     constexpr std::string_view head = "=?utf-8?b?";
-    if (s.size() < head.size() + 2 || !iequals(std::string_view(s).substr(0, head.size()), head) ||
-        !s.ends_with("?="))
+    if (s.size() < head.size() + 2 || !iequals(std::string_view(s).substr(0, head.size()), head) || !s.ends_with("?="))
         return false;
     const std::string_view text = std::string_view(s).substr(head.size(), s.size() - head.size() - 2);
     if (text.size() % 4 != 0) return false;
