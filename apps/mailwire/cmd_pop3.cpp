@@ -1,19 +1,172 @@
-// `mailwire pop3 …` — POP3 commands. For now: `caps` (connect, log in when asked, show CAPA).
+// `mailwire pop3 …` — POP3 commands: caps (the default), stat, list, uidl, retr, top, dele. Each
+// opens one session (session_setup::open), does its job and ends it with QUIT.
+//
+// Message numbers are per session (RFC 1939 §5: they change when another session deletes mail),
+// so every command that takes numbers also takes --uid UIDL, which is stable across sessions.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common.hpp"
 #include "mailwire/pop3/client.hpp"
+#include "progress.hpp"
 #include "report.hpp"
 
 namespace mailwire::cli {
 namespace {
 
+namespace fs = std::filesystem;
+using nlohmann::json;
+
 struct pop3_state {
     connection_options o;
+    std::vector<std::uint32_t> numbers;   ///< N… : message numbers of this session
+    std::vector<std::string> uids;        ///< --uid UIDL (repeatable), resolved with one UIDL listing
+    std::vector<std::uint32_t> top_args;  ///< top: N LINES, or LINES with --uid
+    std::string output;                   ///< retr -o FILE|DIR
+    bool all = false, skip_existing = false, dry_run = false;
 };
+
+/// Progress is drawn for transfers of at least this many bytes (or always with --progress always).
+constexpr std::uint64_t progress_threshold = 1'000'000;
+
+void print_json(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
+
+std::string plural(std::size_t n, std::string_view word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+
+std::string join_numbers(const std::vector<std::uint32_t>& v) {
+    std::string s;
+    for (const auto n : v) s += (s.empty() ? "" : ", ") + std::to_string(n);
+    return s;
+}
+
+/// Connects, logs in (USER/PASS for --auth legacy) and insists on being logged in: every command
+/// but caps works on a user's maildrop.
+void open_session(pop3::client& c, session_setup& setup, const connection_options& o) {
+    if (o.user.empty()) throw usage_error("this command works on a maildrop: give --user and --password-env VAR");
+    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
+    if (!c.is_authenticated()) throw usage_error("this command needs a logged-in session: give --user");
+}
+
+error_context context_of(const pop3::client& c, stage s, std::string hint = {}) {
+    error_context x;
+    x.host = c.host();
+    x.port = c.port();
+    x.protocol = "pop3";
+    x.stage = s;
+    x.hint = std::move(hint);
+    return x;
+}
+
+void check_numbers(const std::vector<std::uint32_t>& numbers) {
+    for (const auto n : numbers)
+        if (n == 0) throw usage_error("message numbers start at 1 (`mailwire pop3 list` shows them)");
+}
+
+/// The message numbers a command names: N… as given, then those whose UIDL is one of --uid (one
+/// UIDL listing; a UIDL nobody has is a command error, exit 7). Duplicates are dropped. `uid_of`
+/// receives the UIDLs that were given.
+std::vector<std::uint32_t> resolve(pop3::client& c, const pop3_state& st,
+                                   std::map<std::uint32_t, std::string>* uid_of = nullptr) {
+    std::vector<std::uint32_t> out;
+    auto add = [&](std::uint32_t n) {
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    };
+    for (const auto n : st.numbers) add(n);
+    if (st.uids.empty()) return out;
+    std::map<std::string, std::uint32_t> number_of;
+    for (auto& m : c.uidl()) number_of.emplace(std::move(m.uid), m.number);
+    for (const auto& u : st.uids) {
+        const auto it = number_of.find(u);
+        if (it == number_of.end())
+            throw command_error(errc::command_failed,
+                                fmt::format("no message has UIDL {} (deleted, or in another maildrop)", u),
+                                context_of(c, stage::command, "`mailwire pop3 uidl` lists the UIDLs"));
+        add(it->second);
+        if (uid_of != nullptr) (*uid_of)[it->second] = u;
+    }
+    return out;
+}
+
+/// A file name for a UIDL: bytes other than [A-Za-z0-9_+=@,-] and dots after the first byte are
+/// written %XX, so every UIDL (RFC 1939: 1-70 bytes 0x21-0x7E) gives its own name that is neither
+/// a path, nor hidden, nor "." or "..", and the name can be mapped back to the UIDL.
+std::string file_name_for(std::string_view uid) {
+    std::string s;
+    for (std::size_t i = 0; i < uid.size(); ++i) {
+        const auto ch = static_cast<unsigned char>(uid[i]);
+        const bool safe = std::isalnum(ch) != 0 || std::strchr("_+=@,-", ch) != nullptr || (ch == '.' && i > 0);
+        if (safe && ch != 0) s += static_cast<char>(ch);
+        else s += fmt::format("%{:02X}", ch);
+    }
+    return s + ".eml";
+}
+
+// ---- files that appear only when complete -------------------------------------------------------
+
+/// Writes to a hidden ".NAME.part" next to the target and renames it when commit() is called, so a
+/// file with the final name is always a complete message; an unfinished one is removed. A target
+/// that exists and is not a regular file (/dev/null, a FIFO) is written directly.
+class output_file {
+public:
+    explicit output_file(fs::path target) : target_(std::move(target)) {
+        std::error_code ec;
+        direct_ = fs::exists(target_, ec) && !fs::is_regular_file(target_, ec);
+        path_ = direct_ ? target_ : target_.parent_path() / ("." + target_.filename().string() + ".part");
+        f_ = std::fopen(path_.c_str(), "wb");
+        if (f_ == nullptr)
+            throw error(errc::io_error,
+                        fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno)));
+    }
+    ~output_file() {
+        if (f_ == nullptr) return;
+        std::fclose(f_);
+        if (!direct_) std::remove(path_.c_str());
+    }
+    output_file(const output_file&) = delete;
+    output_file& operator=(const output_file&) = delete;
+
+    void write(std::string_view b) {
+        if (std::fwrite(b.data(), 1, b.size(), f_) != b.size())
+            throw error(errc::io_error, fmt::format("writing {} failed: {}", path_.string(), std::strerror(errno)));
+    }
+    void commit() {
+        std::FILE* f = std::exchange(f_, nullptr);
+        if (std::fclose(f) != 0) {
+            if (!direct_) std::remove(path_.c_str());
+            throw error(errc::io_error, fmt::format("writing {} failed: {}", path_.string(), std::strerror(errno)));
+        }
+        if (direct_) return;
+        std::error_code ec;
+        fs::rename(path_, target_, ec);
+        if (ec) {
+            std::remove(path_.c_str());
+            throw error(errc::io_error,
+                        fmt::format("cannot rename {} to {}: {}", path_.string(), target_.string(), ec.message()));
+        }
+    }
+    [[nodiscard]] const fs::path& target() const noexcept { return target_; }
+
+private:
+    fs::path target_, path_;
+    std::FILE* f_ = nullptr;
+    bool direct_ = false;
+};
+
+// ---- caps ----------------------------------------------------------------------------------------
 
 int run_caps(const connection_options& o) {
     pop3::client c;
@@ -30,7 +183,7 @@ int run_caps(const connection_options& o) {
         j["auth_mechanisms"] = caps.sasl;
         j["user_pass"] = caps.user;
         j["apop"] = !c.apop_timestamp().empty();
-        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        print_json(j);
     } else {
         text_report r(output_width());
         session_fields(r, c);
@@ -43,16 +196,419 @@ int run_caps(const connection_options& o) {
     return exit_ok;
 }
 
+// ---- stat, list, uidl ----------------------------------------------------------------------------
+
+int run_stat(const pop3_state& st) {
+    pop3::client c;
+    session_setup setup;
+    open_session(c, setup, st.o);
+    const auto s = c.stat();
+    c.disconnect();
+    if (st.o.json) print_json({{"ok", true}, {"user", st.o.user}, {"count", s.count}, {"size", s.size}});
+    else std::cout << fmt::format("{}, {} ({} bytes)\n", plural(s.count, "message"), human_bytes(s.size), s.size);
+    return exit_ok;
+}
+
+/// The one message list/uidl may name (N or --uid), if any.
+std::optional<std::uint32_t> single_target(pop3::client& c, const pop3_state& st, const char* command) {
+    if (st.numbers.size() + st.uids.size() > 1)
+        throw usage_error(fmt::format("{} takes at most one message: N or --uid UIDL", command));
+    const auto numbers = resolve(c, st);
+    if (numbers.empty()) return std::nullopt;
+    return numbers.front();
+}
+
+int run_list(const pop3_state& st) {
+    check_numbers(st.numbers);
+    pop3::client c;
+    session_setup setup;
+    open_session(c, setup, st.o);
+    std::vector<pop3::message_info> messages;
+    if (const auto n = single_target(c, st, "list")) messages.push_back(c.list(*n));
+    else messages = c.list();
+    c.disconnect();
+    std::uint64_t total = 0;
+    for (const auto& m : messages) total += m.size;
+    if (st.o.json) {
+        json list = json::array();
+        for (const auto& m : messages) list.push_back({{"number", m.number}, {"size", m.size}});
+        print_json(
+            {{"ok", true}, {"user", st.o.user}, {"messages", list}, {"count", messages.size()}, {"size", total}});
+        return exit_ok;
+    }
+    for (const auto& m : messages)
+        std::cout << fmt::format("{:>6}  {:>12}  {}\n", m.number, m.size, human_bytes(m.size));
+    if (messages.size() != 1)
+        std::cout << fmt::format("{}, {}\n", plural(messages.size(), "message"), human_bytes(total));
+    return exit_ok;
+}
+
+int run_uidl(const pop3_state& st) {
+    check_numbers(st.numbers);
+    pop3::client c;
+    session_setup setup;
+    open_session(c, setup, st.o);
+    std::vector<pop3::message_uid> messages;
+    if (const auto n = single_target(c, st, "uidl")) messages.push_back(c.uidl(*n));
+    else messages = c.uidl();
+    c.disconnect();
+    if (st.o.json) {
+        json list = json::array();
+        for (const auto& m : messages) list.push_back({{"number", m.number}, {"uid", m.uid}});
+        print_json({{"ok", true}, {"user", st.o.user}, {"messages", list}, {"count", messages.size()}});
+        return exit_ok;
+    }
+    for (const auto& m : messages) std::cout << fmt::format("{:>6}  {}\n", m.number, m.uid);
+    return exit_ok;
+}
+
+// ---- retr ----------------------------------------------------------------------------------------
+
+/// One message written by retr, for the report.
+struct written {
+    std::uint32_t number = 0;
+    std::string uid;
+    std::uint64_t size = 0;
+    std::string file;  ///< empty for stdout
+};
+
+/// A message the server refused to send (deleted meanwhile, no such message).
+struct refusal {
+    std::uint32_t number = 0;
+    pop3::status reply;
+};
+
+/// The bulk download's handler: each message into DIR/<UIDL>.eml as it arrives.
+class dir_writer : public pop3::message_handler {
+public:
+    dir_writer(fs::path dir, const std::map<std::uint32_t, std::string>& names, progress& meter)
+        : dir_(std::move(dir)), names_(names), meter_(meter) {}
+
+    void begin(std::uint32_t number, std::optional<std::uint64_t>) override {
+        file_ = std::make_unique<output_file>(dir_ / names_.at(number));
+    }
+    void data(std::uint32_t, std::string_view chunk) override {
+        file_->write(chunk);
+        meter_.add(chunk.size());
+    }
+    void end(std::uint32_t number, std::uint64_t bytes) override {
+        file_->commit();
+        done.push_back({number, {}, bytes, file_->target().string()});
+        file_.reset();
+    }
+    void refused(std::uint32_t number, const pop3::status& reply) override { refusals.push_back({number, reply}); }
+
+    std::vector<written> done;
+    std::vector<refusal> refusals;
+
+private:
+    fs::path dir_;
+    const std::map<std::uint32_t, std::string>& names_;
+    progress& meter_;
+    std::unique_ptr<output_file> file_;
+};
+
+bool progress_on(const connection_options& o, std::uint64_t total) {
+    return progress_enabled(o.progress) && (o.progress == "always" || total >= progress_threshold);
+}
+
+/// The UIDL of each number (pipelined), or of every message; empty where the server has none.
+std::map<std::uint32_t, std::string> uids_of(pop3::client& c, const std::vector<std::uint32_t>& numbers, bool all) {
+    std::map<std::uint32_t, std::string> out;
+    if (all) {
+        for (auto& m : c.uidl()) out[m.number] = std::move(m.uid);
+        return out;
+    }
+    const auto got = c.uidl(std::span<const std::uint32_t>(numbers));
+    for (std::size_t i = 0; i < numbers.size(); ++i)
+        if (got[i]) out[numbers[i]] = got[i]->uid;
+    return out;
+}
+
+int report_retr(const pop3_state& st, const std::vector<written>& done, const std::vector<std::uint32_t>& skipped,
+                const std::vector<refusal>& refusals, const std::string& dir) {
+    std::uint64_t bytes = 0;
+    for (const auto& w : done) bytes += w.size;
+    if (st.o.json) {
+        json messages = json::array(), refused = json::array();
+        for (const auto& w : done) {
+            json m = {{"number", w.number}, {"uid", w.uid}, {"size", w.size}};
+            if (!w.file.empty()) m["file"] = w.file;
+            messages.push_back(m);
+        }
+        for (const auto& r : refusals)
+            refused.push_back({{"number", r.number}, {"response_code", r.reply.code}, {"server_text", r.reply.text}});
+        json j = {{"ok", refusals.empty()}, {"messages", messages}, {"bytes", bytes}, {"refused", refused}};
+        if (!dir.empty()) j["directory"] = dir;
+        if (st.skip_existing) j["skipped"] = skipped;
+        print_json(j);
+    } else if (!dir.empty() || (!done.empty() && !done.front().file.empty())) {
+        for (const auto& w : done) std::cout << fmt::format("{}  {}\n", w.file, human_bytes(w.size));
+        if (!dir.empty()) {
+            std::cout << fmt::format("{}, {} written to {}", plural(done.size(), "message"), human_bytes(bytes), dir);
+            if (!skipped.empty()) std::cout << fmt::format(" ({} already there, skipped)", skipped.size());
+            std::cout << "\n";
+        }
+    }
+    if (refusals.empty()) return exit_ok;
+    if (!st.o.json) {
+        std::cerr << fmt::format("error: the server refused RETR for {}:\n", plural(refusals.size(), "message"));
+        for (const auto& r : refusals)
+            std::cerr << fmt::format("  {}: -ERR {}{}\n", r.number,
+                                     r.reply.code.empty() ? "" : "[" + r.reply.code + "] ", r.reply.text);
+    }
+    return exit_protocol;
+}
+
+/// One message to stdout or to FILE, streamed.
+int retr_one(pop3::client& c, const pop3_state& st, std::uint32_t number, const std::string& uid_given) {
+    // LIST n first: it fails with the server's words for a message that is not there, before a
+    // file is created, and its size feeds the progress meter.
+    const auto size = c.list(number).size;
+    std::string uid = uid_given;
+    const bool to_stdout = st.output.empty();
+    std::unique_ptr<output_file> file;
+    if (!to_stdout) file = std::make_unique<output_file>(st.output);
+    progress meter(progress_on(st.o, size), fmt::format("RETR {}", number), size);
+    if (to_stdout) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+    const auto bytes = c.retr(number, [&](std::string_view chunk) {
+        if (file) {
+            file->write(chunk);
+        } else if (std::fwrite(chunk.data(), 1, chunk.size(), stdout) != chunk.size()) {
+            throw error(errc::io_error, fmt::format("writing to stdout failed: {}", std::strerror(errno)));
+        }
+        meter.add(chunk.size());
+    });
+    if (file) file->commit();
+    else if (std::fflush(stdout) != 0) throw error(errc::io_error, "writing to stdout failed");
+    meter.finish();
+    if (uid.empty() && st.o.json && c.capabilities().uidl) uid = c.uidl(number).uid;
+    c.disconnect();
+    return report_retr(st, {{number, uid, bytes, to_stdout ? "" : st.output}}, {}, {}, "");
+}
+
+/// Several messages (or --all) into DIR, pipelined when the server offers PIPELINING.
+int retr_many(pop3::client& c, const pop3_state& st, std::vector<std::uint32_t> numbers) {
+    std::map<std::uint32_t, std::uint64_t> sizes;
+    if (st.all) {
+        for (const auto& m : c.list()) {
+            numbers.push_back(m.number);
+            sizes[m.number] = m.size;
+        }
+    } else {
+        const auto got = c.list(std::span<const std::uint32_t>(numbers));
+        for (std::size_t i = 0; i < numbers.size(); ++i)
+            if (got[i]) sizes[numbers[i]] = got[i]->size;
+    }
+    std::map<std::uint32_t, std::string> uids;
+    std::map<std::uint32_t, std::string> names;
+    if (!numbers.empty()) {
+        try {
+            uids = uids_of(c, numbers, st.all);
+        } catch (const pop3::pop3_error& e) {  // no UIDL: name the files by number, and say why
+            std::cerr << "note: the server has no UIDL (" << e.status().text
+                      << "); files are named by message number, which changes between sessions\n";
+        }
+    }
+    for (const auto n : numbers) {
+        const auto it = uids.find(n);
+        names[n] = it != uids.end() && !it->second.empty() ? file_name_for(it->second) : fmt::format("msg-{}.eml", n);
+    }
+
+    const fs::path dir(st.output);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw error(errc::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+
+    std::vector<std::uint32_t> fetch, skipped;
+    std::uint64_t total = 0;
+    for (const auto n : numbers) {
+        if (st.skip_existing && fs::exists(dir / names[n], ec)) {
+            skipped.push_back(n);
+            continue;
+        }
+        fetch.push_back(n);
+        total += sizes.count(n) != 0 ? sizes[n] : 0;
+    }
+
+    progress meter(progress_on(st.o, total), fmt::format("RETR {}", plural(fetch.size(), "message")), total);
+    dir_writer writer(dir, names, meter);
+    c.retrieve(std::span<const std::uint32_t>(fetch), writer);
+    meter.finish();
+    c.disconnect();
+    for (auto& w : writer.done)
+        if (const auto it = uids.find(w.number); it != uids.end()) w.uid = it->second;
+    return report_retr(st, writer.done, skipped, writer.refusals, dir.string());
+}
+
+int run_retr(const pop3_state& st) {
+    check_numbers(st.numbers);
+    const std::size_t named = st.numbers.size() + st.uids.size();
+    if (st.all && named > 0) throw usage_error("retr: give message numbers, --uid or --all, not several");
+    if (!st.all && named == 0) throw usage_error("retr: which message? Give N, --uid UIDL or --all -o DIR");
+    std::error_code ec;
+    const bool is_dir = !st.output.empty() && (fs::is_directory(st.output, ec) || st.output.back() == '/');
+    const bool many = st.all || named > 1;
+    if (many && st.output.empty())
+        throw usage_error("retr of several messages writes each to DIR/UIDL.eml: give -o DIR");
+    if (many && !is_dir && fs::exists(st.output, ec))
+        throw usage_error(fmt::format("-o {}: not a directory; several messages need -o DIR", st.output));
+    if (st.o.json && st.output.empty())
+        throw usage_error("retr --json needs -o FILE|DIR: the message goes to a file and the JSON reports it");
+    if (st.skip_existing && !(many || is_dir)) throw usage_error("--skip-existing goes with -o DIR");
+
+    pop3::client c;
+    session_setup setup;
+    open_session(c, setup, st.o);
+    std::map<std::uint32_t, std::string> given;
+    const auto numbers = resolve(c, st, &given);
+    if (many || is_dir) return retr_many(c, st, st.all ? std::vector<std::uint32_t>{} : numbers);
+    return retr_one(c, st, numbers.front(), given.count(numbers.front()) != 0 ? given[numbers.front()] : "");
+}
+
+// ---- top -----------------------------------------------------------------------------------------
+
+int run_top(pop3_state st) {
+    const std::size_t want = st.uids.empty() ? 2 : 1;
+    if (st.uids.size() > 1 || st.top_args.size() != want)
+        throw usage_error("usage: top N LINES, or top --uid UIDL LINES");
+    const std::uint32_t lines = st.top_args.back();
+    if (st.uids.empty()) st.numbers = {st.top_args.front()};
+    check_numbers(st.numbers);
+    pop3::client c;
+    session_setup setup;
+    open_session(c, setup, st.o);
+    const auto number = resolve(c, st).front();
+    if (st.o.json) {
+        const auto text = c.top(number, lines);  // header + a few lines: bounded by limits().max_multiline_bytes
+        c.disconnect();
+        print_json({{"ok", true}, {"number", number}, {"lines", lines}, {"bytes", text.size()}, {"text", text}});
+        return exit_ok;
+    }
+    std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+    c.top(number, lines, [&](std::string_view chunk) {
+        if (std::fwrite(chunk.data(), 1, chunk.size(), stdout) != chunk.size())
+            throw error(errc::io_error, fmt::format("writing to stdout failed: {}", std::strerror(errno)));
+    });
+    if (std::fflush(stdout) != 0) throw error(errc::io_error, "writing to stdout failed");
+    c.disconnect();
+    return exit_ok;
+}
+
+// ---- dele ----------------------------------------------------------------------------------------
+
+/// DELE each message, then QUIT: the server removes them only when QUIT succeeds (RFC 1939 §6).
+/// All or nothing: when one DELE is refused, RSET unmarks the others before QUIT.
+int run_dele(const pop3_state& st) {
+    check_numbers(st.numbers);
+    if (st.numbers.empty() && st.uids.empty()) throw usage_error("dele: which messages? Give N… or --uid UIDL");
+    pop3::client c;
+    session_setup setup;
+    open_session(c, setup, st.o);
+    std::map<std::uint32_t, std::string> uids;
+    const auto numbers = resolve(c, st, &uids);
+    if (uids.size() < numbers.size() && c.capabilities().uidl) {  // the report names each message by UIDL too
+        const auto got = c.uidl(std::span<const std::uint32_t>(numbers));
+        for (std::size_t i = 0; i < numbers.size(); ++i)
+            if (got[i]) uids[numbers[i]] = got[i]->uid;
+    }
+    if (st.dry_run) {
+        // LIST n checks each exists; nothing is marked.
+        for (const auto n : numbers) (void)c.list(n);
+    } else {
+        for (const auto n : numbers) {
+            try {
+                c.dele(n);
+            } catch (const pop3::pop3_error&) {
+                c.rset();
+                c.quit();
+                std::cerr << "note: nothing was deleted: RSET unmarked the messages before QUIT\n";
+                throw;
+            }
+        }
+        c.quit();  // the deletion happens here; a failure to remove is a pop3_error (exit 7)
+    }
+    if (st.dry_run) c.disconnect();
+    if (st.o.json) {
+        json list = json::array();
+        for (const auto n : numbers) {
+            json m = {{"number", n}};
+            if (uids.count(n) != 0) m["uid"] = uids[n];
+            list.push_back(m);
+        }
+        print_json({{"ok", true}, {"dry_run", st.dry_run}, {"committed", !st.dry_run}, {"messages", list}});
+        return exit_ok;
+    }
+    for (const auto n : numbers)
+        std::cout << fmt::format("{:>6}  {}\n", n, uids.count(n) != 0 ? uids[n] : std::string());
+    if (st.dry_run)
+        std::cout << fmt::format("dry run: would delete {} ({}); nothing was marked\n",
+                                 plural(numbers.size(), "message"), join_numbers(numbers));
+    else
+        std::cout << fmt::format("deleted {} ({}): marked with DELE, removed by the server at QUIT\n",
+                                 plural(numbers.size(), "message"), join_numbers(numbers));
+    return exit_ok;
+}
+
 }  // namespace
 
 command add_pop3(CLI::App& app) {
     auto st = std::make_shared<pop3_state>();
     auto* sub = app.add_subcommand("pop3", "POP3 client commands (default: caps)");
     add_connection_options(*sub, st->o);
+    sub->footer(
+        "Message numbers (N) count from 1 in each session and change when mail is deleted; --uid UIDL\n"
+        "names a message stably (`mailwire pop3 uidl` lists them). docs/cli.md has the details.");
+
     auto* caps = sub->add_subcommand("caps", "Connect, log in if --user is given, print the CAPA list");
     caps->fallthrough();
+
+    auto* stat = sub->add_subcommand("stat", "Number of messages and their total size (STAT)");
+    stat->fallthrough();
+
+    auto* list = sub->add_subcommand("list", "Message numbers and sizes (LIST), or of one message");
+    list->fallthrough();
+    list->add_option("N", st->numbers, "Message number")->expected(0, 1);
+    list->add_option("--uid", st->uids, "The message with this UIDL")->allow_extra_args(false);
+
+    auto* uidl = sub->add_subcommand("uidl", "Message numbers and unique ids (UIDL), or of one message");
+    uidl->fallthrough();
+    uidl->add_option("N", st->numbers, "Message number")->expected(0, 1);
+    uidl->add_option("--uid", st->uids, "The message with this UIDL (shows its number)")->allow_extra_args(false);
+
+    auto* retr = sub->add_subcommand("retr", "Download messages, streamed, to stdout, FILE or DIR/UIDL.eml");
+    retr->fallthrough();
+    retr->add_option("N", st->numbers, "Message number(s)");
+    retr->add_option("--uid", st->uids, "The message with this UIDL (repeatable)")->allow_extra_args(false);
+    retr->add_flag("--all", st->all, "Every message (needs -o DIR); pipelined when the server allows");
+    retr->add_option("-o,--output", st->output,
+                     "FILE for one message; DIR (existing, or ending in /) for DIR/UIDL.eml; default stdout");
+    retr->add_flag("--skip-existing", st->skip_existing, "With -o DIR: skip messages whose file is already there");
+
+    auto* top = sub->add_subcommand("top", "The header and the first LINES body lines of a message (TOP)");
+    top->fallthrough();
+    top->add_option("N", st->top_args, "N LINES: message number and line count (LINES alone with --uid)")
+        ->expected(1, 2);
+    top->add_option("--uid", st->uids, "The message with this UIDL")->allow_extra_args(false);
+
+    auto* dele = sub->add_subcommand("dele", "Delete messages: DELE each, then QUIT (which commits)");
+    dele->fallthrough();
+    dele->add_option("N", st->numbers, "Message number(s)");
+    dele->add_option("--uid", st->uids, "The message with this UIDL (repeatable)")->allow_extra_args(false);
+    dele->add_flag("--dry-run", st->dry_run, "Check that the messages exist and show them; mark nothing");
+
     sub->require_subcommand(0, 1);
-    return {sub, [st] { return run_caps(st->o); }, &st->o.json};
+    return {sub,
+            [st, stat, list, uidl, retr, top, dele]() -> int {
+                if (stat->parsed()) return run_stat(*st);
+                if (list->parsed()) return run_list(*st);
+                if (uidl->parsed()) return run_uidl(*st);
+                if (retr->parsed()) return run_retr(*st);
+                if (top->parsed()) return run_top(*st);
+                if (dele->parsed()) return run_dele(*st);
+                return run_caps(st->o);
+            },
+            &st->o.json};
 }
 
 }  // namespace mailwire::cli
