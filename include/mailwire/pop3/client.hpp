@@ -35,6 +35,7 @@ namespace mailwire::pop3 {
 /// server_text() the text after the response code.
 class MAILWIRE_API pop3_error : public command_error {
 public:
+    /// `st` is the -ERR reply; `detail` and `ctx` as for every mailwire::error.
     pop3_error(std::string detail, error_context ctx, pop3::status st);
     /// The whole -ERR reply: the extended code (without brackets, upper case) and the text.
     [[nodiscard]] const pop3::status& status() const noexcept { return status_; }
@@ -77,11 +78,16 @@ struct download_result {
 using progress_callback =
     std::function<void(std::uint32_t number, std::uint64_t received, std::optional<std::uint64_t> total)>;
 
+/// A POP3 session (RFC 1939): connect() and authenticate() from client_base, then the
+/// TRANSACTION commands below. One thread at a time; message numbers are valid for this session
+/// only (another session's QUIT renumbers), UIDLs across sessions. Deletions (dele()) take effect
+/// only when quit() succeeds.
 class MAILWIRE_API client : public client_base {
 public:
     client();
     ~client() override;
 
+    /// The CAPA answer of this connection (asked again after STLS).
     [[nodiscard]] const pop3::capabilities& capabilities() const noexcept { return caps_; }
     /// The APOP timestamp of the greeting, empty when the server offers none.
     [[nodiscard]] const std::string& apop_timestamp() const noexcept { return apop_; }
@@ -133,6 +139,7 @@ public:
     void dele(std::uint32_t number);
     /// RSET: unmarks every message marked deleted in this session.
     void rset();
+    /// NOOP: keeps the session alive.
     void noop();
     /// QUIT: the server removes the messages marked deleted (UPDATE state), then the connection
     /// closes. Throws pop3_error when the server reports that the removal failed (the connection
@@ -141,6 +148,7 @@ public:
     /// UTF8 (RFC 6856): switches the session to UTF-8 (user names, passwords, headers), before
     /// authentication. Throws pop3_error when refused, config_error when UTF8 is not advertised.
     void utf8();
+    /// Whether utf8() succeeded on this connection.
     [[nodiscard]] bool utf8_enabled() const noexcept { return utf8_; }
 
     // ---- settings -----------------------------------------------------------------------------
@@ -150,11 +158,13 @@ public:
     [[nodiscard]] bool pipelining() const noexcept { return pipelining_ && caps_.pipelining; }
     /// Commands outstanding at most in a pipelined batch (default 64, at least 1).
     void pipeline_window(std::size_t n) noexcept { window_ = n == 0 ? 1 : n; }
+    /// The current pipeline window.
     [[nodiscard]] std::size_t pipeline_window() const noexcept { return window_; }
     /// Largest streamed body (RETR/TOP to a sink) accepted before the transfer is abandoned with
     /// protocol_error(limit_exceeded): a server that never sends the terminating line cannot make
     /// the client write forever. Default 4 GiB; 0 means no limit.
     void max_message_bytes(std::uint64_t n) noexcept { max_message_ = n; }
+    /// The current streamed-body limit (0: none).
     [[nodiscard]] std::uint64_t max_message_bytes() const noexcept { return max_message_; }
     /// Called after each block of a RETR/TOP/retrieve body.
     void on_progress(progress_callback cb) { progress_ = std::move(cb); }

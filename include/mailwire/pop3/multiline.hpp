@@ -20,14 +20,17 @@ class MAILWIRE_API multiline_decoder {
 public:
     /// Receives body bytes; never called with an empty chunk.
     using output = std::function<void(std::string_view chunk)>;
+    /// What one feed() did.
     struct result {
         std::size_t used = 0;  ///< bytes of the input consumed; after `done` the rest is the next response
         bool done = false;     ///< the terminating line was consumed
+        /// Field-wise comparison.
         bool operator==(const result&) const = default;
     };
 
     /// Consumes bytes up to and including the terminating line (all of `in` if it is not there).
     result feed(std::string_view in, const output& out);
+    /// The terminating line has been consumed; feed() consumes nothing more until reset().
     [[nodiscard]] bool done() const noexcept { return state_ == state::done; }
     /// Body bytes produced so far (the message size once done).
     [[nodiscard]] std::uint64_t body_bytes() const noexcept { return bytes_; }

@@ -11,10 +11,12 @@
 
 namespace mailwire::pop3 {
 
+/// A POP3 status line: "+OK text" or "-ERR [CODE] text".
 struct status {
-    bool ok = false;
+    bool ok = false;   ///< true for +OK, false for -ERR
     std::string code;  ///< extended response code without brackets: "IN-USE", "SYS/TEMP", "AUTH"
     std::string text;  ///< the rest of the line
+    /// Field-wise comparison.
     bool operator==(const status&) const = default;
 };
 /// Parses "+OK …" / "-ERR [CODE] …". Anything else throws protocol_error.
@@ -28,20 +30,23 @@ MAILWIRE_API std::optional<std::string_view> unstuff_line(std::string_view line)
 
 /// STAT (RFC 1939 §5): number of messages and their total size in octets.
 struct mailbox_stat {
-    std::uint32_t count = 0;
-    std::uint64_t size = 0;
+    std::uint32_t count = 0;  ///< messages not marked deleted
+    std::uint64_t size = 0;   ///< their total size in octets
+    /// Field-wise comparison.
     bool operator==(const mailbox_stat&) const = default;
 };
 /// One LIST line: message number and size in octets.
 struct message_info {
-    std::uint32_t number = 0;
-    std::uint64_t size = 0;
+    std::uint32_t number = 0;  ///< message number in this session (from 1; changes between sessions)
+    std::uint64_t size = 0;    ///< size in octets as the server counts it (CRLF line ends)
+    /// Field-wise comparison.
     bool operator==(const message_info&) const = default;
 };
 /// One UIDL line: message number and its unique id (RFC 1939 §7: 1-70 characters 0x21-0x7E).
 struct message_uid {
-    std::uint32_t number = 0;
-    std::string uid;
+    std::uint32_t number = 0;  ///< message number in this session
+    std::string uid;           ///< the unique id, stable across sessions
+    /// Field-wise comparison.
     bool operator==(const message_uid&) const = default;
 };
 /// The text of a STAT "+OK nn mm" reply; throws protocol_error when it is not "nn mm".
@@ -68,14 +73,22 @@ enum class response_code {
 /// ("SYS/TEMP/DISK") count as the known code.
 MAILWIRE_API response_code classify_response_code(std::string_view code) noexcept;
 
+/// What a CAPA response (RFC 2449 §5) announced; all false/empty when the server has no CAPA.
 struct capabilities {
-    bool top = false, uidl = false, user = false, resp_codes = false, auth_resp_code = false, pipelining = false,
-         stls = false, utf8 = false;
+    bool top = false;                        ///< TOP
+    bool uidl = false;                       ///< UIDL
+    bool user = false;                       ///< USER/PASS login is allowed
+    bool resp_codes = false;                 ///< RESP-CODES: -ERR replies may carry [CODE]
+    bool auth_resp_code = false;             ///< AUTH-RESP-CODE: login failures carry [AUTH] / [SYS/…] (RFC 3206)
+    bool pipelining = false;                 ///< PIPELINING: commands may be sent without waiting for replies
+    bool stls = false;                       ///< STLS (RFC 2595)
+    bool utf8 = false;                       ///< UTF8 (RFC 6856)
     std::vector<std::string> sasl;           ///< SASL mechanisms, upper case
     std::optional<std::string> expire;       ///< EXPIRE argument ("NEVER", days …)
     std::optional<std::string> login_delay;  ///< LOGIN-DELAY argument (seconds)
-    std::string implementation;
-    std::vector<std::string> lines;  ///< every capability line as sent
+    std::string implementation;              ///< IMPLEMENTATION argument (server software), empty if none
+    std::vector<std::string> lines;          ///< every capability line as sent
+    /// True when the first word of a capability line is `keyword` (case-insensitive), e.g. "X-FOO".
     [[nodiscard]] MAILWIRE_API bool has(std::string_view keyword) const;
 };
 /// Parses the lines of a CAPA response (between "+OK" and ".", already unstuffed).
