@@ -141,9 +141,14 @@ struct parser::impl {
                 h.on_body(s);
                 if (opt.decode) {
                     if (dec) {
-                        decoded.clear();
-                        dec->decode(s, decoded);
-                        if (!decoded.empty()) h.on_decoded(decoded);
+                        // Decode in slices: the output buffer stays small and in cache instead
+                        // of growing with the mapped window (4 MiB of base64 would make 3 MiB).
+                        constexpr std::size_t slice = 64 * 1024;
+                        for (std::size_t off = 0; off < s.size(); off += slice) {
+                            decoded.clear();
+                            dec->decode(s.substr(off, slice), decoded);
+                            if (!decoded.empty()) h.on_decoded(decoded);
+                        }
                     } else {
                         h.on_decoded(s);
                     }
@@ -676,7 +681,7 @@ void parse_fd(int fd, parser_handler& handler, parser_options options) {
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         // A regular file is mapped window by window: no copy out of the page cache (read()
         // copying was most of the parse time), and memory stays bounded by the window size.
-        constexpr std::size_t window = 8u << 20;
+        constexpr std::size_t window = 4u << 20;
         const off_t start = ::lseek(fd, 0, SEEK_CUR);
         const auto size = static_cast<std::size_t>(st.st_size);
         std::size_t pos = start > 0 ? static_cast<std::size_t>(start) : 0;

@@ -149,7 +149,7 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-/// Streams a file through a parser: a regular file is mapped 8 MiB at a time, anything else
+/// Streams a file through a parser: a regular file is mapped 4 MiB at a time, anything else
 /// read in 256 KiB blocks (never the whole file in memory). Throws
 /// mailwire::error (errc::io_error) when the file cannot be read.
 MAILWIRE_API void parse_file(const std::string& path, parser_handler& handler, parser_options options = {});
