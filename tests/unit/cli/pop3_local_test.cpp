@@ -1,0 +1,106 @@
+// `mailwire pop3` against a scripted POP3 server: what Dovecot will not do on request — UIDLs that
+// are not safe file names, a RETR refused in the middle of a pipelined batch, a DELE refused after
+// another DELE succeeded.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cli_run.hpp"
+#include "support/scripted_server.hpp"
+
+namespace mailwire::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+script logged_in() {
+    return script{}
+        .send("+OK ready\r\n")
+        .expect_line("CAPA")
+        .send("+OK\r\nUSER\r\nUIDL\r\nTOP\r\nPIPELINING\r\n.\r\n")
+        .expect_line("USER u")
+        .send("+OK\r\n")
+        .expect_line("PASS pw")
+        .send("+OK logged in\r\n");
+}
+
+std::vector<std::string> args(const scripted_server& srv, std::initializer_list<std::string> command) {
+    std::vector<std::string> a{"pop3"};
+    a.insert(a.end(), command);
+    a.insert(a.end(), {"--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
+                       "--allow-plaintext-auth", "--user", "u", "--password-env", "MW_TEST_PW", "--timeout", "10"});
+    return a;
+}
+
+TEST(CliPop3Local, RetrAllNamesFilesByEscapedUidlAndReportsARefusal) {
+    scripted_server srv(logged_in()
+                            .expect_line("LIST")
+                            .send("+OK\r\n1 13\r\n2 5\r\n3 7\r\n.\r\n")
+                            .expect_line("UIDL")
+                            .send("+OK\r\n1 a/b\r\n2 x%y\r\n3 ..\r\n.\r\n")
+                            .expect_line("RETR 1")
+                            .expect_line("RETR 2")
+                            .expect_line("RETR 3")
+                            .send("+OK 13 octets\r\n..dot\r\nbody\r\n.\r\n-ERR [SYS/TEMP] try later\r\n"
+                                  "+OK\r\nthird\r\n.\r\n")
+                            .expect_line("QUIT")
+                            .send("+OK bye\r\n")
+                            .close());
+    const fs::path dir = fs::temp_directory_path() / ("mailwire-pop3-local-" + std::to_string(std::random_device{}()));
+    auto r = run_cli(args(srv, {"retr", "--all", "-o", dir.string(), "--json"}), {{"MW_TEST_PW", "pw"}});
+    EXPECT_EQ(srv.wait(), "");
+    EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    EXPECT_EQ(j.value("ok", true), false);
+    ASSERT_EQ(j["messages"].size(), 2u) << j.dump(2);
+    EXPECT_EQ(j["messages"][0].value("uid", ""), "a/b");
+    EXPECT_EQ(j["messages"][1].value("uid", ""), "..");
+    ASSERT_EQ(j["refused"].size(), 1u) << j.dump(2);
+    EXPECT_EQ(j["refused"][0].value("number", 0), 2);
+    EXPECT_EQ(j["refused"][0].value("response_code", ""), "SYS/TEMP");
+    EXPECT_EQ(j["refused"][0].value("server_text", ""), "try later");
+    // '/' and a leading '.' are escaped: no path, no hidden file, no "..".
+    EXPECT_EQ(slurp(dir / "a%2Fb.eml"), ".dot\r\nbody\r\n");
+    EXPECT_EQ(slurp(dir / "%2E..eml"), "third\r\n");
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        ++files;
+        EXPECT_FALSE(e.path().filename().string().ends_with(".part")) << e.path();
+    }
+    EXPECT_EQ(files, 2u);
+    fs::remove_all(dir);
+}
+
+TEST(CliPop3Local, DeleIsAllOrNothing) {
+    scripted_server srv(logged_in()
+                            .expect_line("UIDL 1")
+                            .expect_line("UIDL 2")
+                            .send("+OK 1 u1\r\n+OK 2 u2\r\n")
+                            .expect_line("DELE 1")
+                            .send("+OK marked\r\n")
+                            .expect_line("DELE 2")
+                            .send("-ERR message 2 already deleted\r\n")
+                            .expect_line("RSET")
+                            .send("+OK\r\n")
+                            .expect_line("QUIT")
+                            .send("+OK bye\r\n")
+                            .close());
+    auto r = run_cli(args(srv, {"dele", "1", "2"}), {{"MW_TEST_PW", "pw"}});
+    EXPECT_EQ(srv.wait(), "");
+    EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+    EXPECT_NE(r.err.find("nothing was deleted"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("message 2 already deleted"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+}  // namespace
+}  // namespace mailwire::test
