@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -49,7 +53,7 @@ enum class line_class { none, more, delimiter, from, quoted_from };
 
 struct frame {
     std::size_t depth = 0;
-    bool digest = false;        // multipart/digest: parts default to message/rfc822
+    bool digest = false;         // multipart/digest: parts default to message/rfc822
     bool has_delimiter = false;  // its delimiter is on the stack (open, not yet closed)
     bool begun = false;          // on_part_begin was reported
 };
@@ -137,25 +141,29 @@ struct parser::impl {
     void emit(std::string_view s) {
         if (s.empty()) return;
         switch (ck) {
-            case content_kind::body:
-                h.on_body(s);
-                if (opt.decode) {
-                    if (dec) {
-                        // Decode in slices: the output buffer stays small and in cache instead
-                        // of growing with the mapped window (4 MiB of base64 would make 3 MiB).
-                        constexpr std::size_t slice = 64 * 1024;
-                        for (std::size_t off = 0; off < s.size(); off += slice) {
-                            decoded.clear();
-                            dec->decode(s.substr(off, slice), decoded);
-                            if (!decoded.empty()) h.on_decoded(decoded);
-                        }
-                    } else {
-                        h.on_decoded(s);
+        case content_kind::body:
+            h.on_body(s);
+            if (opt.decode) {
+                if (dec) {
+                    // Decode in slices: the output buffer stays small and in cache instead
+                    // of growing with the mapped window (4 MiB of base64 would make 3 MiB).
+                    constexpr std::size_t slice = 64 * 1024;
+                    for (std::size_t off = 0; off < s.size(); off += slice) {
+                        decoded.clear();
+                        dec->decode(s.substr(off, slice), decoded);
+                        if (!decoded.empty()) h.on_decoded(decoded);
                     }
+                } else {
+                    h.on_decoded(s);
                 }
-                break;
-            case content_kind::preamble: h.on_preamble(s); break;
-            case content_kind::epilogue: h.on_epilogue(s); break;
+            }
+            break;
+        case content_kind::preamble:
+            h.on_preamble(s);
+            break;
+        case content_kind::epilogue:
+            h.on_epilogue(s);
+            break;
         }
     }
 
@@ -256,13 +264,17 @@ struct parser::impl {
         line_start = 0;
         fieldpos.clear();
         switch (kind) {
-            case part_kind::multipart:
-                delims.push_back(delimiter{"--" + boundary, frames.size() - 1});
-                frames.back().has_delimiter = true;
-                enter_content(content_kind::preamble);
-                break;
-            case part_kind::message: push_frame(frames.back().depth + 1); break;
-            case part_kind::leaf: enter_content(content_kind::body); break;
+        case part_kind::multipart:
+            delims.push_back(delimiter{"--" + boundary, frames.size() - 1});
+            frames.back().has_delimiter = true;
+            enter_content(content_kind::preamble);
+            break;
+        case part_kind::message:
+            push_frame(frames.back().depth + 1);
+            break;
+        case part_kind::leaf:
+            enter_content(content_kind::body);
+            break;
         }
     }
 
@@ -389,7 +401,8 @@ struct parser::impl {
             header_line(final);
             return true;
         }
-        if (text.size() >= 2 && text[0] == '-' && text[1] == '-' && !delims.empty() && text.size() < max_delimiter_line) {
+        if (text.size() >= 2 && text[0] == '-' && text[1] == '-' && !delims.empty() &&
+            text.size() < max_delimiter_line) {
             std::size_t index = 0;
             bool close = false;
             if (match_delimiter(text, index, close)) {
@@ -409,8 +422,8 @@ struct parser::impl {
             }
         }
         std::size_t i = 0;
-        while (i < text.size() && static_cast<unsigned char>(text[i]) > 32 && static_cast<unsigned char>(text[i]) < 127 &&
-               text[i] != ':')
+        while (i < text.size() && static_cast<unsigned char>(text[i]) > 32 &&
+               static_cast<unsigned char>(text[i]) < 127 && text[i] != ':')
             ++i;
         const std::size_t name_end = i;
         while (i < text.size() && detail::is_wsp(text[i])) ++i;
@@ -480,21 +493,50 @@ struct parser::impl {
         return eol;
     }
 
+    // The first line start after a '\n' in [p, e) that begins with "--" (dash) or "From " (mbox),
+    // nullptr when none lies wholly inside. One pass for both (two memmem calls were half of the
+    // parse time): 16 bytes at a time, '\n' followed by '-' or 'F' marks a candidate.
+    static const char* scan_line_starts(const char* p, const char* e, bool dash, bool mbox) {
+        auto match = [&](const char* nl) {
+            const char* s = nl + 1;
+            const auto left = static_cast<std::size_t>(e - s);
+            if (dash && left >= 2 && s[0] == '-' && s[1] == '-') return true;
+            return mbox && left >= 5 && std::memcmp(s, "From ", 5) == 0;
+        };
+#if defined(__SSE2__)
+        const __m128i nl = _mm_set1_epi8('\n');
+        const __m128i c1 = _mm_set1_epi8(dash ? '-' : 'F');
+        const __m128i c2 = _mm_set1_epi8(mbox ? 'F' : '-');
+        while (e - p >= 17) {
+            const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+            const __m128i hit =
+                _mm_and_si128(_mm_cmpeq_epi8(a, nl), _mm_or_si128(_mm_cmpeq_epi8(b, c1), _mm_cmpeq_epi8(b, c2)));
+            auto m = static_cast<unsigned>(_mm_movemask_epi8(hit));
+            while (m != 0) {
+                const char* q = p + __builtin_ctz(m);
+                if (match(q)) return q + 1;
+                m &= m - 1;
+            }
+            p += 16;
+        }
+#endif
+        for (; p < e; ++p)
+            if (*p == '\n' && match(p)) return p + 1;
+        return nullptr;
+    }
+
     // The start of the next line after `from` that begins with "--" (when a multipart is open),
     // "From " or ">" (mbox); nullptr when none starts in [from, e).
     const char* next_candidate(const char* from, const char* e) const {
         const char* best = nullptr;
-        if (!delims.empty()) {
-            const void* h = memmem(from, static_cast<std::size_t>(e - from), "\n--", 3);
-            if (h != nullptr) best = static_cast<const char*>(h) + 1;
-        }
-        if (opt.format == input_format::mbox) {
-            const char* limit = best != nullptr ? best : e;
-            const void* h = memmem(from, static_cast<std::size_t>(limit - from), "\nFrom ", 6);
-            if (h != nullptr) best = static_cast<const char*>(h) + 1;
+        const bool dash = !delims.empty();
+        const bool mbox = opt.format == input_format::mbox;
+        if (dash || mbox) best = scan_line_starts(from, e, dash, mbox);
+        if (mbox) {
             if (opt.unquote_from) {
-                limit = best != nullptr ? best : e;
-                h = std::memchr(from, '>', static_cast<std::size_t>(limit - from));
+                const char* limit = best != nullptr ? best : e;
+                const void* h = std::memchr(from, '>', static_cast<std::size_t>(limit - from));
                 while (h != nullptr) {
                     const char* g = static_cast<const char*>(h);
                     if (g > from && g[-1] == '\n') {
@@ -535,31 +577,32 @@ struct parser::impl {
                 std::size_t index = 0;
                 bool close = false;
                 switch (classify(q, e, final, line_end, index, close)) {
-                    case line_class::none: break;
-                    case line_class::more: {
-                        const std::string eol = eol_before(run, q);
-                        std::memcpy(pending, eol.data(), eol.size());
-                        pending_len = eol.size();
-                        at_line_start = true;
-                        return {q, true};
-                    }
-                    case line_class::delimiter: {
-                        std::string raw = eol_before(run, q);
-                        raw.append(q, static_cast<std::size_t>(line_end - q));
-                        handle_delimiter(index, close, raw);
-                        return {line_end, false};
-                    }
-                    case line_class::from: {
-                        const std::string trailer = eol_before(run, q);
-                        end_message(trailer);
-                        return {q, false};
-                    }
-                    case line_class::quoted_from: {
-                        emit_pending();
-                        emit(std::string_view(run, static_cast<std::size_t>(q - run)));
-                        run = q + 1;  // drop one '>' (mboxrd)
-                        break;
-                    }
+                case line_class::none:
+                    break;
+                case line_class::more: {
+                    const std::string eol = eol_before(run, q);
+                    std::memcpy(pending, eol.data(), eol.size());
+                    pending_len = eol.size();
+                    at_line_start = true;
+                    return {q, true};
+                }
+                case line_class::delimiter: {
+                    std::string raw = eol_before(run, q);
+                    raw.append(q, static_cast<std::size_t>(line_end - q));
+                    handle_delimiter(index, close, raw);
+                    return {line_end, false};
+                }
+                case line_class::from: {
+                    const std::string trailer = eol_before(run, q);
+                    end_message(trailer);
+                    return {q, false};
+                }
+                case line_class::quoted_from: {
+                    emit_pending();
+                    emit(std::string_view(run, static_cast<std::size_t>(q - run)));
+                    run = q + 1;  // drop one '>' (mboxrd)
+                    break;
+                }
                 }
             }
             // Jump to the next line start that could matter; ordinary lines are never visited.
@@ -594,10 +637,8 @@ struct parser::impl {
         at_line_start = ls;
         if (e > run) {
             std::size_t hold = 0;
-            if (e[-1] == '\n')
-                hold = (e - 2 >= run && e[-2] == '\r') ? 2 : 1;
-            else if (e[-1] == '\r')
-                hold = 1;
+            if (e[-1] == '\n') hold = (e - 2 >= run && e[-2] == '\r') ? 2 : 1;
+            else if (e[-1] == '\r') hold = 1;
             emit_pending();
             emit(std::string_view(run, static_cast<std::size_t>(e - hold - run)));
             std::memcpy(pending, e - hold, hold);
@@ -626,7 +667,8 @@ struct parser::impl {
             if (!carry.empty()) {
                 // Complete the held-back line (it is short: at most one delimiter line).
                 const void* nl = std::memchr(d.data(), '\n', d.size());
-                std::size_t n = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - d.data()) + 1 : d.size();
+                std::size_t n =
+                    nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - d.data()) + 1 : d.size();
                 n = std::min(n, max_delimiter_line);
                 carry.append(d.data(), n);
                 d.remove_prefix(n);
