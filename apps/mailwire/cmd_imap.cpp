@@ -354,8 +354,10 @@ void fetch_envelopes(imap::client& c, const imap_state& st, const fetch_target& 
     fo.uid = t.uid;
     json list = json::array();
     const std::size_t width = output_width();
-    // UID(7) DATE(16) FROM(20) SIZE(8) FLAGS(5) SUBJECT(rest), two spaces between columns.
-    const std::size_t from_w = 20, subject_w = width - 7 - 2 - 16 - 2 - from_w - 2 - 8 - 2 - 5 - 2;
+    // UID(7) DATE(16) FROM SIZE(8) FLAGS(5) SUBJECT, two spaces apart; FROM and SUBJECT share the rest.
+    const std::size_t rest = width > 44 ? width - 44 : 0;
+    const std::size_t from_w = std::max<std::size_t>(10, rest * 2 / 5);
+    const std::size_t subject_w = std::max<std::size_t>(10, rest > from_w + 2 ? rest - from_w - 2 : 0);
     if (!st.o.json)
         std::cout << right("UID", 7) << "  " << fit("DATE", 16) << "  " << fit("FROM", from_w) << "  " << right("SIZE", 8)
                   << "  " << fit("FLAGS", 5) << "  SUBJECT\n";

@@ -181,10 +181,16 @@ TEST_P(CliImap, AppendThenListStatusAndFetchByteExact) {
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_NE(r.out.find("MAILBOX"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(child), std::string::npos) << r.out;
-    // special-use flags
+    // special-use flags; --no-status leaves the counts out
     j = imap_json({"list", "Sent"});
     ASSERT_EQ(j["mailboxes"].size(), 1u) << j.dump(2);
     EXPECT_EQ(j["mailboxes"][0]["special_use"], json::array({"\\Sent"}));
+    r = imap({"list", "Trash", "--no-status"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_EQ(lines_of(r.out), (std::vector<std::string>{"MAILBOX  SPECIAL-USE", "Trash    \\Trash"})) << r.out;
+    j = imap_json({"list", "Trash", "--no-status"});
+    EXPECT_EQ(j["counts"], "none");
+    EXPECT_FALSE(j["mailboxes"][0].contains("messages")) << j.dump(2);
 
     // status
     j = imap_json({"status", mailbox_});
@@ -241,10 +247,11 @@ TEST_P(CliImap, AppendThenListStatusAndFetchByteExact) {
     for (const auto& e : fs::directory_iterator(out_dir))
         EXPECT_EQ(e.path().extension(), ".eml") << "left behind: " << e.path();
     // by sequence number, human report
-    r = imap({"fetch", mailbox_, "2", "--body", "-o", out_dir + "/seq"});
+    r = imap({"fetch", mailbox_, "2", "--body", "-o", out_dir + "/seq", "--progress", "always"});
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_EQ(read_file(out_dir + "/seq/" + std::to_string(uid_big) + ".eml"), big);
     EXPECT_NE(r.out.find("1 message, 3.0 MB written to"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("fetch " + mailbox_ + ": 3.0 MB in "), std::string::npos) << r.err;  // the meter's last word
     // several messages but no -o: refused (exit 2) — stdout takes one message
     r = imap({"fetch", mailbox_, "--body"});
     EXPECT_EQ(r.exit_code, 2) << describe(r);
