@@ -52,9 +52,7 @@ struct imap_state {
     unsigned count = 0;
 };
 
-void print_json(const json& j) {
-    std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-}
+void print_json(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
 
 /// A client that logs out when it goes out of scope, also after a refused command (the session is
 /// still good then; only a protocol error closes it).
@@ -125,8 +123,9 @@ std::string short_date(const mime::date_time& d) {
     const auto day = floor<days>(local);
     const year_month_day ymd{day};
     const hh_mm_ss hms{local - day};
-    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                       static_cast<unsigned>(ymd.day()), hms.hours().count(), hms.minutes().count());
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}", static_cast<int>(ymd.year()),
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                       hms.minutes().count());
 }
 
 std::string iso_now() {
@@ -146,7 +145,8 @@ std::string flag_letters(const std::vector<std::string>& flags) {
     auto has = [&](std::string_view f) {
         return std::any_of(flags.begin(), flags.end(), [&](const std::string& x) {
             return x.size() == f.size() && std::equal(x.begin(), x.end(), f.begin(), [](char a, char b) {
-                       return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                       return std::tolower(static_cast<unsigned char>(a)) ==
+                              std::tolower(static_cast<unsigned char>(b));
                    });
         });
     };
@@ -209,7 +209,8 @@ int run_caps(const connection_options& o) {
 
 /// RFC 6154 §2 special-use attributes (and \Important from RFC 8457).
 bool is_special_use(std::string_view a) {
-    for (const char* s : {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important"}) {
+    for (const char* s :
+         {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important"}) {
         const std::string_view sv(s);
         if (a.size() == sv.size() && std::equal(a.begin(), a.end(), sv.begin(), [](char x, char y) {
                 return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -245,8 +246,7 @@ int run_list(const imap_state& st) {
                       {"delimiter", e.entry.delimiter != 0 ? std::string(1, e.entry.delimiter) : std::string()},
                       {"attributes", attrs},
                       {"special_use", special},
-                      {"selectable",
-                       !e.entry.has_attribute("\\Noselect") && !e.entry.has_attribute("\\NonExistent")}};
+                      {"selectable", !e.entry.has_attribute("\\Noselect") && !e.entry.has_attribute("\\NonExistent")}};
             if (e.status) {
                 m["messages"] = e.status->messages ? json(*e.status->messages) : json();
                 m["unseen"] = e.status->unseen ? json(*e.status->unseen) : json();
@@ -274,7 +274,8 @@ int run_list(const imap_state& st) {
         std::string line = fit(e.entry.name, name_w) + "  " + fit(selectable ? special : "(no select)", 12, counts);
         if (counts) {
             auto num = [](const std::optional<std::uint32_t>& v) { return v ? std::to_string(*v) : std::string("-"); };
-            line += right(e.status ? num(e.status->messages) : "-", 9) + right(e.status ? num(e.status->unseen) : "-", 8);
+            line +=
+                right(e.status ? num(e.status->messages) : "-", 9) + right(e.status ? num(e.status->unseen) : "-", 8);
         }
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";
@@ -359,8 +360,8 @@ void fetch_envelopes(imap::client& c, const imap_state& st, const fetch_target& 
     const std::size_t from_w = std::max<std::size_t>(10, rest * 2 / 5);
     const std::size_t subject_w = std::max<std::size_t>(10, rest > from_w + 2 ? rest - from_w - 2 : 0);
     if (!st.o.json)
-        std::cout << right("UID", 7) << "  " << fit("DATE", 16) << "  " << fit("FROM", from_w) << "  " << right("SIZE", 8)
-                  << "  " << fit("FLAGS", 5) << "  SUBJECT\n";
+        std::cout << right("UID", 7) << "  " << fit("DATE", 16) << "  " << fit("FROM", from_w) << "  "
+                  << right("SIZE", 8) << "  " << fit("FLAGS", 5) << "  SUBJECT\n";
     c.fetch(
         t.set, "UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE",
         [&](const imap::fetch_data& f) {
@@ -437,7 +438,8 @@ void fetch_headers(imap::client& c, const imap_state& st, const fetch_target& t)
             const auto* h = f.find("HEADER");
             if (h == nullptr || !f.uid) return;
             if (st.o.json) {
-                list.push_back({{"seq", f.seq}, {"uid", *f.uid}, {"headers", h->data}, {"fields", header_fields(h->data)}});
+                list.push_back(
+                    {{"seq", f.seq}, {"uid", *f.uid}, {"headers", h->data}, {"fields", header_fields(h->data)}});
                 return;
             }
             if (!t.single) std::cout << "==> UID " << *f.uid << " <==\n";
@@ -475,8 +477,8 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
             throw command_error(errc::command_failed,
                                 fmt::format("no message matches {} {} in {}", t.uid ? "UID" : "sequence number",
                                             t.set.to_string(), st.mailbox));
-        throw usage_error(fmt::format("--body without -o DIR writes one message to stdout, but {} match; give -o DIR",
-                                      uids.size()));
+        throw usage_error(
+            fmt::format("--body without -o DIR writes one message to stdout, but {} match; give -o DIR", uids.size()));
     }
     if (!to_stdout) {
         std::error_code ec;
@@ -526,10 +528,12 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
                 file.reset(std::fopen(part_path.c_str(), "wb"));
                 if (!file) throw error(errc::io_error, fmt::format("cannot open {} for writing", part_path));
             }
-            if (std::fclose(file.release()) != 0) throw error(errc::io_error, fmt::format("writing {} failed", part_path));
+            if (std::fclose(file.release()) != 0)
+                throw error(errc::io_error, fmt::format("writing {} failed", part_path));
             std::error_code ec;
             fs::rename(part_path, target, ec);
-            if (ec) throw error(errc::io_error, fmt::format("cannot rename {} to {}: {}", part_path, target, ec.message()));
+            if (ec)
+                throw error(errc::io_error, fmt::format("cannot rename {} to {}: {}", part_path, target, ec.message()));
             written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}, {"file", target}});
         },
         fo);
@@ -542,7 +546,8 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
         print_json({{"ok", true}, {"mailbox", st.mailbox}, {"messages", written}, {"bytes", bytes}});
     } else if (!to_stdout) {
         for (const auto& w : written)
-            std::cout << fmt::format("{}  {}\n", w["file"].get<std::string>(), human_bytes(w["size"].get<std::uint64_t>()));
+            std::cout << fmt::format("{}  {}\n", w["file"].get<std::string>(),
+                                     human_bytes(w["size"].get<std::uint64_t>()));
         std::cout << fmt::format("{} message{}, {} written to {}\n", written.size(), written.size() == 1 ? "" : "s",
                                  human_bytes(bytes), st.out_dir);
     }
@@ -561,12 +566,9 @@ int run_fetch(const imap_state& st) {
     open_session(c, sess.setup, o);
     c.examine(st.mailbox);  // read-only: fetching never changes a flag
     int rc = exit_ok;
-    if (st.headers)
-        fetch_headers(c, st, t);
-    else if (st.body)
-        rc = fetch_bodies(c, st, t);
-    else
-        fetch_envelopes(c, st, t);
+    if (st.headers) fetch_headers(c, st, t);
+    else if (st.body) rc = fetch_bodies(c, st, t);
+    else fetch_envelopes(c, st, t);
     c.disconnect();
     return rc;
 }
@@ -771,7 +773,11 @@ int run_search(const imap_state& st) {
     std::vector<std::uint32_t> uids = r.ids;
     std::sort(uids.begin(), uids.end());
     if (o.json) {
-        print_json({{"ok", true}, {"mailbox", st.mailbox}, {"criteria", query.text()}, {"count", uids.size()}, {"uids", uids}});
+        print_json({{"ok", true},
+                    {"mailbox", st.mailbox},
+                    {"criteria", query.text()},
+                    {"count", uids.size()},
+                    {"uids", uids}});
         return exit_ok;
     }
     std::string out;
@@ -980,9 +986,10 @@ int run_delete(const imap_state& st) {
                 expunged = r.sequence_numbers.size() + r.vanished.expand(0, 10'000'000).size();
                 method = "EXPUNGE";
             } else {
-                why = fmt::format("the server lacks UIDPLUS and EXPUNGE would also remove {} already marked "
-                                  "\\Deleted (use --expunge-all to remove them too)",
-                                  plural(others.size(), "other message"));
+                why = fmt::format(
+                    "the server lacks UIDPLUS and EXPUNGE would also remove {} already marked "
+                    "\\Deleted (use --expunge-all to remove them too)",
+                    plural(others.size(), "other message"));
             }
         }
     }
@@ -1035,7 +1042,7 @@ int run_idle(const imap_state& st) {
     const auto deadline = start + std::chrono::milliseconds(static_cast<long long>(st.wait * 1000));
     if (!o.json)
         std::cerr << fmt::format("idling in {} ({}); {}\n", st.mailbox, plural(state.exists, "message"),
-                                 st.wait > 0 ? fmt::format("stops after {} s{}", st.wait,
+                                 st.wait > 0    ? fmt::format("stops after {} s{}", st.wait,
                                                            st.count > 0 ? fmt::format(" or {} events", st.count) : "")
                                  : st.count > 0 ? fmt::format("stops after {} events", st.count)
                                                 : std::string("Ctrl-C stops"));
@@ -1083,17 +1090,16 @@ int run_idle(const imap_state& st) {
         default:
             return true;  // RECENT, FLAGS, UIDNEXT …: state, not news
         }
-        if (o.json)
-            std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-        else
-            std::cout << j["time"].get<std::string>() << "  " << line << "\n";
+        if (o.json) std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+        else std::cout << j["time"].get<std::string>() << "  " << line << "\n";
         std::cout.flush();
         ++events;
         return st.count == 0 || events < st.count;
     };
 
     idle_client.store(&c);
-    struct sigaction sa {}, old_int{}, old_term{};
+    struct sigaction sa {
+    }, old_int{}, old_term{};
     sa.sa_handler = idle_on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -1119,7 +1125,8 @@ int run_idle(const imap_state& st) {
         }
         auto slice = std::chrono::milliseconds(std::chrono::minutes(29));  // RFC 2177: re-issue before 30 min
         if (st.wait > 0) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) {
                 reason = "time";
                 break;
@@ -1134,7 +1141,9 @@ int run_idle(const imap_state& st) {
         std::cout << json{{"event", "end"}, {"events", events}, {"reason", reason}, {"seconds", secs}}.dump() << "\n";
     else
         std::cerr << fmt::format("{} in {:.1f} s ({})\n", plural(events, "event"), secs,
-                                 reason == "count" ? "--count reached" : reason == "time" ? "--wait passed" : "interrupted");
+                                 reason == "count"  ? "--count reached"
+                                 : reason == "time" ? "--wait passed"
+                                                    : "interrupted");
     return exit_ok;
 }
 
@@ -1176,7 +1185,8 @@ command add_imap(CLI::App& app) {
     auto* search = sub->add_subcommand("search", "Find messages; prints UIDs");
     search->fallthrough();
     search->add_option("MBOX", st->mailbox, "Mailbox")->required();
-    search->add_option("QUERY", st->query, "Terms, e.g. 'from:alice subject:\"x y\" since:2024-01-01 unseen'")->required();
+    search->add_option("QUERY", st->query, "Terms, e.g. 'from:alice subject:\"x y\" since:2024-01-01 unseen'")
+        ->required();
     search->footer(
         "QUERY: terms separated by spaces must all match; `a or b` (binds tighter), `not a`, ( ).\n"
         "  key:value   from to cc bcc subject body text header:NAME:VALUE uid:SET seq:SET\n"

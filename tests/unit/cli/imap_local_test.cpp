@@ -19,9 +19,7 @@ script logged_in(const std::string& caps) {
         .send("$1 OK [CAPABILITY IMAP4rev1 " + caps + "] Logged in\r\n");
 }
 
-script& logout(script& s) {
-    return s.expect_line_matching(R"(^(\S+) LOGOUT$)").send("* BYE bye\r\n$1 OK done\r\n");
-}
+script& logout(script& s) { return s.expect_line_matching(R"(^(\S+) LOGOUT$)").send("* BYE bye\r\n$1 OK done\r\n"); }
 
 run_result run_imap(const scripted_server& srv, std::vector<std::string> args) {
     args.insert(args.begin(), "imap");
@@ -60,7 +58,8 @@ TEST(CliImapLocal, SearchQueriesMapOntoImapSearchKeys) {
         EXPECT_EQ(r.out, "3\n7\n") << query;  // sorted, one per line
         EXPECT_EQ(srv.wait(), "") << query;
         EXPECT_NE(srv.received().find(" UID SEARCH " + keys + "\r\n"), std::string::npos)
-            << query << "\nexpected UID SEARCH " << keys << "\n" << srv.received();
+            << query << "\nexpected UID SEARCH " << keys << "\n"
+            << srv.received();
     }
 }
 

@@ -86,10 +86,13 @@ protected:
 
     /// The connection options for this test's port and user 1.
     std::vector<std::string> conn() const {
-        return {"--host",     host(),           "--port",       need(GetParam().port_key),
-                "--security", GetParam().security, "--cafile", ca(),
-                "--user",     need("USER1"),    "--password-env", "MW_TEST_IMAP_PW",
-                "--timeout",  "20"};
+        return {"--host",         host(),
+                "--port",         need(GetParam().port_key),
+                "--security",     GetParam().security,
+                "--cafile",       ca(),
+                "--user",         need("USER1"),
+                "--password-env", "MW_TEST_IMAP_PW",
+                "--timeout",      "20"};
     }
     /// Runs `mailwire imap ARGS… <connection options>`.
     run_result imap(std::vector<std::string> args, int timeout_s = 60) const {
@@ -143,8 +146,9 @@ TEST_P(CliImap, AppendThenListStatusAndFetchByteExact) {
     admin_->create(child);
     // One message with bare LF line ends (sent as CRLF), one binary-safe CRLF message of 3 MB that
     // arrives in many reads and goes through the literal sink.
-    const std::string lf = "From: Alice Example <alice@localhost>\nTo: bob@localhost\n"
-                           "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from the CLI\nMessage-ID: <lf@mailwire.test>\n\nline one\n";
+    const std::string lf =
+        "From: Alice Example <alice@localhost>\nTo: bob@localhost\n"
+        "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from the CLI\nMessage-ID: <lf@mailwire.test>\n\nline one\n";
     std::string big = message("carol@localhost", "big one", "");
     for (int i = 0; big.size() < 3'000'000; ++i) big += "line " + std::to_string(i) + " \xc3\xa9t\xc3\xa9 \t end\r\n";
     const auto lf_path = dir_.file("lf.eml", lf);
@@ -270,8 +274,9 @@ TEST_P(CliImap, SearchQueryLanguageAndRaw) {
     std::string padding(20'000, 'p');
     const auto b = append(mailbox_, message("bob@localhost", "lunch plans", padding + "\r\n"),
                           {"--date", "2024-06-01 12:00:00 +0000"});
-    const auto c = append(mailbox_, message("carol@localhost", "Re: quarterly report =?UTF-8?Q?K=C3=B6ln?=", "see you\r\n"),
-                          {"--flags", "\\Flagged", "--date", "2024-06-02 12:00:00 +0000"});
+    const auto c =
+        append(mailbox_, message("carol@localhost", "Re: quarterly report =?UTF-8?Q?K=C3=B6ln?=", "see you\r\n"),
+               {"--flags", "\\Flagged", "--date", "2024-06-02 12:00:00 +0000"});
     using v = std::vector<std::uint32_t>;
     EXPECT_EQ(search(mailbox_, "all"), (v{a, b, c}));
     EXPECT_EQ(search(mailbox_, "from:alice"), (v{a}));
@@ -488,7 +493,8 @@ TEST_P(CliImap, NoSuchMailboxExitsSevenWithTheServersWords) {
                                                         {"move", missing, "1", mailbox_},
                                                         {"delete", missing, "1"},
                                                         {"idle", missing, "--wait", "1"},
-                                                        {"append", missing, dir_.file("m.eml", message("a@b", "s", "b\r\n"))}};
+                                                        {"append", missing,
+                                                         dir_.file("m.eml", message("a@b", "s", "b\r\n"))}};
     for (const auto& cmd : cmds) {
         auto r = imap(cmd);
         EXPECT_EQ(r.exit_code, 7) << cmd[0] << "\n" << describe(r);
