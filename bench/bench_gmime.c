@@ -35,7 +35,8 @@ static void count_part(GMimeObject* parent, GMimeObject* part, gpointer data) {
 static double cpu_seconds(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* VmHWM in KiB (ru_maxrss would include the parent's image: Linux keeps it across execve). */
@@ -81,9 +82,10 @@ static int run_mbox(const char* path) {
     g_object_unref(stream);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    printf("{\"messages\": %ld, \"parts\": %ld, \"decoded_bytes\": %lld, \"stopped_at\": %lld, \"seconds\": %.6f, "
-           "\"cpu_seconds\": %.6f, \"peak_rss_kib\": %ld}\n",
-           messages, parts, (long long)decoded, (long long)offset, seconds, cpu_seconds() - cpu0, peak_rss_kib());
+    printf(
+        "{\"messages\": %ld, \"parts\": %ld, \"decoded_bytes\": %lld, \"stopped_at\": %lld, \"seconds\": %.6f, "
+        "\"cpu_seconds\": %.6f, \"peak_rss_kib\": %ld}\n",
+        messages, parts, (long long)decoded, (long long)offset, seconds, cpu_seconds() - cpu0, peak_rss_kib());
     return 0;
 }
 
@@ -97,10 +99,8 @@ static int run_check(int argc, char** argv) {
         GMimeStream* stream = g_mime_stream_fs_new(fd);
         GMimeParser* parser = g_mime_parser_new_with_stream(stream);
         GMimeMessage* m = g_mime_parser_construct_message(parser, NULL);
-        if (!m)
-            printf("BAD %s\n", argv[i]);
-        else
-            g_object_unref(m);
+        if (!m) printf("BAD %s\n", argv[i]);
+        else g_object_unref(m);
         g_object_unref(parser);
         g_object_unref(stream);
     }

@@ -55,10 +55,14 @@ public:
                 if (head.size() < prefix.size()) head.append(begin, std::min<std::size_t>(in.size(), prefix.size()));
             } else {
                 // The line ending at `last` began after the previous newline (or in earlier chunks).
-                const auto* prev = static_cast<const char*>(memrchr(begin, '\n', static_cast<std::size_t>(last - begin)));
+                const auto* prev =
+                    static_cast<const char*>(memrchr(begin, '\n', static_cast<std::size_t>(last - begin)));
                 std::string line_head =
-                    prev != nullptr ? std::string(prev + 1, std::min<std::size_t>(static_cast<std::size_t>(last - prev - 1), prefix.size()))
-                                    : head + std::string(begin, std::min<std::size_t>(static_cast<std::size_t>(last - begin), prefix.size()));
+                    prev != nullptr
+                        ? std::string(prev + 1,
+                                      std::min<std::size_t>(static_cast<std::size_t>(last - prev - 1), prefix.size()))
+                        : head + std::string(begin, std::min<std::size_t>(static_cast<std::size_t>(last - begin),
+                                                                          prefix.size()));
                 const bool done = last == end - 1 && line_head.starts_with(prefix);
                 head.assign(last + 1, std::min<std::size_t>(static_cast<std::size_t>(end - last - 1), prefix.size()));
                 if (done) {
@@ -87,7 +91,8 @@ long peak_rss_kib() {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: bench_imap ENV fetch ROUNDS [FIRST] | bench_imap ENV big USER PASS MAILBOX PATH\n");
+        std::fprintf(stderr,
+                     "usage: bench_imap ENV fetch ROUNDS [FIRST] | bench_imap ENV big USER PASS MAILBOX PATH\n");
         return 2;
     }
     auto env = load_env(argv[1]);
@@ -116,12 +121,15 @@ int main(int argc, char** argv) {
                             if (f.body) parts += f.body->parts.size() + 1;
                         });
                         const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-                        std::printf("{\"kind\":\"parsed\",\"seconds\":%.6f,\"cpu\":%.6f,\"messages\":%zu,\"envelopes\":%zu,\"parts\":%zu}\n",
-                                    s, cpu_seconds() - cpu0, messages, envelopes, parts);
+                        std::printf(
+                            "{\"kind\":\"parsed\",\"seconds\":%.6f,\"cpu\":%.6f,\"messages\":%zu,\"envelopes\":%zu,"
+                            "\"parts\":%zu}\n",
+                            s, cpu_seconds() - cpu0, messages, envelopes, parts);
                     } else {
                         const auto bytes = c.raw_exchange("R" + std::to_string(r), "UID FETCH 1:* (" + items + ")");
                         const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-                        std::printf("{\"kind\":\"raw\",\"seconds\":%.6f,\"cpu\":%.6f,\"bytes\":%zu}\n", s, cpu_seconds() - cpu0, bytes);
+                        std::printf("{\"kind\":\"raw\",\"seconds\":%.6f,\"cpu\":%.6f,\"bytes\":%zu}\n", s,
+                                    cpu_seconds() - cpu0, bytes);
                     }
                     std::fflush(stdout);
                 }
@@ -134,8 +142,9 @@ int main(int argc, char** argv) {
             const auto t0 = clock_type::now();
             const auto n = c.fetch_body_to_file(uid, argv[6]);
             const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-            std::printf("{\"kind\":\"big\",\"seconds\":%.6f,\"bytes\":%llu,\"peak_rss_kib\":%ld,\"rss_before_kib\":%ld}\n", s,
-                        static_cast<unsigned long long>(n), peak_rss_kib(), before);
+            std::printf(
+                "{\"kind\":\"big\",\"seconds\":%.6f,\"bytes\":%llu,\"peak_rss_kib\":%ld,\"rss_before_kib\":%ld}\n", s,
+                static_cast<unsigned long long>(n), peak_rss_kib(), before);
         } else {
             std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
             return 2;

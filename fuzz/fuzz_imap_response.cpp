@@ -28,8 +28,7 @@ void interpret(const mailwire::imap::response& r) {
         else if (r.is("THREAD")) (void)interpret_thread(r);
         (void)r.to_line();
         for (const auto& n : r.nodes) (void)decode_mailbox_name(n.text);
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
 }
 
 }  // namespace
@@ -57,7 +56,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 buf.erase(0, ev.consumed);
             }
         }
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

@@ -16,8 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         try {
             auto r = mailwire::imap::parse_response_line(line);
             (void)mailwire::imap::parse_capabilities(r.code_args);
-        } catch (const mailwire::error&) {
-        }
+        } catch (const mailwire::error&) {}
     }
     return 0;
 }

@@ -23,7 +23,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)parse_mailbox_list(in);
         const std::string formatted = format_address_list(list);
         if (parse_address_list(formatted) != list) std::abort();
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

@@ -16,7 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto back = parse_date(format_date(*d));
             if (!back || *back != *d) std::abort();
         }
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

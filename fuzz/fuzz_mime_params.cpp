@@ -36,7 +36,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (plain_name(p.name)) ps.push_back(p);
         check(parse_parameters(format_parameters(ps)) == ps);
         check(parse_parameters(format_parameters_folded(ps, size % 60)) == ps);
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

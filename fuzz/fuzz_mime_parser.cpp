@@ -19,7 +19,10 @@ void check(bool ok) {
 
 struct recorder : mime::parser_handler {
     std::string raw, decoded, shape;
-    void on_message_begin(std::string_view f) override { raw.append(f); shape += 'M'; }
+    void on_message_begin(std::string_view f) override {
+        raw.append(f);
+        shape += 'M';
+    }
     void on_part_begin(const mime::part_head& h) override {
         for (const auto& f : h.headers()) raw.append(f.raw);
         raw.append(h.separator);
@@ -28,10 +31,16 @@ struct recorder : mime::parser_handler {
     void on_body(std::string_view s) override { raw.append(s); }
     void on_decoded(std::string_view s) override { decoded.append(s); }
     void on_preamble(std::string_view s) override { raw.append(s); }
-    void on_boundary(std::string_view s, bool close) override { raw.append(s); shape += close ? '|' : '-'; }
+    void on_boundary(std::string_view s, bool close) override {
+        raw.append(s);
+        shape += close ? '|' : '-';
+    }
     void on_epilogue(std::string_view s) override { raw.append(s); }
     void on_part_end() override { shape += ')'; }
-    void on_message_end(std::string_view t) override { raw.append(t); shape += 'E'; }
+    void on_message_end(std::string_view t) override {
+        raw.append(t);
+        shape += 'E';
+    }
 };
 
 recorder run(std::string_view in, const mime::parser_options& opt, std::size_t step) {
@@ -66,7 +75,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 (void)e.filename();
             });
         }
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

@@ -18,7 +18,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string clean = sanitize_utf8(in);
         const std::string encoded = encode_header_text(clean, size % 40);
         if (decode_header_text(encoded) != clean) std::abort();
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

@@ -16,8 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         in = nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
         try {
             (void)mailwire::pop3::parse_status(line);
-        } catch (const mailwire::error&) {
-        }
+        } catch (const mailwire::error&) {}
         (void)mailwire::pop3::apop_timestamp(line);
         if (auto u = mailwire::pop3::unstuff_line(line)) lines.emplace_back(*u);
     }

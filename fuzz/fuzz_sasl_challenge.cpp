@@ -88,15 +88,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             drive(*m, parts, success_data_last);
             break;
         }
-        case 3: drive(*make_mechanism("XOAUTH2", creds()), parts, success_data_last); break;
-        case 4: drive(*make_mechanism("OAUTHBEARER", creds()), parts, success_data_last); break;
-        case 5: drive(*make_mechanism("LOGIN", creds()), parts, success_data_last); break;
-        case 6: drive(*make_mechanism("CRAM-MD5", creds()), parts, success_data_last); break;
-        case 7: base64_round_trip(rest); break;
-        case 8: (void)detail::parse_oauth_error(rest); break;
-        case 9: (void)saslprep(rest); break;
+        case 3:
+            drive(*make_mechanism("XOAUTH2", creds()), parts, success_data_last);
+            break;
+        case 4:
+            drive(*make_mechanism("OAUTHBEARER", creds()), parts, success_data_last);
+            break;
+        case 5:
+            drive(*make_mechanism("LOGIN", creds()), parts, success_data_last);
+            break;
+        case 6:
+            drive(*make_mechanism("CRAM-MD5", creds()), parts, success_data_last);
+            break;
+        case 7:
+            base64_round_trip(rest);
+            break;
+        case 8:
+            (void)detail::parse_oauth_error(rest);
+            break;
+        case 9:
+            (void)saslprep(rest);
+            break;
         }
-    } catch (const mailwire::error&) {
-    }
+    } catch (const mailwire::error&) {}
     return 0;
 }

@@ -51,7 +51,7 @@ struct connection_options {
     bool trust_pin = false;
     std::string tls_min, tls_max, ciphers, client_cert, client_key;
     std::string user, password_env;
-    std::string auth;  ///< --auth: comma-separated SASL mechanisms, or "legacy"
+    std::string auth;             ///< --auth: comma-separated SASL mechanisms, or "legacy"
     std::string oauth_token_env;  ///< --oauth-token-env: variable holding an OAuth 2 bearer token
     bool allow_plaintext_auth = false;
     double timeout = 0;  ///< seconds; 0 keeps the library defaults

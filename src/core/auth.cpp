@@ -17,7 +17,8 @@ void client_base::authenticate(const std::string& user, const std::string& passw
 }
 
 void client_base::authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms) {
-    if (!stream_.is_open()) throw error(errc::not_connected, "authenticate needs a connection", context(stage::authenticate));
+    if (!stream_.is_open())
+        throw error(errc::not_connected, "authenticate needs a connection", context(stage::authenticate));
     if (authenticated_) throw error(errc::invalid_argument, "already authenticated", context(stage::authenticate));
     const auto offered = auth_mechanisms();
     const bool cb_available = stream_.is_tls() && !stream_.channel_binding("tls-exporter").empty();
@@ -29,8 +30,8 @@ void client_base::authenticate(const sasl::credentials& credentials, const std::
     o.have_password = !credentials.password.empty();
     o.preferred = mechanisms;
     const auto chosen = sasl::choose_mechanisms(offered, o);
-    const bool offers_plus = std::any_of(offered.begin(), offered.end(),
-                                         [](const std::string& m) { return m.ends_with("-PLUS"); });
+    const bool offers_plus =
+        std::any_of(offered.begin(), offered.end(), [](const std::string& m) { return m.ends_with("-PLUS"); });
     if (!chosen.empty()) {
         run_sasl(chosen.front(), credentials, offers_plus);
         on_authenticated();
@@ -51,8 +52,10 @@ void client_base::authenticate(const sasl::credentials& credentials, const std::
     std::string list;
     for (const auto& m : offered) list += (list.empty() ? "" : " ") + m;
     throw auth_error(errc::auth_unsupported,
-                     fmt::format("no usable authentication mechanism (server offers: {})", list.empty() ? "none" : list),
-                     context(stage::authenticate, {}, "check the mechanisms you asked for and the credentials you gave"));
+                     fmt::format("no usable authentication mechanism (server offers: {})",
+                                 list.empty() ? "none" : list),
+                     context(stage::authenticate, {},
+                             "check the mechanisms you asked for and the credentials you gave"));
 }
 
 void client_base::run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus) {
@@ -145,7 +148,8 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
             }
             set_authenticated(name);
             return;
-        case sasl_reply::kind::failure: throw fail(r);
+        case sasl_reply::kind::failure:
+            throw fail(r);
         }
     }
 }

@@ -14,7 +14,7 @@ namespace mailwire {
 struct client_base::zstate {
     z_stream in{};
     z_stream out{};
-    std::string raw;        // compressed bytes read but not yet inflated
+    std::string raw;  // compressed bytes read but not yet inflated
     std::size_t raw_pos = 0;
     bool in_ok = false, out_ok = false;
     bool ended = false;
@@ -111,9 +111,7 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     }
 }
 
-void client_base::handshake() {
-    stream_.start_tls(tls_, host_, timeouts_.greeting);
-}
+void client_base::handshake() { stream_.start_tls(tls_, host_, timeouts_.greeting); }
 
 void client_base::greet_plaintext() {
     // Before a line parser sees anything, make sure a plaintext greeting is what is coming: a
@@ -125,7 +123,8 @@ void client_base::greet_plaintext() {
             throw timeout_error(d.code, d.detail, d.ctx);
         }
         if (!fill(stage::greeting, timeouts_.greeting))
-            protocol_failure(errc::connection_closed, stage::greeting, "the server closed the connection before greeting");
+            protocol_failure(errc::connection_closed, stage::greeting,
+                             "the server closed the connection before greeting");
     }
     const std::string_view head(rbuf_.data() + rpos_, buffered());
     const auto kind = net::classify_first_bytes(head).kind;
@@ -161,7 +160,8 @@ void client_base::secure_with_starttls(bool required) {
 
 void client_base::start_tls() {
     if (!stream_.is_open()) throw error(errc::not_connected, "start_tls needs a connection", context(stage::starttls));
-    if (stream_.is_tls()) throw error(errc::invalid_argument, "the connection is already encrypted", context(stage::starttls));
+    if (stream_.is_tls())
+        throw error(errc::invalid_argument, "the connection is already encrypted", context(stage::starttls));
     try {
         request_starttls();
     } catch (const command_error&) {
@@ -242,7 +242,8 @@ void client_base::transport_write(std::string_view bytes) {
         do {
             z.next_out = reinterpret_cast<Bytef*>(chunk);
             z.avail_out = sizeof chunk;
-            if (deflate(&z, flush) == Z_STREAM_ERROR) throw error(errc::io_error, "deflate failed", context(stage::command));
+            if (deflate(&z, flush) == Z_STREAM_ERROR)
+                throw error(errc::io_error, "deflate failed", context(stage::command));
             const std::size_t n = sizeof chunk - z.avail_out;
             if (n > 0) stream_.write_all(std::string_view(chunk, n), timeouts_.io);
         } while (z.avail_out == 0);
@@ -269,10 +270,10 @@ std::size_t client_base::transport_read(char* out, std::size_t max, std::chrono:
         const int rc = inflate(&z.in, Z_SYNC_FLUSH);
         z.raw_pos = z.raw.size() - z.in.avail_in;
         const std::size_t produced = room - z.in.avail_out;
-        if (rc == Z_STREAM_END)
-            z.ended = true;
+        if (rc == Z_STREAM_END) z.ended = true;
         else if (rc != Z_OK && rc != Z_BUF_ERROR)
-            throw error(errc::protocol_violation, "the server sent a corrupt compressed stream", context(stage::command));
+            throw error(errc::protocol_violation, "the server sent a corrupt compressed stream",
+                        context(stage::command));
         if (produced > 0) return produced;
     }
 }

@@ -10,30 +10,54 @@ public:
     const char* name() const noexcept override { return "mailwire"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
-        case errc::resolve_failed: return "host name did not resolve";
-        case errc::connect_failed: return "connection failed";
-        case errc::timeout: return "operation timed out";
-        case errc::connection_closed: return "connection closed by peer";
-        case errc::io_error: return "socket I/O error";
-        case errc::tls_handshake_failed: return "TLS handshake failed";
-        case errc::tls_plaintext_greeting: return "server greeted in plaintext where TLS was expected";
-        case errc::tls_expected: return "server expects TLS first";
-        case errc::certificate_rejected: return "server certificate rejected";
-        case errc::starttls_unavailable: return "STARTTLS not offered";
-        case errc::starttls_refused: return "STARTTLS refused";
-        case errc::starttls_injection: return "data injected after STARTTLS reply";
-        case errc::preauth_without_tls: return "PREAUTH greeting where TLS was required";
-        case errc::plaintext_auth_refused: return "credentials refused over an unencrypted connection";
-        case errc::auth_failed: return "authentication failed";
-        case errc::auth_unsupported: return "no usable authentication mechanism";
-        case errc::protocol_violation: return "protocol violation";
-        case errc::limit_exceeded: return "limit exceeded";
-        case errc::command_failed: return "command failed";
-        case errc::invalid_argument: return "invalid argument";
-        case errc::configuration: return "invalid configuration";
-        case errc::parse_error: return "parse error";
-        case errc::charset_unsupported: return "unsupported charset";
-        case errc::not_connected: return "not connected";
+        case errc::resolve_failed:
+            return "host name did not resolve";
+        case errc::connect_failed:
+            return "connection failed";
+        case errc::timeout:
+            return "operation timed out";
+        case errc::connection_closed:
+            return "connection closed by peer";
+        case errc::io_error:
+            return "socket I/O error";
+        case errc::tls_handshake_failed:
+            return "TLS handshake failed";
+        case errc::tls_plaintext_greeting:
+            return "server greeted in plaintext where TLS was expected";
+        case errc::tls_expected:
+            return "server expects TLS first";
+        case errc::certificate_rejected:
+            return "server certificate rejected";
+        case errc::starttls_unavailable:
+            return "STARTTLS not offered";
+        case errc::starttls_refused:
+            return "STARTTLS refused";
+        case errc::starttls_injection:
+            return "data injected after STARTTLS reply";
+        case errc::preauth_without_tls:
+            return "PREAUTH greeting where TLS was required";
+        case errc::plaintext_auth_refused:
+            return "credentials refused over an unencrypted connection";
+        case errc::auth_failed:
+            return "authentication failed";
+        case errc::auth_unsupported:
+            return "no usable authentication mechanism";
+        case errc::protocol_violation:
+            return "protocol violation";
+        case errc::limit_exceeded:
+            return "limit exceeded";
+        case errc::command_failed:
+            return "command failed";
+        case errc::invalid_argument:
+            return "invalid argument";
+        case errc::configuration:
+            return "invalid configuration";
+        case errc::parse_error:
+            return "parse error";
+        case errc::charset_unsupported:
+            return "unsupported charset";
+        case errc::not_connected:
+            return "not connected";
         }
         return "unknown mailwire error";
     }
@@ -63,18 +87,30 @@ const std::error_category& category() noexcept {
 
 std::string_view to_string(stage s) noexcept {
     switch (s) {
-    case stage::none: return "none";
-    case stage::resolve: return "resolve";
-    case stage::connect: return "connect";
-    case stage::tls_handshake: return "TLS handshake";
-    case stage::greeting: return "greeting";
-    case stage::capability: return "capabilities";
-    case stage::starttls: return "STARTTLS";
-    case stage::authenticate: return "authentication";
-    case stage::command: return "command";
-    case stage::data: return "data transfer";
-    case stage::logout: return "logout";
-    case stage::parse: return "parse";
+    case stage::none:
+        return "none";
+    case stage::resolve:
+        return "resolve";
+    case stage::connect:
+        return "connect";
+    case stage::tls_handshake:
+        return "TLS handshake";
+    case stage::greeting:
+        return "greeting";
+    case stage::capability:
+        return "capabilities";
+    case stage::starttls:
+        return "STARTTLS";
+    case stage::authenticate:
+        return "authentication";
+    case stage::command:
+        return "command";
+    case stage::data:
+        return "data transfer";
+    case stage::logout:
+        return "logout";
+    case stage::parse:
+        return "parse";
     }
     return "unknown";
 }

@@ -4,27 +4,36 @@ namespace mailwire {
 
 std::string_view to_string(protocol p) noexcept {
     switch (p) {
-    case protocol::imap: return "imap";
-    case protocol::pop3: return "pop3";
-    case protocol::smtp: return "smtp";
+    case protocol::imap:
+        return "imap";
+    case protocol::pop3:
+        return "pop3";
+    case protocol::smtp:
+        return "smtp";
     }
     return "unknown";
 }
 
 std::uint16_t implicit_tls_port(protocol p) noexcept {
     switch (p) {
-    case protocol::imap: return 993;
-    case protocol::pop3: return 995;
-    case protocol::smtp: return 465;
+    case protocol::imap:
+        return 993;
+    case protocol::pop3:
+        return 995;
+    case protocol::smtp:
+        return 465;
     }
     return 0;
 }
 
 std::uint16_t starttls_port(protocol p) noexcept {
     switch (p) {
-    case protocol::imap: return 143;
-    case protocol::pop3: return 110;
-    case protocol::smtp: return 587;
+    case protocol::imap:
+        return 143;
+    case protocol::pop3:
+        return 110;
+    case protocol::smtp:
+        return 587;
     }
     return 0;
 }
@@ -37,10 +46,22 @@ bool is_implicit_tls_port(std::uint16_t port) noexcept { return port == 993 || p
 
 bool protocol_from_port(std::uint16_t port, protocol& out) noexcept {
     switch (port) {
-    case 143: case 993: out = protocol::imap; return true;
-    case 110: case 995: out = protocol::pop3; return true;
-    case 25: case 465: case 587: case 2525: out = protocol::smtp; return true;
-    default: return false;
+    case 143:
+    case 993:
+        out = protocol::imap;
+        return true;
+    case 110:
+    case 995:
+        out = protocol::pop3;
+        return true;
+    case 25:
+    case 465:
+    case 587:
+    case 2525:
+        out = protocol::smtp;
+        return true;
+    default:
+        return false;
     }
 }
 

@@ -14,11 +14,16 @@ std::string lower(std::string_view s) {
 
 std::string_view to_string(security s) noexcept {
     switch (s) {
-    case security::none: return "none";
-    case security::implicit_tls: return "implicit_tls";
-    case security::starttls: return "starttls";
-    case security::starttls_when_available: return "starttls_when_available";
-    case security::auto_detect: return "auto";
+    case security::none:
+        return "none";
+    case security::implicit_tls:
+        return "implicit_tls";
+    case security::starttls:
+        return "starttls";
+    case security::starttls_when_available:
+        return "starttls_when_available";
+    case security::auto_detect:
+        return "auto";
     }
     return "unknown";
 }
@@ -36,10 +41,14 @@ std::optional<security> parse_security(std::string_view s) noexcept {
 
 std::string_view to_string(tls_version v) noexcept {
     switch (v) {
-    case tls_version::v1_0: return "TLSv1";
-    case tls_version::v1_1: return "TLSv1.1";
-    case tls_version::v1_2: return "TLSv1.2";
-    case tls_version::v1_3: return "TLSv1.3";
+    case tls_version::v1_0:
+        return "TLSv1";
+    case tls_version::v1_1:
+        return "TLSv1.1";
+    case tls_version::v1_2:
+        return "TLSv1.2";
+    case tls_version::v1_3:
+        return "TLSv1.3";
     }
     return "unknown";
 }

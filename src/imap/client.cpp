@@ -156,8 +156,8 @@ const response& client::read_response(stage s, const literal_sink* sink) {
             read_more(s);
             break;
         case response_parser::event::kind::literal_begin:
-            log(log_direction::server, fmt::format("{} <{} bytes streamed>", first_line(input().substr(0, ev.consumed)),
-                                                   ev.literal_size));
+            log(log_direction::server,
+                fmt::format("{} <{} bytes streamed>", first_line(input().substr(0, ev.consumed)), ev.literal_size));
             if (sink != nullptr && sink->begin) sink->begin(ev.literal_seq, ev.literal_item, ev.literal_size);
             consume(ev.consumed);
             break;
@@ -167,7 +167,8 @@ const response& client::read_response(stage s, const literal_sink* sink) {
             break;
         case response_parser::event::kind::response:
             pending_consume_ = ev.consumed;
-            if (has_logger()) log(log_direction::server, first_line(input().substr(0, std::min<std::size_t>(ev.consumed, 4096))));
+            if (has_logger())
+                log(log_direction::server, first_line(input().substr(0, std::min<std::size_t>(ev.consumed, 4096))));
             return parser_.current();
         }
     }
@@ -324,7 +325,8 @@ void client::send_parts(const std::string& tag, const command& c, stage s, std::
     send_raw(out);
 }
 
-response_line client::execute(const command& c, stage s, const untagged_handler& on_untagged, const literal_sink* sink) {
+response_line client::execute(const command& c, stage s, const untagged_handler& on_untagged,
+                              const literal_sink* sink) {
     const auto tag = next_tag();
     std::optional<response_line> early;
     send_parts(tag, c, s, early);
@@ -335,7 +337,8 @@ response_line client::execute(const command& c, stage s, const untagged_handler&
             protocol_failure(errc::protocol_violation, s, "unexpected continuation request", std::string(r.text));
         if (r.type == response_line::kind::untagged) {
             if (r.status == status::bye && s != stage::logout)
-                protocol_failure(errc::connection_closed, s, "the server closed the session (BYE)", std::string(r.text));
+                protocol_failure(errc::connection_closed, s, "the server closed the session (BYE)",
+                                 std::string(r.text));
             absorb(r);
             if (on_untagged) on_untagged(r);
             continue;
@@ -354,7 +357,9 @@ response_line client::check(response_line r, std::string_view what, stage s) {
     if (r.status == status::ok) return r;
     throw command_error(errc::command_failed,
                         fmt::format("{} refused: {} {}{}", what, r.status == status::no ? "NO" : "BAD",
-                                    r.code.empty() ? std::string() : "[" + r.code + (r.code_args.empty() ? "" : " " + r.code_args) + "] ",
+                                    r.code.empty()
+                                        ? std::string()
+                                        : "[" + r.code + (r.code_args.empty() ? "" : " " + r.code_args) + "] ",
                                     r.text),
                         context(s, r.text));
 }
@@ -373,8 +378,8 @@ void client::read_greeting() {
         r = &read_response(stage::greeting, nullptr);
     } catch (const protocol_error& e) {
         if (e.code() != make_error_code(errc::protocol_violation)) throw;
-        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting", e.server_text(),
-                         "check that this port serves IMAP");
+        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting",
+                         e.server_text(), "check that this port serves IMAP");
     }
     greeting_ = first_line(input().substr(0, pending_consume_));
     if (r->type != response_line::kind::untagged ||
@@ -455,8 +460,8 @@ std::string client::legacy_login(const sasl::credentials& cr) {
     c.logged = fmt::format("LOGIN {} <password>", quote(cr.user));
     auto r = execute(c, stage::authenticate);
     if (r.status != status::ok)
-        throw auth_error(errc::auth_failed, fmt::format("LOGIN failed: {}", r.text), context(stage::authenticate, r.text),
-                         r.code);
+        throw auth_error(errc::auth_failed, fmt::format("LOGIN failed: {}", r.text),
+                         context(stage::authenticate, r.text), r.code);
     caps_from_auth_ = r.code == "CAPABILITY";
     return "LOGIN";
 }
@@ -483,8 +488,8 @@ client_base::sasl_reply client::sasl_read() {
         absorb(r);
         if (r.type == response_line::kind::untagged) continue;
         if (r.tag != auth_tag_)
-            protocol_failure(errc::protocol_violation, stage::authenticate, fmt::format("response for unknown tag {}", r.tag),
-                             std::string(r.text));
+            protocol_failure(errc::protocol_violation, stage::authenticate,
+                             fmt::format("response for unknown tag {}", r.tag), std::string(r.text));
         const auto line = r.to_line();
         done();
         if (line.status == status::ok) {
@@ -523,7 +528,8 @@ std::map<std::string, std::string> client::id(const std::map<std::string, std::s
                   [&](const response& r) {
                       if (!r.is("ID") || r.data == node::npos || r.nodes[r.data].type != node::kind::list) return;
                       auto kids = children(r, r.nodes[r.data]);
-                      for (std::size_t i = 0; i + 1 < kids.size(); i += 2) out[node_string(*kids[i])] = node_string(*kids[i + 1]);
+                      for (std::size_t i = 0; i + 1 < kids.size(); i += 2)
+                          out[node_string(*kids[i])] = node_string(*kids[i + 1]);
                   }),
           "ID");
     return out;
@@ -541,7 +547,8 @@ std::vector<std::string> client::enable(const std::vector<std::string>& extensio
 void client::compress() {
     if (compression_active()) return;
     if (!has_capability("COMPRESS=DEFLATE"))
-        throw command_error(errc::command_failed, "the server does not offer COMPRESS=DEFLATE", context(stage::command));
+        throw command_error(errc::command_failed, "the server does not offer COMPRESS=DEFLATE",
+                            context(stage::command));
     run("COMPRESS DEFLATE");
     start_compression();
 }
@@ -588,7 +595,8 @@ std::vector<list_result> client::list(std::string_view reference, std::string_vi
     if (o.return_special_use) ret.emplace_back("SPECIAL-USE");
     if (o.return_children) ret.emplace_back("CHILDREN");
     if (list_status) ret.push_back("STATUS (" + join(o.status_items, " ") + ")");
-    if (!ret.empty() && (extended || has_capability("SPECIAL-USE") || list_status)) c.text(" RETURN (" + join(ret, " ") + ")");
+    if (!ret.empty() && (extended || has_capability("SPECIAL-USE") || list_status))
+        c.text(" RETURN (" + join(ret, " ") + ")");
     std::vector<list_result> out;
     std::map<std::string, status_data> statuses;
     check(execute(c, stage::command,
@@ -767,22 +775,23 @@ void client::fetch(const sequence_set& set, std::string_view items, const fetch_
     command c;
     c.text(o.uid ? "UID FETCH " : "FETCH ").text(set.to_string()).text(" ");
     const bool macro = items.find(' ') == std::string_view::npos || items.starts_with('(');
-    if (macro)
-        c.text(items);
-    else
-        c.text("(").text(items).text(")");
-    if (o.changed_since > 0) c.text(fmt::format(" (CHANGEDSINCE {}{})", o.changed_since, o.vanished ? " VANISHED" : ""));
-    check(execute(c, stage::command,
-                  [&](const response& r) {
-                      if (r.has_number && r.is("FETCH") && on_message) on_message(scratch_);
-                  },
-                  o.sink),
+    if (macro) c.text(items);
+    else c.text("(").text(items).text(")");
+    if (o.changed_since > 0)
+        c.text(fmt::format(" (CHANGEDSINCE {}{})", o.changed_since, o.vanished ? " VANISHED" : ""));
+    check(execute(
+              c, stage::command,
+              [&](const response& r) {
+                  if (r.has_number && r.is("FETCH") && on_message) on_message(scratch_);
+              },
+              o.sink),
           o.uid ? "UID FETCH" : "FETCH");
 }
 
 std::vector<fetch_data> client::fetch(const sequence_set& set, std::string_view items, const fetch_options& o) {
     std::vector<fetch_data> out;
-    fetch(set, items, [&](const fetch_data& f) { out.push_back(f); }, o);
+    fetch(
+        set, items, [&](const fetch_data& f) { out.push_back(f); }, o);
     return out;
 }
 
@@ -799,18 +808,19 @@ std::uint64_t client::fetch_body(std::uint32_t uid, const std::function<void(std
     o.sink = &sink;
     bool got = false;
     const std::string item = fmt::format("BODY.PEEK[{}]", section);
-    fetch(sequence_set(uid), "UID " + item,
-          [&](const fetch_data& f) {
-              if (f.uid != uid) return;
-              for (const auto& s : f.sections) {
-                  got = true;
-                  if (!s.streamed && !s.data.empty()) {
-                      total += s.data.size();
-                      out(s.data);
-                  }
-              }
-          },
-          o);
+    fetch(
+        sequence_set(uid), "UID " + item,
+        [&](const fetch_data& f) {
+            if (f.uid != uid) return;
+            for (const auto& s : f.sections) {
+                got = true;
+                if (!s.streamed && !s.data.empty()) {
+                    total += s.data.size();
+                    out(s.data);
+                }
+            }
+        },
+        o);
     if (!got)
         throw command_error(errc::command_failed, fmt::format("no message with UID {}", uid), context(stage::command));
     return total;
@@ -867,10 +877,8 @@ copy_result client::move(const sequence_set& set, std::string_view destination, 
         so.uid = uid;
         so.silent = true;
         store(set, store_action::add, {"\\Deleted"}, so);
-        if (uid && has_capability("UIDPLUS"))
-            expunge(set);
-        else
-            expunge();
+        if (uid && has_capability("UIDPLUS")) expunge(set);
+        else expunge();
         return out;
     }
     command c;
@@ -890,8 +898,7 @@ expunge_result client::expunge() {
     expunge_result out;
     run("EXPUNGE", stage::command, [&](const response& r) {
         if (r.has_number && r.is("EXPUNGE")) out.sequence_numbers.push_back(r.number);
-        if (r.is("VANISHED") && r.data != node::npos)
-            merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
+        if (r.is("VANISHED") && r.data != node::npos) merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
     });
     return out;
 }
@@ -900,8 +907,7 @@ expunge_result client::expunge(const sequence_set& uids) {
     expunge_result out;
     run("UID EXPUNGE " + uids.to_string(), stage::command, [&](const response& r) {
         if (r.has_number && r.is("EXPUNGE")) out.sequence_numbers.push_back(r.number);
-        if (r.is("VANISHED") && r.data != node::npos)
-            merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
+        if (r.is("VANISHED") && r.data != node::npos) merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
     });
     return out;
 }
@@ -917,10 +923,8 @@ append_result client::append(std::string_view mailbox, const std::vector<append_
     auto add_message = [utf8](command& c, const append_message& m) {
         if (!m.flags.empty()) c.text(" (" + join(m.flags, " ") + ")");
         if (m.date) c.text(" \"" + format_internaldate(*m.date) + "\"");
-        if (utf8)
-            c.text(" UTF8 (~").literal(m.data).text(")");  // RFC 6855 §4: 8-bit headers allowed
-        else
-            c.text(" ").literal(m.data);
+        if (utf8) c.text(" UTF8 (~").literal(m.data).text(")");  // RFC 6855 §4: 8-bit headers allowed
+        else c.text(" ").literal(m.data);
     };
     auto take = [&](const response_line& r) {
         if (r.code != "APPENDUID") return;
@@ -952,10 +956,8 @@ void add_query(client::command& c, const search_query& q) {
         return;
     }
     for (std::size_t i = 0; i < q.parts().size(); ++i) {
-        if (i % 2 == 0)
-            c.text(q.parts()[i]);
-        else
-            c.literal(q.parts()[i]);
+        if (i % 2 == 0) c.text(q.parts()[i]);
+        else c.literal(q.parts()[i]);
     }
 }
 }  // namespace
@@ -1049,7 +1051,8 @@ void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std
         absorb(r);
         if (r.type == response_line::kind::tagged) {
             if (r.tag != tag)
-                protocol_failure(errc::protocol_violation, stage::command, fmt::format("response for unknown tag {}", r.tag));
+                protocol_failure(errc::protocol_violation, stage::command,
+                                 fmt::format("response for unknown tag {}", r.tag));
             auto line = r.to_line();
             done();
             check(line, "IDLE");
@@ -1061,8 +1064,7 @@ void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std
     const auto deadline = std::chrono::steady_clock::now() + max;
     bool done_sent = false;
     for (;;) {
-        if (!done_sent &&
-            (idle_stop_.load() || !idle_continue_ || std::chrono::steady_clock::now() >= deadline)) {
+        if (!done_sent && (idle_stop_.load() || !idle_continue_ || std::chrono::steady_clock::now() >= deadline)) {
             send_line("DONE");
             done_sent = true;
         }
@@ -1079,7 +1081,8 @@ void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std
             continue;
         }
         if (r.tag != tag)
-            protocol_failure(errc::protocol_violation, stage::command, fmt::format("response for unknown tag {}", r.tag));
+            protocol_failure(errc::protocol_violation, stage::command,
+                             fmt::format("response for unknown tag {}", r.tag));
         absorb(r);
         auto line = r.to_line();
         done();
@@ -1123,7 +1126,8 @@ std::vector<quota> client::quota_root(std::string_view mailbox) {
                   }),
           "GETQUOTAROOT");
     for (const auto& root : roots)
-        if (std::none_of(out.begin(), out.end(), [&](const quota& q) { return q.root == root; })) out.push_back({root, {}});
+        if (std::none_of(out.begin(), out.end(), [&](const quota& q) { return q.root == root; }))
+            out.push_back({root, {}});
     return out;
 }
 
@@ -1169,10 +1173,8 @@ std::map<std::string, std::optional<std::string>> client::get_metadata(std::stri
                       if (list == node::npos || r.nodes[list].type != node::kind::list) return;
                       auto kids = children(r, r.nodes[list]);
                       for (std::size_t i = 0; i + 1 < kids.size(); i += 2) {
-                          if (kids[i + 1]->type == node::kind::nil)
-                              out[node_string(*kids[i])] = std::nullopt;
-                          else
-                              out[node_string(*kids[i])] = node_string(*kids[i + 1]);
+                          if (kids[i + 1]->type == node::kind::nil) out[node_string(*kids[i])] = std::nullopt;
+                          else out[node_string(*kids[i])] = node_string(*kids[i + 1]);
                       }
                   }),
           "GETMETADATA");
@@ -1187,10 +1189,8 @@ void client::set_metadata(std::string_view mailbox, const std::map<std::string, 
         if (!first) c.text(" ");
         first = false;
         c.string(k).text(" ");
-        if (v)
-            c.string(*v);
-        else
-            c.text("NIL");
+        if (v) c.string(*v);
+        else c.text("NIL");
     }
     c.text(")");
     check(execute(c), "SETMETADATA");

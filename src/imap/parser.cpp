@@ -23,8 +23,8 @@ char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(
 bool is_tag_char(char c) {
     // RFC 3501 §9: tag = 1*<any ASTRING-CHAR except "+">
     const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && c != '(' && c != ')' && c != '{' && c != '%' && c != '*' && c != '"' &&
-           c != '\\' && c != '+';
+    return u > 0x20 && u < 0x7f && c != '(' && c != ')' && c != '{' && c != '%' && c != '*' && c != '"' && c != '\\' &&
+           c != '+';
 }
 
 status status_of(std::string_view w) {
@@ -115,18 +115,14 @@ private:
         n.text = text;
         n.number = number;
         if (stack_.empty()) {
-            if (last_top_ == node::npos)
-                first_ = idx;
-            else
-                out_.nodes[last_top_].next = idx;
+            if (last_top_ == node::npos) first_ = idx;
+            else out_.nodes[last_top_].next = idx;
             last_top_ = idx;
         } else {
             auto& lv = stack_.back();
             auto& parent = out_.nodes[lv.list];
-            if (lv.last == node::npos)
-                parent.first_child = idx;
-            else
-                out_.nodes[lv.last].next = idx;
+            if (lv.last == node::npos) parent.first_child = idx;
+            else out_.nodes[lv.last].next = idx;
             ++parent.count;
             lv.last = idx;
         }
@@ -168,7 +164,8 @@ private:
             ++q;
         }
         if (q < end && (s_[q] == '+' || s_[q] == '-')) ++q;
-        if (digits == 0 || q >= end || s_[q] != '}') fail(errc::protocol_violation, "malformed IMAP literal announcement");
+        if (digits == 0 || q >= end || s_[q] != '}')
+            fail(errc::protocol_violation, "malformed IMAP literal announcement");
         ++q;
         if (q < end && s_[q] == '\r') ++q;
         if (q >= end || s_[q] != '\n') {
@@ -360,7 +357,8 @@ void parse_response(std::string_view framed, response& out, const parser_limits&
             if (s[c] == '"') in_quote = !in_quote;
             if (!in_quote && s[c] == ']') break;
         }
-        if (c >= end) fail(errc::protocol_violation, fmt::format("unterminated response code in `{}`", s.substr(0, 80)));
+        if (c >= end)
+            fail(errc::protocol_violation, fmt::format("unterminated response code in `{}`", s.substr(0, 80)));
         const auto inner = s.substr(q + 1, c - q - 1);
         const auto csp = inner.find(' ');
         out.code = inner.substr(0, csp);
@@ -418,7 +416,8 @@ response_parser::event response_parser::next(std::string_view buf) {
         const void* nl = std::memchr(buf.data() + scan_, '\n', buf.size() - scan_);
         if (nl == nullptr) {
             if (buf.size() - line_start_ > lim_.max_line_length)
-                fail(errc::limit_exceeded, fmt::format("an IMAP response line exceeded {} bytes", lim_.max_line_length));
+                fail(errc::limit_exceeded,
+                     fmt::format("an IMAP response line exceeded {} bytes", lim_.max_line_length));
             scan_ = buf.size();
             return e;
         }
@@ -441,8 +440,8 @@ response_parser::event response_parser::next(std::string_view buf) {
         }
         const auto size = static_cast<std::uint64_t>(lit);
         if (size > lim_.max_literal_size)
-            fail(errc::limit_exceeded, fmt::format("an IMAP literal of {} bytes exceeds the limit of {}", size,
-                                                   lim_.max_literal_size));
+            fail(errc::limit_exceeded,
+                 fmt::format("an IMAP literal of {} bytes exceeds the limit of {}", size, lim_.max_literal_size));
         if (size >= lim_.stream_threshold) {
             const std::size_t endpos = eol + 1;
             if (kept_before + endpos > lim_.max_response_bytes)

@@ -19,8 +19,8 @@ std::string upper(std::string_view s) {
 bool is_tag_char(char c) {
     // RFC 3501 §9: tag = 1*<any ASTRING-CHAR except "+">
     const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && c != '(' && c != ')' && c != '{' && c != '%' && c != '*' && c != '"' &&
-           c != '\\' && c != '+';
+    return u > 0x20 && u < 0x7f && c != '(' && c != ')' && c != '{' && c != '%' && c != '*' && c != '"' && c != '\\' &&
+           c != '+';
 }
 
 status status_of(std::string_view word) {

@@ -321,9 +321,7 @@ void envelope_into(const response& r, const node& list, envelope& e) {
     if (!e.date.empty()) {
         e.parsed_date = parse_canonical_date(e.date);
         if (!e.parsed_date) e.parsed_date = mime::parse_date(e.date);
-    }
-    else
-        e.parsed_date.reset();
+    } else e.parsed_date.reset();
     k = next_of(r, k);
     assign(e.subject, k);
     decode_text_in_place(e.subject);
@@ -369,10 +367,8 @@ void body_into(const response& r, const node& list, body_part& out, unsigned dep
         out.parts.resize(nparts);
         assign_lower(out.subtype, k);
         k = next_of(r, k);
-        if (k != nullptr)
-            params_into(r, k, out.params), k = next_of(r, k);
-        else
-            out.params.clear();
+        if (k != nullptr) params_into(r, k, out.params), k = next_of(r, k);
+        else out.params.clear();
         out.id.clear();
         out.description.clear();
         out.encoding.clear();
@@ -404,15 +400,15 @@ void body_into(const response& r, const node& list, body_part& out, unsigned dep
                 body_into(r, *k, inner, depth + 1);
                 k = next_of(r, k);
             }
-            if (k != nullptr && k->type == node::kind::number) out.lines = static_cast<std::uint32_t>(k->number), k = next_of(r, k);
+            if (k != nullptr && k->type == node::kind::number)
+                out.lines = static_cast<std::uint32_t>(k->number), k = next_of(r, k);
         } else if (out.type == "text") {
-            if (k != nullptr && k->type == node::kind::number) out.lines = static_cast<std::uint32_t>(k->number), k = next_of(r, k);
+            if (k != nullptr && k->type == node::kind::number)
+                out.lines = static_cast<std::uint32_t>(k->number), k = next_of(r, k);
         }
         out.parts.resize(nparts);
-        if (k != nullptr)
-            assign(out.md5, k), k = next_of(r, k);
-        else
-            out.md5.clear();
+        if (k != nullptr) assign(out.md5, k), k = next_of(r, k);
+        else out.md5.clear();
     }
     // Extension data common to both: disposition, language, location.
     out.disposition.clear();
@@ -499,7 +495,9 @@ std::string sequence_set::to_string() const {
 
 sequence_set sequence_set::parse(std::string_view s) {
     sequence_set out;
-    auto bad = [&] { throw parse_error(errc::parse_error, fmt::format("malformed sequence set `{}`", s.substr(0, 80))); };
+    auto bad = [&] {
+        throw parse_error(errc::parse_error, fmt::format("malformed sequence set `{}`", s.substr(0, 80)));
+    };
     auto number = [&](std::string_view t) -> std::uint32_t {
         if (t == "*") return star;
         if (t.empty() || t.size() > 10) bad();
@@ -518,10 +516,8 @@ sequence_set sequence_set::parse(std::string_view s) {
         if (comma == std::string_view::npos) comma = s.size();
         const auto item = s.substr(pos, comma - pos);
         const auto colon = item.find(':');
-        if (colon == std::string_view::npos)
-            out.add(number(item));
-        else
-            out.add(number(item.substr(0, colon)), number(item.substr(colon + 1)));
+        if (colon == std::string_view::npos) out.add(number(item));
+        else out.add(number(item.substr(0, colon)), number(item.substr(colon + 1)));
         pos = comma + 1;
         if (comma == s.size()) break;
     }
@@ -550,9 +546,9 @@ std::string body_part::param(std::string_view name) const {
 }
 
 bool operator==(const body_part& a, const body_part& b) {
-    const bool env_eq = (a.message_envelope == nullptr && b.message_envelope == nullptr) ||
-                        (a.message_envelope != nullptr && b.message_envelope != nullptr &&
-                         *a.message_envelope == *b.message_envelope);
+    const bool env_eq =
+        (a.message_envelope == nullptr && b.message_envelope == nullptr) ||
+        (a.message_envelope != nullptr && b.message_envelope != nullptr && *a.message_envelope == *b.message_envelope);
     return env_eq && a.type == b.type && a.subtype == b.subtype && a.params == b.params && a.id == b.id &&
            a.description == b.description && a.encoding == b.encoding && a.size == b.size && a.lines == b.lines &&
            a.md5 == b.md5 && a.disposition == b.disposition && a.disposition_params == b.disposition_params &&
@@ -727,7 +723,8 @@ void interpret_fetch(const response& r, fetch_data& f) {
             }
             s.name = upper(n);
             const auto lb = n.find('[');
-            if (lb != std::string_view::npos && n.ends_with(']')) s.section = upper(n.substr(lb + 1, n.size() - lb - 2));
+            if (lb != std::string_view::npos && n.ends_with(']'))
+                s.section = upper(n.substr(lb + 1, n.size() - lb - 2));
             else if (iequals(n, "RFC822")) s.section = "";
             else if (iequals(n, "RFC822.HEADER")) s.section = "HEADER";
             else if (iequals(n, "RFC822.TEXT")) s.section = "TEXT";
@@ -742,7 +739,8 @@ void interpret_fetch(const response& r, fetch_data& f) {
                     s.data = node_string(*v);
                     s.size = s.data.size();
                 }
-            } else if (v->type == node::kind::number && iequals(n.substr(0, std::min<std::size_t>(n.size(), 11)), "BINARY.SIZE")) {
+            } else if (v->type == node::kind::number &&
+                       iequals(n.substr(0, std::min<std::size_t>(n.size(), 11)), "BINARY.SIZE")) {
                 s.size = v->number;
             } else {
                 s.data = std::string(v->text);
@@ -987,10 +985,8 @@ std::string encode_mailbox_name(std::string_view in) {
         const auto c = static_cast<unsigned char>(in[i]);
         if (c >= 0x20 && c < 0x7f) {
             flush();
-            if (c == '&')
-                out += "&-";
-            else
-                out += static_cast<char>(c);
+            if (c == '&') out += "&-";
+            else out += static_cast<char>(c);
             ++i;
             continue;
         }
@@ -1003,8 +999,7 @@ std::string encode_mailbox_name(std::string_view in) {
         else if (c >= 0xf0 && c < 0xf5 && i + 3 < in.size())
             cp = ((c & 0x07u) << 18) | ((in[i + 1] & 0x3fu) << 12) | ((in[i + 2] & 0x3fu) << 6) | (in[i + 3] & 0x3f),
             len = 4;
-        else if (c < 0x80)
-            cp = c;
+        else if (c < 0x80) cp = c;
         i += len;
         if (cp >= 0x10000) {
             cp -= 0x10000;
@@ -1059,7 +1054,6 @@ void search_query::append(const search_query& o) {
     parts_.insert(parts_.end(), o.parts_.begin() + 1, o.parts_.end());
     utf8_ = utf8_ || o.utf8_;
 }
-
 
 search_query operator&&(search_query a, search_query b) {
     a.append(b);

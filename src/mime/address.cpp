@@ -24,11 +24,21 @@ struct token {
 
 bool is_special(char c) {
     switch (c) {
-        case '(': case ')': case '<': case '>': case '[': case ']': case ':': case ';': case '@':
-        case ',': case '.': case '"':
-            return true;
-        default:
-            return false;
+    case '(':
+    case ')':
+    case '<':
+    case '>':
+    case '[':
+    case ']':
+    case ':':
+    case ';':
+    case '@':
+    case ',':
+    case '.':
+    case '"':
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -207,8 +217,7 @@ piece mailbox_piece(const std::vector<token>& t, range r) {
     // local@domain possibly after a name without angle brackets: the local part is the run of
     // atoms, quoted strings and dots written together right before '@'.
     std::size_t ls = at;
-    while (ls > r.first && is_local_token(t[ls - 1]) && (ls == at || !t[ls].ws_before || t[ls].is('.')))
-        --ls;
+    while (ls > r.first && is_local_token(t[ls - 1]) && (ls == at || !t[ls].ws_before || t[ls].is('.'))) --ls;
     std::size_t de = at + 1;
     while (de < r.second && is_domain_token(t[de]) &&
            (de == at + 1 || !t[de].ws_before || t[de].is('.') || t[de - 1].is('.')))

@@ -14,18 +14,40 @@ namespace mailwire::mime {
 
 std::string guess_mime_type(std::string_view filename) {
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 40> table{{
-        {"txt", "text/plain"},          {"text", "text/plain"},      {"log", "text/plain"},
-        {"html", "text/html"},          {"htm", "text/html"},        {"css", "text/css"},
-        {"csv", "text/csv"},            {"md", "text/markdown"},     {"ics", "text/calendar"},
-        {"vcf", "text/vcard"},          {"js", "text/javascript"},   {"xml", "application/xml"},
-        {"json", "application/json"},   {"pdf", "application/pdf"},  {"zip", "application/zip"},
-        {"gz", "application/gzip"},     {"tgz", "application/gzip"}, {"tar", "application/x-tar"},
-        {"7z", "application/x-7z-compressed"},                       {"png", "image/png"},
-        {"jpg", "image/jpeg"},          {"jpeg", "image/jpeg"},      {"gif", "image/gif"},
-        {"webp", "image/webp"},         {"svg", "image/svg+xml"},    {"bmp", "image/bmp"},
-        {"tif", "image/tiff"},          {"tiff", "image/tiff"},      {"mp3", "audio/mpeg"},
-        {"wav", "audio/wav"},           {"ogg", "audio/ogg"},        {"mp4", "video/mp4"},
-        {"eml", "message/rfc822"},      {"doc", "application/msword"},
+        {"txt", "text/plain"},
+        {"text", "text/plain"},
+        {"log", "text/plain"},
+        {"html", "text/html"},
+        {"htm", "text/html"},
+        {"css", "text/css"},
+        {"csv", "text/csv"},
+        {"md", "text/markdown"},
+        {"ics", "text/calendar"},
+        {"vcf", "text/vcard"},
+        {"js", "text/javascript"},
+        {"xml", "application/xml"},
+        {"json", "application/json"},
+        {"pdf", "application/pdf"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"tgz", "application/gzip"},
+        {"tar", "application/x-tar"},
+        {"7z", "application/x-7z-compressed"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"svg", "image/svg+xml"},
+        {"bmp", "image/bmp"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"mp3", "audio/mpeg"},
+        {"wav", "audio/wav"},
+        {"ogg", "audio/ogg"},
+        {"mp4", "video/mp4"},
+        {"eml", "message/rfc822"},
+        {"doc", "application/msword"},
         {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
         {"xls", "application/vnd.ms-excel"},
         {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
@@ -116,17 +138,50 @@ std::string who(const entity& original) {
 
 }  // namespace
 
-message_builder& message_builder::from(mailbox m) { from_ = std::move(m); return *this; }
-message_builder& message_builder::sender(mailbox m) { sender_ = std::move(m); return *this; }
-message_builder& message_builder::to(mailbox m) { to_.push_back(std::move(m)); return *this; }
-message_builder& message_builder::cc(mailbox m) { cc_.push_back(std::move(m)); return *this; }
-message_builder& message_builder::bcc(mailbox m) { bcc_.push_back(std::move(m)); return *this; }
-message_builder& message_builder::reply_to(mailbox m) { reply_to_.push_back(std::move(m)); return *this; }
-message_builder& message_builder::subject(std::string utf8) { subject_ = std::move(utf8); return *this; }
-message_builder& message_builder::text(std::string utf8) { text_ = std::move(utf8); return *this; }
-message_builder& message_builder::html(std::string utf8) { html_ = std::move(utf8); return *this; }
-message_builder& message_builder::date(date_time d) { date_ = d; return *this; }
-message_builder& message_builder::message_id(std::string id) { message_id_ = std::move(id); return *this; }
+message_builder& message_builder::from(mailbox m) {
+    from_ = std::move(m);
+    return *this;
+}
+message_builder& message_builder::sender(mailbox m) {
+    sender_ = std::move(m);
+    return *this;
+}
+message_builder& message_builder::to(mailbox m) {
+    to_.push_back(std::move(m));
+    return *this;
+}
+message_builder& message_builder::cc(mailbox m) {
+    cc_.push_back(std::move(m));
+    return *this;
+}
+message_builder& message_builder::bcc(mailbox m) {
+    bcc_.push_back(std::move(m));
+    return *this;
+}
+message_builder& message_builder::reply_to(mailbox m) {
+    reply_to_.push_back(std::move(m));
+    return *this;
+}
+message_builder& message_builder::subject(std::string utf8) {
+    subject_ = std::move(utf8);
+    return *this;
+}
+message_builder& message_builder::text(std::string utf8) {
+    text_ = std::move(utf8);
+    return *this;
+}
+message_builder& message_builder::html(std::string utf8) {
+    html_ = std::move(utf8);
+    return *this;
+}
+message_builder& message_builder::date(date_time d) {
+    date_ = d;
+    return *this;
+}
+message_builder& message_builder::message_id(std::string id) {
+    message_id_ = std::move(id);
+    return *this;
+}
 
 message_builder& message_builder::header(std::string name, std::string value) {
     headers_.emplace_back(std::move(name), std::move(value));
@@ -230,7 +285,8 @@ std::vector<mailbox> message_builder::recipients() const {
 
 message message_builder::build() const {
     if (!from_) throw error(errc::invalid_argument, "message_builder: no From address");
-    if (to_.empty() && cc_.empty() && bcc_.empty()) throw error(errc::invalid_argument, "message_builder: no recipients");
+    if (to_.empty() && cc_.empty() && bcc_.empty())
+        throw error(errc::invalid_argument, "message_builder: no recipients");
 
     auto leaf = [](const part& p, std::string_view disposition) {
         entity e;
@@ -243,11 +299,11 @@ message message_builder::build() const {
         set_type(e, p.mime_type, params);
         set_disposition(e, disposition, p.filename);
         if (!p.content_id.empty()) e.set("Content-ID", "<" + p.content_id + ">");
-        if (!p.path.empty())
-            e.set_content_file(p.path, transfer_encoding::base64);
+        if (!p.path.empty()) e.set_content_file(p.path, transfer_encoding::base64);
         else
-            e.set_content(p.data, parse_content_type(p.mime_type).is("text") ? std::nullopt
-                                                                              : std::optional(transfer_encoding::base64));
+            e.set_content(p.data, parse_content_type(p.mime_type).is("text")
+                                      ? std::nullopt
+                                      : std::optional(transfer_encoding::base64));
         return e;
     };
 

@@ -14,10 +14,10 @@ namespace {
 constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // windows-1252 0x80..0x9F; undefined slots map to the C1 control with the same value (WHATWG).
-constexpr char16_t cp1252_high[32] = {
-    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+constexpr char16_t cp1252_high[32] = {0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+                                      0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+                                      0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                                      0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
 
 void append_code_point(std::string& out, char32_t cp) {
     if (cp < 0x80) {
@@ -36,12 +36,9 @@ std::string cp1252_to_utf8(std::string_view in) {
     std::string out;
     out.reserve(in.size() + in.size() / 4);
     for (unsigned char c : in) {
-        if (c < 0x80)
-            out.push_back(static_cast<char>(c));
-        else if (c < 0xA0)
-            append_code_point(out, cp1252_high[c - 0x80]);
-        else
-            append_code_point(out, c);
+        if (c < 0x80) out.push_back(static_cast<char>(c));
+        else if (c < 0xA0) append_code_point(out, cp1252_high[c - 0x80]);
+        else append_code_point(out, c);
     }
     return out;
 }
@@ -87,16 +84,14 @@ bool is_ascii(std::string_view s) noexcept {
 bool plausible_name(std::string_view n) {
     if (n.empty() || n.size() > 40) return false;
     for (char c : n) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':' || c == '+' ||
-                        c == '(' || c == ')';
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':' ||
+                        c == '+' || c == '(' || c == ')';
         if (!ok) return false;
     }
     return true;
 }
 
-bool is_unknown_label(std::string_view n) {
-    return n.empty() || n == "UNKNOWN-8BIT";
-}
+bool is_unknown_label(std::string_view n) { return n.empty() || n == "UNKNOWN-8BIT"; }
 
 // iconv descriptors are costly to open (gconv module loading); keep one per charset per thread.
 class iconv_cache {
@@ -227,7 +222,8 @@ std::string sanitize_utf8(std::string_view s) {
 
 std::string normalize_charset_name(std::string_view name) {
     // Trim blanks and quotes; drop an RFC 2231 §5 language suffix.
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t' || name.front() == '"' || name.front() == '\''))
+    while (!name.empty() &&
+           (name.front() == ' ' || name.front() == '\t' || name.front() == '"' || name.front() == '\''))
         name.remove_prefix(1);
     while (!name.empty() && (name.back() == ' ' || name.back() == '\t' || name.back() == '"' || name.back() == '\''))
         name.remove_suffix(1);
@@ -236,7 +232,7 @@ std::string normalize_charset_name(std::string_view name) {
     n.reserve(name.size());
     for (char c : name) {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        if (c == '_' ) c = '-';
+        if (c == '_') c = '-';
         n.push_back(c);
     }
     // Compare without separators so "UTF8", "UTF-8", "ISO8859-1", "ISO_8859-1:1987" all match.

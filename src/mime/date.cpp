@@ -66,10 +66,12 @@ int month_of(std::string_view w) {
 }
 
 bool is_day_name(std::string_view w) {
-    static constexpr std::string_view full[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+    static constexpr std::string_view full[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                                "friday", "saturday", "sunday"};
     if (w.size() < 3) return false;
     for (auto d : full)
-        if (w.substr(0, 3) == d.substr(0, 3) && (w.size() == 3 || w == d || w.size() == 4)) return true;  // "tues", "thur"
+        if (w.substr(0, 3) == d.substr(0, 3) && (w.size() == 3 || w == d || w.size() == 4))
+            return true;  // "tues", "thur"
     return false;
 }
 
@@ -80,13 +82,12 @@ bool zone_of(std::string_view w, int& minutes) {
         int min;
     };
     static constexpr z zones[] = {
-        {"ut", 0},       {"gmt", 0},       {"utc", 0},     {"z", 0},        {"est", -300},  {"edt", -240},
-        {"cst", -360},   {"cdt", -300},    {"mst", -420},  {"mdt", -360},   {"pst", -480},  {"pdt", -420},
-        {"wet", 0},      {"west", 60},     {"bst", 60},    {"cet", 60},     {"cest", 120},  {"met", 60},
-        {"mest", 120},   {"eet", 120},     {"eest", 180},  {"msk", 180},    {"ist", 330},   {"sgt", 480},
-        {"hkt", 480},    {"jst", 540},     {"kst", 540},   {"aest", 600},   {"aedt", 660},  {"nzst", 720},
-        {"nzdt", 780},   {"hst", -600},    {"akst", -540}, {"akdt", -480},  {"ast", -240},  {"adt", -180},
-        {"nst", -210},   {"ndt", -150},
+        {"ut", 0},     {"gmt", 0},    {"utc", 0},    {"z", 0},      {"est", -300},  {"edt", -240},  {"cst", -360},
+        {"cdt", -300}, {"mst", -420}, {"mdt", -360}, {"pst", -480}, {"pdt", -420},  {"wet", 0},     {"west", 60},
+        {"bst", 60},   {"cet", 60},   {"cest", 120}, {"met", 60},   {"mest", 120},  {"eet", 120},   {"eest", 180},
+        {"msk", 180},  {"ist", 330},  {"sgt", 480},  {"hkt", 480},  {"jst", 540},   {"kst", 540},   {"aest", 600},
+        {"aedt", 660}, {"nzst", 720}, {"nzdt", 780}, {"hst", -600}, {"akst", -540}, {"akdt", -480}, {"ast", -240},
+        {"adt", -180}, {"nst", -210}, {"ndt", -150},
     };
     for (const auto& e : zones)
         if (e.name == w) {
@@ -162,7 +163,8 @@ std::optional<date_time> parse_iso(const std::vector<tok>& t) {
     f.day = static_cast<int>(t[4].value);
     std::size_t i = 5;
     if (i < t.size() && t[i].k == tok::word && t[i].text == "t") ++i;
-    if (i + 2 < t.size() && t[i].k == tok::num && t[i + 1].k == tok::sym && t[i + 1].ch == ':' && t[i + 2].k == tok::num) {
+    if (i + 2 < t.size() && t[i].k == tok::num && t[i + 1].k == tok::sym && t[i + 1].ch == ':' &&
+        t[i + 2].k == tok::num) {
         f.hour = static_cast<int>(t[i].value);
         f.minute = static_cast<int>(t[i + 2].value);
         i += 3;
@@ -176,7 +178,8 @@ std::optional<date_time> parse_iso(const std::vector<tok>& t) {
         if (t[i].k == tok::word) {
             int z = 0;
             if (zone_of(t[i].text, z)) f.zone = z;
-        } else if (t[i].k == tok::sym && (t[i].ch == '+' || t[i].ch == '-') && i + 1 < t.size() && t[i + 1].k == tok::num) {
+        } else if (t[i].k == tok::sym && (t[i].ch == '+' || t[i].ch == '-') && i + 1 < t.size() &&
+                   t[i + 1].k == tok::num) {
             const int sign = t[i].ch == '-' ? -1 : 1;
             ++i;
             int z = 0;
@@ -220,7 +223,8 @@ std::optional<date_time> parse_date(std::string_view value) {
                 continue;
             }
         }
-        if (!f.have_time && i + 2 < t.size() && t[i + 1].k == tok::sym && t[i + 1].ch == ':' && t[i + 2].k == tok::num) {
+        if (!f.have_time && i + 2 < t.size() && t[i + 1].k == tok::sym && t[i + 1].ch == ':' &&
+            t[i + 2].k == tok::num) {
             f.have_time = true;
             f.hour = static_cast<int>(x.value);
             f.minute = static_cast<int>(t[i + 2].value);
@@ -268,7 +272,7 @@ std::optional<date_time> parse_date(std::string_view value) {
 std::string format_date(const date_time& d) {
     static constexpr const char* day_names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char* month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const auto local = d.utc + minutes{d.offset_minutes};
     const auto dp = floor<days>(local);
     const year_month_day ymd{dp};
@@ -284,8 +288,6 @@ std::string format_date(const date_time& d) {
     return buf;
 }
 
-date_time now_utc() {
-    return {time_point_cast<seconds>(system_clock::now()), 0};
-}
+date_time now_utc() { return {time_point_cast<seconds>(system_clock::now()), 0}; }
 
 }  // namespace mailwire::mime

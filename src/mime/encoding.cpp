@@ -186,10 +186,8 @@ std::size_t qp_process(std::string_view s, bool final, std::string& out, bool& e
             while (ce > ls && (detail::is_wsp(base[ce - 1]) || base[ce - 1] == '\r')) --ce;
             if (!final) {
                 std::size_t safe = ce;
-                if (safe > ls && base[safe - 1] == '=')
-                    --safe;
-                else if (safe >= ls + 2 && base[safe - 2] == '=')
-                    safe -= 2;
+                if (safe > ls && base[safe - 1] == '=') --safe;
+                else if (safe >= ls + 2 && base[safe - 2] == '=') safe -= 2;
                 o = qp_span(base + ls, base + safe, o, errors);
                 consumed = safe;
             } else {
@@ -329,18 +327,18 @@ private:
     void line(std::string_view l, std::string& out) {
         if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
         switch (state_) {
-            case state::done:
-                return;
-            case state::before:
-                if (l.starts_with("begin ") || l == "begin") {
-                    state_ = state::data;
-                    return;
-                }
-                if (!plausible(l)) return;  // preamble text
+        case state::done:
+            return;
+        case state::before:
+            if (l.starts_with("begin ") || l == "begin") {
                 state_ = state::data;
-                break;
-            case state::data:
-                break;
+                return;
+            }
+            if (!plausible(l)) return;  // preamble text
+            state_ = state::data;
+            break;
+        case state::data:
+            break;
         }
         if (detail::trim(l) == "end") {
             state_ = state::done;
@@ -360,8 +358,9 @@ private:
                 const std::size_t idx = g + static_cast<std::size_t>(k);
                 v[k] = idx < body.size() ? val(body[idx]) : 0;
             }
-            const std::uint32_t x = (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
-                                    (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
+            const std::uint32_t x = (static_cast<std::uint32_t>(v[0]) << 18) |
+                                    (static_cast<std::uint32_t>(v[1]) << 12) | (static_cast<std::uint32_t>(v[2]) << 6) |
+                                    static_cast<std::uint32_t>(v[3]);
             *o++ = static_cast<char>(x >> 16);
             *o++ = static_cast<char>(x >> 8);
             *o++ = static_cast<char>(x);
@@ -403,8 +402,8 @@ public:
     void finish(std::string& out) override {
         if (n_ == 0) return;
         break_if_full(out);
-        const std::uint32_t x = (static_cast<std::uint32_t>(carry_[0]) << 16) |
-                                (n_ > 1 ? static_cast<std::uint32_t>(carry_[1]) << 8 : 0);
+        const std::uint32_t x =
+            (static_cast<std::uint32_t>(carry_[0]) << 16) | (n_ > 1 ? static_cast<std::uint32_t>(carry_[1]) << 8 : 0);
         char q[4] = {b64_alphabet[x >> 18], b64_alphabet[(x >> 12) & 63], n_ > 1 ? b64_alphabet[(x >> 6) & 63] : '=',
                      '='};
         out.append(q, 4);
@@ -431,7 +430,8 @@ private:
                 *o++ = '\n';
                 col_ = 0;
             }
-            const std::uint32_t x = (static_cast<std::uint32_t>(p[0]) << 16) | (static_cast<std::uint32_t>(p[1]) << 8) | p[2];
+            const std::uint32_t x =
+                (static_cast<std::uint32_t>(p[0]) << 16) | (static_cast<std::uint32_t>(p[1]) << 8) | p[2];
             o[0] = b64_alphabet[x >> 18];
             o[1] = b64_alphabet[(x >> 12) & 63];
             o[2] = b64_alphabet[(x >> 6) & 63];
@@ -461,7 +461,8 @@ public:
                 std::size_t j = i + 1;
                 const std::size_t lim = std::min(n, i + (75 - col_));
                 // A blank followed by a printable character is not trailing: literal too.
-                while (j < lim && (plain(p[j]) || ((p[j] == ' ' || p[j] == '\t') && j + 1 < lim && plain(p[j + 1])))) ++j;
+                while (j < lim && (plain(p[j]) || ((p[j] == ' ' || p[j] == '\t') && j + 1 < lim && plain(p[j + 1]))))
+                    ++j;
                 out.append(in.data() + i, j - i);
                 col_ += j - i;
                 i = j;
@@ -473,10 +474,8 @@ public:
     void finish(std::string& out) override {
         if (ws_) {
             // Blanks at the very end are trailing blanks too (unless a bare CR follows).
-            if (cr_)
-                literal(ws_, out);
-            else
-                escaped(ws_, out);
+            if (cr_) literal(ws_, out);
+            else escaped(ws_, out);
             ws_ = 0;
         }
         if (cr_) escaped('\r', out);
@@ -538,10 +537,8 @@ private:
         }
         const bool plain = c >= 33 && c <= 126 && c != '=';
         // At a physical line start, '.' (SMTP end of data) and 'F' ("From " in mbox) are escaped.
-        if (!plain || (col_ == 0 && (c == '.' || c == 'F')))
-            escaped(c, out);
-        else
-            literal(c, out);
+        if (!plain || (col_ == 0 && (c == '.' || c == 'F'))) escaped(c, out);
+        else literal(c, out);
         if (col_ > 75) col_ = 75;
     }
 
@@ -622,32 +619,47 @@ transfer_encoding parse_transfer_encoding(std::string_view value) {
 
 std::string_view to_string(transfer_encoding e) noexcept {
     switch (e) {
-        case transfer_encoding::seven_bit: return "7bit";
-        case transfer_encoding::eight_bit: return "8bit";
-        case transfer_encoding::binary: return "binary";
-        case transfer_encoding::quoted_printable: return "quoted-printable";
-        case transfer_encoding::base64: return "base64";
-        case transfer_encoding::uuencode: return "x-uuencode";
-        case transfer_encoding::unknown: break;
+    case transfer_encoding::seven_bit:
+        return "7bit";
+    case transfer_encoding::eight_bit:
+        return "8bit";
+    case transfer_encoding::binary:
+        return "binary";
+    case transfer_encoding::quoted_printable:
+        return "quoted-printable";
+    case transfer_encoding::base64:
+        return "base64";
+    case transfer_encoding::uuencode:
+        return "x-uuencode";
+    case transfer_encoding::unknown:
+        break;
     }
     return "";
 }
 
 std::unique_ptr<decoder> make_decoder(transfer_encoding e) {
     switch (e) {
-        case transfer_encoding::base64: return std::make_unique<base64_decoder>();
-        case transfer_encoding::quoted_printable: return std::make_unique<qp_decoder>();
-        case transfer_encoding::uuencode: return std::make_unique<uu_decoder>();
-        default: return std::make_unique<identity_decoder>();
+    case transfer_encoding::base64:
+        return std::make_unique<base64_decoder>();
+    case transfer_encoding::quoted_printable:
+        return std::make_unique<qp_decoder>();
+    case transfer_encoding::uuencode:
+        return std::make_unique<uu_decoder>();
+    default:
+        return std::make_unique<identity_decoder>();
     }
 }
 
 std::unique_ptr<encoder> make_encoder(transfer_encoding e) {
     switch (e) {
-        case transfer_encoding::base64: return std::make_unique<base64_encoder>(76);
-        case transfer_encoding::quoted_printable: return std::make_unique<qp_encoder>();
-        case transfer_encoding::uuencode: return std::make_unique<uu_encoder>();
-        default: return std::make_unique<identity_encoder>();
+    case transfer_encoding::base64:
+        return std::make_unique<base64_encoder>(76);
+    case transfer_encoding::quoted_printable:
+        return std::make_unique<qp_encoder>();
+    case transfer_encoding::uuencode:
+        return std::make_unique<uu_encoder>();
+    default:
+        return std::make_unique<identity_encoder>();
     }
 }
 
@@ -707,10 +719,8 @@ std::string qp_encode(std::string_view in, bool header_mode) {
     for (unsigned char c : in) {
         const bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' ||
                           c == '*' || c == '+' || c == '-' || c == '/';
-        if (c == ' ')
-            out.push_back('_');
-        else if (safe)
-            out.push_back(static_cast<char>(c));
+        if (c == ' ') out.push_back('_');
+        else if (safe) out.push_back(static_cast<char>(c));
         else {
             out.push_back('=');
             out.push_back(detail::hex_upper[c >> 4]);

@@ -57,7 +57,10 @@ std::vector<std::string> message_ids(std::string_view v) {
         if (v[i] == '(') {  // comment
             int level = 0;
             for (; i < v.size(); ++i) {
-                if (v[i] == '\\') { ++i; continue; }
+                if (v[i] == '\\') {
+                    ++i;
+                    continue;
+                }
                 if (v[i] == '(') ++level;
                 if (v[i] == ')' && --level == 0) break;
             }
@@ -66,7 +69,8 @@ std::vector<std::string> message_ids(std::string_view v) {
         }
         if (v[i] == '<') {
             const std::size_t end = v.find('>', i + 1);
-            const std::string_view id = v.substr(i + 1, end == std::string_view::npos ? std::string_view::npos : end - i - 1);
+            const std::string_view id =
+                v.substr(i + 1, end == std::string_view::npos ? std::string_view::npos : end - i - 1);
             std::string s(trim(id));
             if (!s.empty()) ids.push_back(std::move(s));
             if (end == std::string_view::npos) break;
@@ -96,10 +100,11 @@ entity::entity(entity&&) noexcept = default;
 entity& entity::operator=(entity&&) noexcept = default;
 
 entity::entity(const entity& o)
-    : headers_(o.headers_), separator_(o.separator_), kind_(o.kind_), parsed_(o.parsed_), digest_child_(o.digest_child_),
-      body_(o.body_), has_content_(o.has_content_), content_(o.content_), content_file_(o.content_file_),
-      preamble_(o.preamble_), epilogue_(o.epilogue_), parts_(o.parts_), delimiters_(o.delimiters_), close_(o.close_),
-      parts_added_(o.parts_added_), embedded_(o.embedded_ ? std::make_unique<entity>(*o.embedded_) : nullptr) {}
+    : headers_(o.headers_), separator_(o.separator_), kind_(o.kind_), parsed_(o.parsed_),
+      digest_child_(o.digest_child_), body_(o.body_), has_content_(o.has_content_), content_(o.content_),
+      content_file_(o.content_file_), preamble_(o.preamble_), epilogue_(o.epilogue_), parts_(o.parts_),
+      delimiters_(o.delimiters_), close_(o.close_), parts_added_(o.parts_added_),
+      embedded_(o.embedded_ ? std::make_unique<entity>(*o.embedded_) : nullptr) {}
 
 entity& entity::operator=(const entity& o) {
     if (this != &o) {
@@ -147,7 +152,9 @@ void entity::set(std::string_view name, std::string value) {
     if (!done) add(std::string(name), std::move(value));
 }
 
-void entity::add(std::string name, std::string value) { headers_.push_back(header{std::move(name), std::move(value), {}}); }
+void entity::add(std::string name, std::string value) {
+    headers_.push_back(header{std::move(name), std::move(value), {}});
+}
 
 std::size_t entity::remove(std::string_view name) {
     const auto before = headers_.size();
@@ -242,7 +249,8 @@ void entity::make_multipart(std::string_view subtype) {
 }
 
 entity& entity::add_part(entity part) {
-    if (kind_ != part_kind::multipart) throw error(errc::invalid_argument, "add_part on an entity that is not a multipart");
+    if (kind_ != part_kind::multipart)
+        throw error(errc::invalid_argument, "add_part on an entity that is not a multipart");
     parts_.push_back(std::move(part));
     delimiters_.emplace_back();
     parts_added_ = true;
@@ -283,7 +291,8 @@ std::string entity::text() const { return to_utf8(decoded_body(), content_type()
 
 void entity::set_content(std::string data, std::optional<transfer_encoding> enc) {
     const mime::content_type ct = content_type();
-    const transfer_encoding e = enc ? *enc : choose_encoding(std::string_view(data).substr(0, 256 * 1024), ct.is("text"));
+    const transfer_encoding e =
+        enc ? *enc : choose_encoding(std::string_view(data).substr(0, 256 * 1024), ct.is("text"));
     set("Content-Transfer-Encoding", std::string(to_string(e)));
     kind_ = part_kind::leaf;
     body_.clear();

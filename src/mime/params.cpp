@@ -26,12 +26,9 @@ struct cursor {
     // Whitespace (folding included) and comments.
     void skip_cfws() {
         while (i < s.size()) {
-            if (is_blank(s[i]))
-                ++i;
-            else if (s[i] == '(')
-                i = detail::skip_comment(s, i);
-            else
-                break;
+            if (is_blank(s[i])) ++i;
+            else if (s[i] == '(') i = detail::skip_comment(s, i);
+            else break;
         }
     }
     void skip_blanks() {
@@ -54,10 +51,10 @@ struct cursor {
 
 // One raw `name=value` as written, before RFC 2231 assembly.
 struct raw_param {
-    std::string base;        // lower-case name without the '*' decoration
-    int segment = -1;        // RFC 2231 continuation number, -1 when none
-    bool extended = false;   // ends in '*': charset'lang'%XX encoding
-    std::string value;       // unquoted
+    std::string base;       // lower-case name without the '*' decoration
+    int segment = -1;       // RFC 2231 continuation number, -1 when none
+    bool extended = false;  // ends in '*': charset'lang'%XX encoding
+    std::string value;      // unquoted
 };
 
 std::string read_quoted(cursor& c) {
@@ -227,8 +224,7 @@ std::vector<parameter> assemble(std::vector<raw_param> raws) {
         const raw_param* ext = nullptr;
         std::map<int, const raw_param*> segments;  // sorted; first of a duplicated index wins
         for (const raw_param* r : group) {
-            if (r->segment >= 0)
-                segments.emplace(r->segment, r);
+            if (r->segment >= 0) segments.emplace(r->segment, r);
             else if (r->extended) {
                 if (!ext) ext = r;
             } else if (!plain) {
@@ -239,10 +235,8 @@ std::vector<parameter> assemble(std::vector<raw_param> raws) {
         p.name = base;
         if (ext) {
             std::string_view cs, rest;
-            if (split_extended(ext->value, cs, rest))
-                p.value = to_utf8(percent_decode(rest), cs).text;
-            else
-                p.value = to_utf8(percent_decode(ext->value), "").text;
+            if (split_extended(ext->value, cs, rest)) p.value = to_utf8(percent_decode(rest), cs).text;
+            else p.value = to_utf8(percent_decode(ext->value), "").text;
         } else if (!segments.empty()) {
             std::string bytes;
             std::string charset;
@@ -261,10 +255,8 @@ std::vector<parameter> assemble(std::vector<raw_param> raws) {
                 }
                 first = false;
             }
-            if (charset.empty() && bytes.find("=?") != std::string::npos)
-                p.value = decode_header_text(bytes);
-            else
-                p.value = to_utf8(bytes, charset).text;
+            if (charset.empty() && bytes.find("=?") != std::string::npos) p.value = decode_header_text(bytes);
+            else p.value = to_utf8(bytes, charset).text;
         } else if (plain) {
             p.value = plain_value_to_utf8(plain->value);
         }
@@ -381,9 +373,7 @@ bool content_type::is(std::string_view t, std::string_view s) const {
     return detail::iequals(type, t) && (s.empty() || detail::iequals(subtype, s));
 }
 
-bool content_type::is_message() const {
-    return type == "message" && (subtype == "rfc822" || subtype == "global");
-}
+bool content_type::is_message() const { return type == "message" && (subtype == "rfc822" || subtype == "global"); }
 
 std::string content_type::mime_type() const { return type + "/" + subtype; }
 
@@ -425,12 +415,9 @@ content_type parse_content_type(std::string_view value) {
     }
     if (!type.empty() && subtype.empty()) {
         // RFC 2045 §5.2: invalid means text/plain, but a bare major type is usually recoverable.
-        if (type == "multipart")
-            subtype = "mixed";
-        else if (type == "application")
-            subtype = "octet-stream";
-        else if (type == "text")
-            subtype = "plain";
+        if (type == "multipart") subtype = "mixed";
+        else if (type == "application") subtype = "octet-stream";
+        else if (type == "text") subtype = "plain";
     }
     if (!type.empty() && !subtype.empty()) {
         ct.type = std::move(type);
@@ -484,8 +471,6 @@ std::string format_parameters_folded(const std::vector<parameter>& params, std::
 
 std::string format_content_type(const content_type& ct) { return ct.mime_type() + format_parameters(ct.params); }
 
-std::string format_content_disposition(const content_disposition& cd) {
-    return cd.kind + format_parameters(cd.params);
-}
+std::string format_content_disposition(const content_disposition& cd) { return cd.kind + format_parameters(cd.params); }
 
 }  // namespace mailwire::mime

@@ -59,10 +59,8 @@ std::size_t parse_word(std::string_view s, std::size_t k, word& w) {
 }
 
 void append_raw(std::string& out, std::string_view text) {
-    if (detail::is_ascii_text(text))
-        out.append(text);
-    else
-        out += to_utf8(text, "").text;  // raw 8-bit: UTF-8 if valid, else windows-1252
+    if (detail::is_ascii_text(text)) out.append(text);
+    else out += to_utf8(text, "").text;  // raw 8-bit: UTF-8 if valid, else windows-1252
 }
 
 // ---- encoding ----
@@ -82,10 +80,8 @@ bool q_safe(unsigned char c) {
 std::size_t q_len(unsigned char c) { return (q_safe(c) || c == ' ') ? 1 : 3; }
 
 void q_append(std::string& out, unsigned char c) {
-    if (c == ' ')
-        out.push_back('_');
-    else if (q_safe(c))
-        out.push_back(static_cast<char>(c));
+    if (c == ' ') out.push_back('_');
+    else if (q_safe(c)) out.push_back(static_cast<char>(c));
     else {
         out.push_back('=');
         out.push_back(detail::hex_upper[c >> 4]);
@@ -148,9 +144,9 @@ std::string decode_header_text(std::string_view raw) {
 
     std::string out;
     out.reserve(s.size());
-    word pending;           // adjacent encoded words in one charset, joined before conversion
+    word pending;  // adjacent encoded words in one charset, joined before conversion
     bool have_pending = false;
-    std::size_t pos = 0;    // start of text not yet emitted
+    std::size_t pos = 0;  // start of text not yet emitted
     auto flush = [&] {
         if (have_pending) out += to_utf8(pending.bytes, pending.charset).text;
         have_pending = false;
@@ -257,10 +253,8 @@ std::string detail::encode_words(std::string_view utf8, bool phrase, bool fold, 
             // between two of them, whose spaces would otherwise vanish between encoded words.
             std::size_t k = j;
             while (k < words.size() && words[k].empty()) ++k;
-            if (k < words.size() && needs_encoding(words[k]))
-                j = k + 1;
-            else
-                break;
+            if (k < words.size() && needs_encoding(words[k])) j = k + 1;
+            else break;
         }
         // The run's inner spaces go inside the encoded text: blanks between words are dropped.
         const char* b = words[i].data();

@@ -57,18 +57,20 @@ public:
 
     void write(const entity& e) {
         for (const auto& h : e.headers_) {
-            if (!h.raw.empty())
-                out_.write(h.raw);
-            else
-                out_.write(format_header(h.name, h.value));
+            if (!h.raw.empty()) out_.write(h.raw);
+            else out_.write(format_header(h.name, h.value));
         }
         out_.write(e.parsed_ ? std::string_view(e.separator_) : std::string_view("\r\n"));
         switch (e.kind_) {
-            case part_kind::leaf: write_body(e); break;
-            case part_kind::message:
-                if (e.embedded_) write(*e.embedded_);
-                break;
-            case part_kind::multipart: write_parts(e); break;
+        case part_kind::leaf:
+            write_body(e);
+            break;
+        case part_kind::message:
+            if (e.embedded_) write(*e.embedded_);
+            break;
+        case part_kind::multipart:
+            write_parts(e);
+            break;
         }
     }
 
@@ -123,10 +125,8 @@ private:
             }
             write(e.parts_[i]);
         }
-        if (!e.close_.empty())
-            out_.write(e.close_);
-        else if (!e.parsed_ || e.parts_added_)
-            out_.write("\r\n--" + boundary + "--\r\n");
+        if (!e.close_.empty()) out_.write(e.close_);
+        else if (!e.parsed_ || e.parts_added_) out_.write("\r\n--" + boundary + "--\r\n");
         out_.write(e.epilogue_);
     }
 
@@ -161,10 +161,8 @@ public:
     explicit fd_output(int fd) : fd_(fd) {}
     void write(std::string_view b) override {
         if (buf_.size() + b.size() > 256 * 1024) flush();
-        if (b.size() > 256 * 1024)
-            put(b);
-        else
-            buf_.append(b);
+        if (b.size() > 256 * 1024) put(b);
+        else buf_.append(b);
     }
     void flush() {
         put(buf_);

@@ -23,9 +23,10 @@ bool known_protocol(const error_context& c, protocol& p) {
 std::string plaintext_hint(const error_context& c) {
     protocol p{};
     if (!known_protocol(c, p))
-        return fmt::format("port {} speaks plaintext first: connect with starttls (or none), or use the server's "
-                           "implicit-TLS port with implicit_tls",
-                           c.port);
+        return fmt::format(
+            "port {} speaks plaintext first: connect with starttls (or none), or use the server's "
+            "implicit-TLS port with implicit_tls",
+            c.port);
     return fmt::format("use starttls on port {}, or port {} with implicit_tls", c.port, implicit_tls_port(p));
 }
 
@@ -36,9 +37,7 @@ std::string tls_first_hint(const error_context& c) {
 }
 
 // Every diagnosis points at its entry in the troubleshooting FAQ (docs/faq.md).
-std::string faq(std::string hint, std::string_view anchor) {
-    return fmt::format("{} (docs/faq.md#{})", hint, anchor);
-}
+std::string faq(std::string hint, std::string_view anchor) { return fmt::format("{} (docs/faq.md#{})", hint, anchor); }
 
 std::string describe_chain_error(const verify_result& r) {
     return fmt::format("{} (verify code {} at depth {})", r.message, r.code, r.depth);
@@ -76,9 +75,10 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
     if (first.kind == first_bytes_kind::plaintext_line && !first.first_line.empty()) {
         d.code = errc::tls_plaintext_greeting;
         d.ctx.server_text = first.first_line;
-        d.detail = fmt::format("the TLS handshake failed due to an unexpected packet format: port {} greeted in "
-                               "plaintext with `{}`",
-                               ctx.port, first.first_line);
+        d.detail = fmt::format(
+            "the TLS handshake failed due to an unexpected packet format: port {} greeted in "
+            "plaintext with `{}`",
+            ctx.port, first.first_line);
         d.ctx.hint = faq(plaintext_hint(ctx), "unexpected-packet-format");
         return d;
     }
@@ -88,32 +88,38 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_NO_PROTOCOLS_AVAILABLE:
     case SSL_R_WRONG_SSL_VERSION:
-        d.detail = fmt::format("the server and mailwire share no TLS version (we offered {}): {}", versions, openssl_text);
-        d.ctx.hint = faq("run `mailwire probe` to see which versions the server accepts, then adjust "
-                         "tls().min_version / max_version (--tls-min/--tls-max)",
-                         "no-shared-version");
+        d.detail =
+            fmt::format("the server and mailwire share no TLS version (we offered {}): {}", versions, openssl_text);
+        d.ctx.hint =
+            faq("run `mailwire probe` to see which versions the server accepts, then adjust "
+                "tls().min_version / max_version (--tls-min/--tls-max)",
+                "no-shared-version");
         return d;
     case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
     case SSL_R_NO_SHARED_CIPHER:
     case SSL_R_NO_CIPHERS_AVAILABLE:
     case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
-        d.detail = fmt::format("the server refused the handshake: no cipher suite or signature algorithm in common "
-                               "(we offered {}): {}",
-                               versions, openssl_text);
-        d.ctx.hint = faq("check tls().cipher_list / ciphersuites (--ciphers); `mailwire probe` shows what the "
-                         "server negotiates",
-                         "no-shared-cipher");
+        d.detail = fmt::format(
+            "the server refused the handshake: no cipher suite or signature algorithm in common "
+            "(we offered {}): {}",
+            versions, openssl_text);
+        d.ctx.hint =
+            faq("check tls().cipher_list / ciphersuites (--ciphers); `mailwire probe` shows what the "
+                "server negotiates",
+                "no-shared-cipher");
         return d;
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
     case SSL_R_RECORD_LENGTH_MISMATCH:
         d.code = errc::tls_plaintext_greeting;
-        d.detail = fmt::format("the TLS handshake failed due to an unexpected packet format: the server on port {} "
-                               "did not answer in TLS",
-                               ctx.port);
+        d.detail = fmt::format(
+            "the TLS handshake failed due to an unexpected packet format: the server on port {} "
+            "did not answer in TLS",
+            ctx.port);
         d.ctx.hint = faq(plaintext_hint(ctx), "unexpected-packet-format");
         return d;
-    default: break;
+    default:
+        break;
     }
     if (eof && bytes.empty()) {
         d.detail = "the server closed the connection during the TLS handshake without a word";
@@ -161,8 +167,9 @@ diagnosis diagnose_unexpected_greeting(const error_context& ctx, const std::stri
     diagnosis d{errc::tls_expected, {}, ctx};
     const auto first = classify_first_bytes(bytes);
     if (first.kind == first_bytes_kind::tls_record) {
-        d.detail = fmt::format("port {} answered with a TLS record instead of a plaintext greeting: it expects TLS first",
-                               ctx.port);
+        d.detail =
+            fmt::format("port {} answered with a TLS record instead of a plaintext greeting: it expects TLS first",
+                        ctx.port);
         d.ctx.hint = faq(tls_first_hint(ctx), "port-expects-tls");
     } else {
         d.code = errc::protocol_violation;
@@ -199,19 +206,22 @@ diagnosis diagnose_certificate(const error_context& ctx, const certificate_check
         for (std::size_t i = 0; i < reasons.size(); ++i) detail += (i ? "; " : "") + reasons[i];
     }
     if (!why.empty()) detail += " (" + why + ")";
-    if (!check.chain.empty()) detail += fmt::format(" [subject {}, issuer {}]", check.chain.front().subject, check.chain.front().issuer);
+    if (!check.chain.empty())
+        detail += fmt::format(" [subject {}, issuer {}]", check.chain.front().subject, check.chain.front().issuer);
     d.detail = detail;
     if (!why.empty() && why.find("pin") != std::string::npos)
-        d.ctx.hint = faq("the server's key changed or the pin is wrong; compare with `mailwire probe` output "
-                         "(spki_sha256)",
-                         "certificate-pin-mismatch");
+        d.ctx.hint =
+            faq("the server's key changed or the pin is wrong; compare with `mailwire probe` output "
+                "(spki_sha256)",
+                "certificate-pin-mismatch");
     else if (any(check.errors & policy_error::name_mismatch) && !any(check.errors & policy_error::chain_errors))
         d.ctx.hint = faq("connect using a host name the certificate lists, or fix the server certificate",
                          "certificate-name-mismatch");
     else
-        d.ctx.hint = faq("trust the issuing CA with tls().ca_file (--cafile), or decide in a certificate callback; "
-                         "do not disable verification in production",
-                         "certificate-untrusted");
+        d.ctx.hint =
+            faq("trust the issuing CA with tls().ca_file (--cafile), or decide in a certificate callback; "
+                "do not disable verification in production",
+                "certificate-untrusted");
     d.ctx.server_text.clear();
     return d;
 }

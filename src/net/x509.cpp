@@ -103,10 +103,8 @@ certificate_info describe_certificate(X509* cert) {
         std::string kind = EVP_PKEY_get0_type_name(key) != nullptr ? EVP_PKEY_get0_type_name(key) : "key";
         char group[64] = {};
         std::size_t glen = 0;
-        if (EVP_PKEY_get_group_name(key, group, sizeof group, &glen) == 1)
-            info.public_key = kind + " " + group;
-        else
-            info.public_key = fmt::format("{} {}", kind, EVP_PKEY_get_bits(key));
+        if (EVP_PKEY_get_group_name(key, group, sizeof group, &glen) == 1) info.public_key = kind + " " + group;
+        else info.public_key = fmt::format("{} {}", kind, EVP_PKEY_get_bits(key));
     }
     info.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
 

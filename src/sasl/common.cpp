@@ -24,10 +24,8 @@ std::string printable(std::string_view s, std::size_t max) {
     out.reserve(n + 8);
     for (std::size_t i = 0; i < n; ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f || c == '\\')
-            out += fmt::format("\\x{:02x}", c);
-        else
-            out += static_cast<char>(c);
+        if (c < 0x20 || c == 0x7f || c == '\\') out += fmt::format("\\x{:02x}", c);
+        else out += static_cast<char>(c);
     }
     if (s.size() > max) out += "...";
     return out;
@@ -51,12 +49,9 @@ std::string escape_saslname(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (char c : s) {
-        if (c == '=')
-            out += "=3D";
-        else if (c == ',')
-            out += "=2C";
-        else
-            out += c;
+        if (c == '=') out += "=3D";
+        else if (c == ',') out += "=2C";
+        else out += c;
     }
     return out;
 }

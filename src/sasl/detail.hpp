@@ -24,7 +24,8 @@ MAILWIRE_API std::string hmac(const char* md, std::string_view key, std::string_
 /// Hash with digest `md`.
 MAILWIRE_API std::string digest(const char* md, std::string_view data);
 /// PBKDF2-HMAC-`md` (RFC 5802's Hi()) with output length = the digest size.
-MAILWIRE_API std::string pbkdf2(const char* md, std::string_view password, std::string_view salt, std::uint32_t iterations);
+MAILWIRE_API std::string pbkdf2(const char* md, std::string_view password, std::string_view salt,
+                                std::uint32_t iterations);
 /// Cryptographically random bytes (RAND_bytes).
 std::string random_bytes(std::size_t n);
 /// Constant-time comparison of equal-length strings (false when the lengths differ).
@@ -48,8 +49,8 @@ inline constexpr std::uint32_t scram_max_iterations = 10'000'000;
 /// Test hook: a SCRAM mechanism with a fixed client nonce (must be printable ASCII without ',')
 /// and an optional lower iteration ceiling (the fuzzer keeps PBKDF2 cheap with it).
 MAILWIRE_API std::unique_ptr<mechanism> make_scram(scram_hash h, bool plus, const credentials& c,
-                                      std::optional<channel_binding> cb, std::string client_nonce,
-                                      std::uint32_t max_iterations = scram_max_iterations);
+                                                   std::optional<channel_binding> cb, std::string client_nonce,
+                                                   std::uint32_t max_iterations = scram_max_iterations);
 /// RFC 5802 §5.1 saslname: "=" → "=3D", "," → "=2C" (also RFC 5801 gs2 authzid).
 MAILWIRE_API std::string escape_saslname(std::string_view s);
 

@@ -57,9 +57,12 @@ public:
     bool complete() const noexcept override { return round_ == 2; }
     std::string step(std::string_view challenge) override {
         switch (round_++) {
-        case 0: return user_;
-        case 1: return password_;
-        default: fail(errc::protocol_violation, "unexpected third LOGIN challenge", challenge);
+        case 0:
+            return user_;
+        case 1:
+            return password_;
+        default:
+            fail(errc::protocol_violation, "unexpected third LOGIN challenge", challenge);
         }
     }
     std::string redact(std::string_view m) const override {
@@ -139,7 +142,10 @@ public:
                 fmt::format("{} credentials must not contain control characters", mech));
         if (!bearer) {
             require(!c.user.empty(), "XOAUTH2 needs a user name");
-            message_ = "user=" + c.user + "\x01" "auth=Bearer " + c.oauth_token + "\x01\x01";
+            message_ = "user=" + c.user +
+                       "\x01"
+                       "auth=Bearer " +
+                       c.oauth_token + "\x01\x01";
         } else {
             // RFC 7628 §3.1: gs2-header (no channel binding) with the identity as authzid.
             const std::string& who = c.authzid.empty() ? c.user : c.authzid;
@@ -160,7 +166,8 @@ public:
             sent_ = true;
             return message_;
         }
-        if (error_) fail(errc::protocol_violation, fmt::format("unexpected challenge after the {} error", name()), challenge);
+        if (error_)
+            fail(errc::protocol_violation, fmt::format("unexpected challenge after the {} error", name()), challenge);
         error_ = parse_oauth_error(challenge);
         return bearer_ ? std::string("\x01") : std::string();
     }

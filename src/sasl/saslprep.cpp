@@ -40,8 +40,7 @@ std::string saslprep(std::string_view utf8) {
     if (ascii) return std::string(utf8);
 
     UErrorCode status = U_ZERO_ERROR;
-    std::unique_ptr<UStringPrepProfile, profile_closer> profile(
-        usprep_openByType(USPREP_RFC4013_SASLPREP, &status));
+    std::unique_ptr<UStringPrepProfile, profile_closer> profile(usprep_openByType(USPREP_RFC4013_SASLPREP, &status));
     if (U_FAILURE(status) || !profile)
         detail::fail(errc::configuration, std::string("ICU SASLprep profile unavailable: ") + u_errorName(status));
 

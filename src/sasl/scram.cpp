@@ -51,13 +51,13 @@ public:
         : md_(h == scram_hash::sha1 ? "SHA1" : "SHA256"),
           name_(h == scram_hash::sha1 ? (plus ? "SCRAM-SHA-1-PLUS" : "SCRAM-SHA-1")
                                       : (plus ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256")),
-          nonce_(std::move(nonce)),
-          max_iterations_(max_iterations) {
+          nonce_(std::move(nonce)), max_iterations_(max_iterations) {
         if (plus && (!cb || cb->data.empty()))
             fail(errc::invalid_argument, fmt::format("{} needs channel-binding data from the TLS layer", name_));
         if (cb && !valid_cb_name(cb->type))
             fail(errc::invalid_argument, fmt::format("invalid channel-binding type \"{}\"", printable(cb->type, 64)));
-        if (!printable_nonce(nonce_)) fail(errc::invalid_argument, "SCRAM client nonce must be printable ASCII without ','");
+        if (!printable_nonce(nonce_))
+            fail(errc::invalid_argument, "SCRAM client nonce must be printable ASCII without ','");
         // RFC 5802 §5.1: user name and password are prepared with SASLprep.
         const std::string user = saslprep(c.user);
         if (user.empty()) fail(errc::invalid_argument, fmt::format("{} needs a user name", name_));
@@ -100,7 +100,8 @@ public:
             check_server_final(challenge);
             state_ = state::verified;
             return {};  // RFC 4422 §5: the server-final arrived as a challenge; answer it empty
-        case state::verified: break;
+        case state::verified:
+            break;
         }
         fail(errc::protocol_violation, fmt::format("unexpected challenge after the {} exchange ended", name_),
              challenge);
@@ -180,7 +181,7 @@ private:
 
         const std::string without_proof = "c=" + base64_encode(cbind_input_) + ",r=" + std::string(nonce);
         const std::string auth_message = client_first_bare_ + "," + std::string(sf) + "," + without_proof;
-        std::string proof = hmac(md_, stored_key, auth_message);  // ClientSignature ...
+        std::string proof = hmac(md_, stored_key, auth_message);                   // ClientSignature ...
         for (std::size_t i = 0; i < proof.size(); ++i) proof[i] ^= client_key[i];  // ... XOR ClientKey
         server_signature_ = hmac(md_, server_key, auth_message);
         cleanse(client_key);
@@ -191,15 +192,15 @@ private:
 
     void check_server_final(std::string_view sf) {
         if (sf.starts_with("e=")) {
-            const std::string_view value = sf.substr(2, sf.find(',') == std::string_view::npos ? std::string_view::npos
-                                                                                                : sf.find(',') - 2);
+            const std::string_view value =
+                sf.substr(2, sf.find(',') == std::string_view::npos ? std::string_view::npos : sf.find(',') - 2);
             fail(errc::auth_failed, fmt::format("{} server error: {}", name_, printable(value, 200)), sf);
         }
         if (!sf.starts_with("v="))
             fail(errc::protocol_violation, fmt::format("malformed {} server-final message: expected v= or e=", name_),
                  sf);
-        const std::string_view value = sf.substr(2, sf.find(',') == std::string_view::npos ? std::string_view::npos
-                                                                                            : sf.find(',') - 2);
+        const std::string_view value =
+            sf.substr(2, sf.find(',') == std::string_view::npos ? std::string_view::npos : sf.find(',') - 2);
         const auto sig = try_base64_decode(value);
         if (!sig || !equal_secret(*sig, server_signature_))
             fail(errc::auth_failed,

@@ -10,12 +10,11 @@ namespace {
 
 // Default preference, strongest first (see choose_mechanisms in the header for the reasoning).
 constexpr std::string_view oauth_order[] = {"OAUTHBEARER", "XOAUTH2"};
-constexpr std::string_view password_order[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-                                               "SCRAM-SHA-1",        "CRAM-MD5",         "PLAIN",
-                                               "LOGIN"};
-constexpr std::string_view all_names[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1",
-                                          "CRAM-MD5",           "PLAIN",            "LOGIN",         "XOAUTH2",
-                                          "OAUTHBEARER",        "EXTERNAL"};
+constexpr std::string_view password_order[] =
+    {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN"};
+constexpr std::string_view all_names[] =
+    {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2",
+     "OAUTHBEARER",        "EXTERNAL"};
 
 bool in_clear(std::string_view n) { return n == "PLAIN" || n == "LOGIN" || n == "XOAUTH2" || n == "OAUTHBEARER"; }
 bool is_plus(std::string_view n) { return n.ends_with("-PLUS"); }

@@ -30,7 +30,8 @@ void client::read_greeting() {
     if (r.code != 220) {
         stream().close();
         // RFC 5321 §3.1: 554 means "no SMTP service here".
-        throw command_error(errc::command_failed, fmt::format("the server refused the connection: {} {}", r.code, r.text()),
+        throw command_error(errc::command_failed,
+                            fmt::format("the server refused the connection: {} {}", r.code, r.text()),
                             context(stage::greeting, r.text()));
     }
 }
@@ -81,10 +82,8 @@ void client::noop() {
 
 void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
     // RFC 4954 §4: AUTH mechanism [initial-response], "=" for an empty one.
-    if (initial == nullptr)
-        send_line(fmt::format("AUTH {}", mechanism));
-    else
-        send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
+    if (initial == nullptr) send_line(fmt::format("AUTH {}", mechanism));
+    else send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
 }
 
 client_base::sasl_reply client::sasl_read() {

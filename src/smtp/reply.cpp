@@ -108,7 +108,8 @@ capabilities parse_ehlo(const reply& r) {
                 if (end == std::string::npos) end = params.size();
                 if (end > pos) {
                     auto mech = upper(std::string_view(params).substr(pos, end - pos));
-                    if (std::find(caps.auth.begin(), caps.auth.end(), mech) == caps.auth.end()) caps.auth.push_back(mech);
+                    if (std::find(caps.auth.begin(), caps.auth.end(), mech) == caps.auth.end())
+                        caps.auth.push_back(mech);
                 }
                 pos = end + 1;
             }

@@ -44,7 +44,8 @@ TEST_P(certificates, rejected_by_default_with_exact_policy_flags) {
         EXPECT_FALSE(e.check().chain.empty());
         EXPECT_FALSE(e.hint().empty());
         bool found = false;
-        for (const auto& r : e.check().verify_results) found = found || (r.code == GetParam().verify_code && r.depth == 0);
+        for (const auto& r : e.check().verify_results)
+            found = found || (r.code == GetParam().verify_code && r.depth == 0);
         EXPECT_TRUE(found) << "verify code " << GetParam().verify_code << " missing: " << e.what();
     }
     EXPECT_FALSE(c.is_connected());

@@ -60,11 +60,12 @@ TEST(hostile, imap_starttls_refused_closes_the_connection) {
 }
 
 TEST(hostile, bytes_injected_after_starttls_reply_abort) {
-    scripted_server srv(script{}
-                            .send(imap_greeting)
-                            .expect_line_matching(R"(^(\S+) STARTTLS$)")
-                            .send("$1 OK begin TLS now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN LOGINDISABLED] injected\r\n")
-                            .expect_eof());
+    scripted_server srv(
+        script{}
+            .send(imap_greeting)
+            .expect_line_matching(R"(^(\S+) STARTTLS$)")
+            .send("$1 OK begin TLS now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN LOGINDISABLED] injected\r\n")
+            .expect_eof());
     imap::client c;
     fast(c);
     try {
@@ -95,7 +96,8 @@ TEST(hostile, injection_in_a_separate_packet_is_caught_too) {
 }
 
 TEST(hostile, preauth_greeting_aborts_starttls_mode) {
-    scripted_server srv(script{}.send("* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome, you are in\r\n").expect_eof());
+    scripted_server srv(
+        script{}.send("* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome, you are in\r\n").expect_eof());
     imap::client c;
     fast(c);
     try {

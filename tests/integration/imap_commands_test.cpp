@@ -30,15 +30,14 @@ std::unique_ptr<client> login(const std::string& n = "2", bool implicit = false)
     const auto& env = server_env::get();
     auto c = std::make_unique<client>();
     c->tls().ca_file = env.str("CA_FILE");
-    if (implicit)
-        c->connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
-    else
-        c->connect(env.str("HOST"), env.port("IMAP_PORT"), security::starttls);
+    if (implicit) c->connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+    else c->connect(env.str("HOST"), env.port("IMAP_PORT"), security::starttls);
     c->authenticate(env.str("USER" + n), env.str("PASS" + n));
     return c;
 }
 
-std::string message(std::string_view subject, std::string_view body = "Hello.\r\n", std::string_view from = "Alice <alice@localhost>") {
+std::string message(std::string_view subject, std::string_view body = "Hello.\r\n",
+                    std::string_view from = "Alice <alice@localhost>") {
     std::ostringstream m;
     m << "From: " << from << "\r\nTo: bob@localhost\r\nSubject: " << subject
       << "\r\nDate: Thu, 01 Feb 2024 10:00:00 +0100\r\nMessage-ID: <" << subject.size() << "." << ::getpid()
@@ -131,7 +130,8 @@ TEST(imap_commands, append_fetch_byte_exact_and_typed) {
     EXPECT_FALSE(st.read_only);
     EXPECT_FALSE(st.permanent_flags.empty());
 
-    auto all = c->fetch(sequence_set(uid1, uid2), "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[]");
+    auto all =
+        c->fetch(sequence_set(uid1, uid2), "UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[]");
     ASSERT_EQ(all.size(), 2u);
     const auto& a = all[0].uid == uid1 ? all[0] : all[1];
     const auto& b = all[0].uid == uid1 ? all[1] : all[0];
@@ -144,12 +144,16 @@ TEST(imap_commands, append_fetch_byte_exact_and_typed) {
     EXPECT_NE(std::find(a.flags->begin(), a.flags->end(), "\\Seen"), a.flags->end());
     EXPECT_NE(std::find(a.flags->begin(), a.flags->end(), "$Label1"), a.flags->end());
     ASSERT_TRUE(a.env);
-    EXPECT_EQ(a.env->subject, "Gr\xc3\xbc\xc3\x9f" "e plain");
+    EXPECT_EQ(a.env->subject,
+              "Gr\xc3\xbc\xc3\x9f"
+              "e plain");
     EXPECT_EQ(a.env->from.at(0).members.at(0).address(), "alice@localhost");
     EXPECT_EQ(a.body->lines, 2u);
 
     EXPECT_EQ(b.sections.at(0).data, multipart);
-    EXPECT_EQ(b.env->subject, "Gr\xc3\xbc\xc3\x9f" "e multipart");
+    EXPECT_EQ(b.env->subject,
+              "Gr\xc3\xbc\xc3\x9f"
+              "e multipart");
     EXPECT_EQ(b.env->from.at(0).members.at(0).name, "J\xc3\xb6rg");
     ASSERT_EQ(b.env->to.size(), 1u);
     EXPECT_EQ(b.env->to[0].group_name, "team");
@@ -263,7 +267,8 @@ TEST(imap_commands, multiappend_search_store_expunge) {
     EXPECT_EQ(c->search(search_query::flagged()).ids, (std::vector<std::uint32_t>{uids[1]}));
 
     // SORT and THREAD.
-    EXPECT_EQ(c->sort("REVERSE SUBJECT", search_query::all()), (std::vector<std::uint32_t>{uids[3], uids[2], uids[1], uids[0]}));
+    EXPECT_EQ(c->sort("REVERSE SUBJECT", search_query::all()),
+              (std::vector<std::uint32_t>{uids[3], uids[2], uids[1], uids[0]}));
     EXPECT_EQ(c->thread("ORDEREDSUBJECT", search_query::all()).size(), 4u);
 
     // EXPUNGE and UID EXPUNGE.
@@ -288,7 +293,8 @@ TEST(imap_commands, copy_move_and_errors) {
     const auto dst = box("dst");
     c->create(src);
     c->create(dst);
-    auto ar = c->append(src, std::vector<append_message>{{message("one"), {}, {}}, {message("two"), {}, {}},
+    auto ar = c->append(src, std::vector<append_message>{{message("one"), {}, {}},
+                                                         {message("two"), {}, {}},
                                                          {message("three"), {}, {}}});
     const auto uids = ar.uids.expand();
     c->select(src);
@@ -345,9 +351,9 @@ TEST(imap_commands, observer_sees_changes_from_another_connection) {
 void deliver_smtp(const std::string& to, const std::string& subject) {
     const auto& env = server_env::get();
     const std::string cmd = "python3 -c \"import smtplib; s=smtplib.SMTP('" + env.str("HOST") + "', " +
-                            std::to_string(env.port("SMTP_PORT")) +
-                            "); s.sendmail('alice@localhost', ['" + to + "'], 'From: alice@localhost\\r\\nTo: " + to +
-                            "\\r\\nSubject: " + subject + "\\r\\n\\r\\nidle test\\r\\n'); s.quit()\"";
+                            std::to_string(env.port("SMTP_PORT")) + "); s.sendmail('alice@localhost', ['" + to +
+                            "'], 'From: alice@localhost\\r\\nTo: " + to + "\\r\\nSubject: " + subject +
+                            "\\r\\n\\r\\nidle test\\r\\n'); s.quit()\"";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
@@ -394,8 +400,9 @@ TEST(imap_commands, qresync_after_changes_from_a_second_connection) {
     auto b = login();
     const auto name = box("qresync");
     a->create(name);
-    auto uids = a->append(name, std::vector<append_message>{{message("q1"), {}, {}}, {message("q2"), {}, {}},
-                                                             {message("q3"), {}, {}}})
+    auto uids = a->append(name, std::vector<append_message>{{message("q1"), {}, {}},
+                                                            {message("q2"), {}, {}},
+                                                            {message("q3"), {}, {}}})
                     .uids.expand();
     a->enable({"QRESYNC"});
     const auto st = a->select(name);
@@ -444,7 +451,8 @@ TEST(imap_commands, compress_gives_identical_results) {
     const auto name = box("compress");
     plain->create(name);
     std::vector<std::string> bodies;
-    for (int i = 0; i < 30; ++i) bodies.push_back(message("compress " + std::to_string(i), std::string(2000 + i * 50, 'a' + i % 26) + "\r\n"));
+    for (int i = 0; i < 30; ++i)
+        bodies.push_back(message("compress " + std::to_string(i), std::string(2000 + i * 50, 'a' + i % 26) + "\r\n"));
     std::vector<append_message> msgs;
     for (const auto& b : bodies) msgs.push_back({b, {}, {}});
     plain->append(name, msgs);
@@ -509,7 +517,9 @@ TEST(imap_commands, utf8_accept_mailbox_names) {
     auto c = login();
     if (!c->has_capability("UTF8=ACCEPT")) GTEST_SKIP() << "server lacks UTF8=ACCEPT";
     c->enable({"UTF8=ACCEPT"});
-    const auto name = box("\xc3\xbc" "tf8");
+    const auto name =
+        box("\xc3\xbc"
+            "tf8");
     c->create(name);
     auto l = c->list("", name);
     ASSERT_EQ(l.size(), 1u);

@@ -184,7 +184,8 @@ TEST_P(pop3_real, stat_list_uidl_agree_and_uidl_is_stable_across_sessions) {
             const auto n = find(*c, id);
             ASSERT_TRUE(n) << id;
             EXPECT_EQ(c->uidl(*n).uid, uid_of[id]) << id;
-            const auto it = std::find_if(second.begin(), second.end(), [&](const message_uid& u) { return u.number == *n; });
+            const auto it =
+                std::find_if(second.begin(), second.end(), [&](const message_uid& u) { return u.number == *n; });
             ASSERT_NE(it, second.end());
             EXPECT_EQ(it->uid, uid_of[id]);
         }

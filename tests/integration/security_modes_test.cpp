@@ -23,9 +23,12 @@ struct endpoint {
 
 std::unique_ptr<client_base> make_client(protocol p) {
     switch (p) {
-    case protocol::imap: return std::make_unique<imap::client>();
-    case protocol::pop3: return std::make_unique<pop3::client>();
-    case protocol::smtp: return std::make_unique<smtp::client>();
+    case protocol::imap:
+        return std::make_unique<imap::client>();
+    case protocol::pop3:
+        return std::make_unique<pop3::client>();
+    case protocol::smtp:
+        return std::make_unique<smtp::client>();
     }
     return nullptr;
 }

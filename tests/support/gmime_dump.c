@@ -74,8 +74,7 @@ int main(int argc, char** argv) {
         } else {
             printf("FILE %s\n", argv[i]);
             GMimeMessage* m = g_mime_parser_construct_message(parser, NULL);
-            if (!m)
-                printf("ERROR parse\n");
+            if (!m) printf("ERROR parse\n");
             else {
                 if (g_mime_message_get_mime_part(m)) dump(g_mime_message_get_mime_part(m), 0);
                 g_object_unref(m);

@@ -109,8 +109,8 @@ struct default_cert {
         X509_gmtime_adj(X509_getm_notAfter(x.get()), 30L * 24 * 3600);
         X509_set_pubkey(x.get(), pkey.get());
         X509_NAME* name = X509_get_subject_name(x.get());
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
-                                   -1, -1, 0);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1,
+                                   -1, 0);
         X509_set_issuer_name(x.get(), name);
         add_ext(x.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
         add_ext(x.get(), NID_basic_constraints, "critical,CA:FALSE");
@@ -246,7 +246,8 @@ public:
             if (ssl_) {
                 ERR_clear_error();
                 errno = 0;
-                const int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX)));
+                const int n =
+                    SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX)));
                 if (n > 0) data.remove_prefix(static_cast<std::size_t>(n));
                 else await_ssl(n, "TLS write");
             } else {
@@ -655,8 +656,7 @@ scripted_server::scripted_server(script s, server_options options) : shared_(std
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;  // the kernel picks a free port: tests can run in parallel
     socklen_t len = sizeof addr;
-    if (::bind(sh.listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(sh.listen_fd, 16) != 0 ||
+    if (::bind(sh.listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(sh.listen_fd, 16) != 0 ||
         ::getsockname(sh.listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
         throw std::runtime_error("bind/listen on 127.0.0.1: " + errno_text(errno));
     sh.port = ntohs(addr.sin_port);

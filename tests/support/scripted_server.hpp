@@ -109,10 +109,10 @@ private:
 };
 
 struct server_options {
-    int connections = 1;                          ///< accepted one after another, each runs the script
-    std::chrono::milliseconds timeout{10'000};    ///< bound on accept and on every read/write/handshake
-    std::size_t max_line = 64 * 1024;             ///< longer lines fail the step
-    std::size_t max_capture = 64 * 1024 * 1024;   ///< bound on read_until/read_dot_body
+    int connections = 1;                         ///< accepted one after another, each runs the script
+    std::chrono::milliseconds timeout{10'000};   ///< bound on accept and on every read/write/handshake
+    std::size_t max_line = 64 * 1024;            ///< longer lines fail the step
+    std::size_t max_capture = 64 * 1024 * 1024;  ///< bound on read_until/read_dot_body
 };
 
 class scripted_server {

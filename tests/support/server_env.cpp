@@ -35,8 +35,6 @@ std::string server_env::str(const std::string& key) const {
     return it->second;
 }
 
-std::uint16_t server_env::port(const std::string& key) const {
-    return static_cast<std::uint16_t>(std::stoi(str(key)));
-}
+std::uint16_t server_env::port(const std::string& key) const { return static_cast<std::uint16_t>(std::stoi(str(key))); }
 
 }  // namespace mailwire::test

@@ -41,10 +41,10 @@ struct literal_sink {
 
 /// How fetch() asks and where big literals go.
 struct fetch_options {
-    bool uid = true;                       ///< UID FETCH (sets are UIDs) or FETCH (sequence numbers)
-    std::uint64_t changed_since = 0;       ///< CONDSTORE (CHANGEDSINCE n)
-    bool vanished = false;                 ///< QRESYNC (VANISHED) with changed_since
-    const literal_sink* sink = nullptr;    ///< streams big literals (BODY[] …); nullptr keeps them in memory
+    bool uid = true;                     ///< UID FETCH (sets are UIDs) or FETCH (sequence numbers)
+    std::uint64_t changed_since = 0;     ///< CONDSTORE (CHANGEDSINCE n)
+    bool vanished = false;               ///< QRESYNC (VANISHED) with changed_since
+    const literal_sink* sink = nullptr;  ///< streams big literals (BODY[] …); nullptr keeps them in memory
 };
 
 /// What STORE does with the flags.
@@ -55,8 +55,8 @@ enum class store_action {
 };
 /// Options of store().
 struct store_options {
-    bool uid = true;      ///< UID STORE (sets are UIDs) or STORE (sequence numbers)
-    bool silent = false;  ///< .SILENT: the server sends no FETCH responses back
+    bool uid = true;                               ///< UID STORE (sets are UIDs) or STORE (sequence numbers)
+    bool silent = false;                           ///< .SILENT: the server sends no FETCH responses back
     std::optional<std::uint64_t> unchanged_since;  ///< CONDSTORE
 };
 /// What store() got back.
@@ -67,9 +67,9 @@ struct store_result {
 
 /// UIDPLUS results (RFC 4315).
 struct copy_result {
-    std::uint32_t uidvalidity = 0;     ///< of the destination mailbox; 0 without UIDPLUS
-    sequence_set source;               ///< COPYUID: the source UIDs …
-    sequence_set destination;          ///< … and their new UIDs, in the same order
+    std::uint32_t uidvalidity = 0;  ///< of the destination mailbox; 0 without UIDPLUS
+    sequence_set source;            ///< COPYUID: the source UIDs …
+    sequence_set destination;       ///< … and their new UIDs, in the same order
 };
 /// APPENDUID (RFC 4315) of append(); empty without UIDPLUS.
 struct append_result {
@@ -97,11 +97,11 @@ struct search_options {
 
 /// LIST options (RFC 5258 LIST-EXTENDED, RFC 6154 SPECIAL-USE, RFC 5819 LIST-STATUS).
 struct list_options {
-    bool subscribed = false;      ///< selection SUBSCRIBED
-    bool special_use = false;     ///< selection SPECIAL-USE (only special-use mailboxes)
-    bool recursive_match = false;     ///< selection RECURSIVEMATCH (with subscribed)
-    bool return_special_use = false;  ///< RETURN (SPECIAL-USE): attributes like `\Sent`
-    bool return_children = false;     ///< RETURN (CHILDREN): `\HasChildren` / `\HasNoChildren`
+    bool subscribed = false;                ///< selection SUBSCRIBED
+    bool special_use = false;               ///< selection SPECIAL-USE (only special-use mailboxes)
+    bool recursive_match = false;           ///< selection RECURSIVEMATCH (with subscribed)
+    bool return_special_use = false;        ///< RETURN (SPECIAL-USE): attributes like `\Sent`
+    bool return_children = false;           ///< RETURN (CHILDREN): `\HasChildren` / `\HasNoChildren`
     std::vector<std::string> status_items;  ///< RETURN (STATUS (…)); falls back to STATUS per mailbox
 };
 /// One mailbox of list().
@@ -263,7 +263,7 @@ public:
     void set_quota(std::string_view root, const std::vector<std::pair<std::string, std::uint64_t>>& limits);
     /// GETMETADATA for entries ("/private/comment"); mailbox "" is the server.
     std::map<std::string, std::optional<std::string>> get_metadata(std::string_view mailbox,
-                                                                  const std::vector<std::string>& entries);
+                                                                   const std::vector<std::string>& entries);
     /// SETMETADATA; nullopt removes an entry.
     void set_metadata(std::string_view mailbox, const std::map<std::string, std::optional<std::string>>& entries);
 
@@ -290,7 +290,7 @@ public:
     /// A command with literals: parts alternate text, literal, text, … (for advanced callers).
     struct command {
         std::vector<std::string> parts{std::string()};  ///< text, literal, text, …, text
-        std::string logged;  ///< log this instead (credentials); empty: log the parts
+        std::string logged;                             ///< log this instead (credentials); empty: log the parts
         /// Appends command text.
         command& text(std::string_view t) {
             parts.back() += t;
@@ -317,8 +317,8 @@ private:
     void absorb(const response& r);
     void emit(const mailbox_event& e);
     response_line check(response_line r, std::string_view what, stage s = stage::command);
-    const mailbox_state& open_mailbox(std::string_view verb, std::string_view mailbox, std::string_view extra, bool read_only,
-                                      resync_result* resync);
+    const mailbox_state& open_mailbox(std::string_view verb, std::string_view mailbox, std::string_view extra,
+                                      bool read_only, resync_result* resync);
     void send_parts(const std::string& tag, const command& c, stage s, std::optional<response_line>& early);
     [[noreturn]] void parse_failure(const protocol_error& e, stage s);
     /// Drops the bytes of the response last returned by read_response.

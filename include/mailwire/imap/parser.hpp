@@ -25,11 +25,11 @@ namespace mailwire::imap {
 
 /// What a server may send; exceeding a limit is a protocol_error with errc::limit_exceeded.
 struct parser_limits {
-    std::size_t max_line_length = 1 << 20;          ///< one line between literals, bytes
-    std::uint64_t max_literal_size = 1ull << 40;    ///< one literal, bytes (streamed or not)
-    std::size_t max_response_bytes = 64u << 20;     ///< a response held in memory (streamed literals excluded)
-    unsigned max_depth = 64;                        ///< nesting of parenthesised lists
-    std::size_t max_tokens = 2u << 20;              ///< tokens in one response (each costs ~48 bytes)
+    std::size_t max_line_length = 1 << 20;        ///< one line between literals, bytes
+    std::uint64_t max_literal_size = 1ull << 40;  ///< one literal, bytes (streamed or not)
+    std::size_t max_response_bytes = 64u << 20;   ///< a response held in memory (streamed literals excluded)
+    unsigned max_depth = 64;                      ///< nesting of parenthesised lists
+    std::size_t max_tokens = 2u << 20;            ///< tokens in one response (each costs ~48 bytes)
     /// Literals of at least this many bytes are streamed (literal_begin/literal_data events)
     /// instead of being kept in the response. The default never streams.
     std::uint64_t stream_threshold = ~0ull;
@@ -46,11 +46,11 @@ struct node {
         nil,      ///< NIL
         list      ///< a parenthesised list: first_child / count
     };
-    kind type = kind::atom;   ///< what the token is
-    bool escaped = false;     ///< string: `text` still contains backslash escapes
-    bool streamed = false;    ///< literal: its bytes went to a sink; `text` is empty
-    std::string_view text;    ///< atom text, string content (between the quotes), literal bytes
-    std::uint64_t number = 0; ///< number value; literal size
+    kind type = kind::atom;            ///< what the token is
+    bool escaped = false;              ///< string: `text` still contains backslash escapes
+    bool streamed = false;             ///< literal: its bytes went to a sink; `text` is empty
+    std::string_view text;             ///< atom text, string content (between the quotes), literal bytes
+    std::uint64_t number = 0;          ///< number value; literal size
     std::uint32_t first_child = npos;  ///< list: index of the first element
     std::uint32_t next = npos;         ///< index of the next sibling
     std::uint32_t count = 0;           ///< list: number of elements
@@ -60,17 +60,17 @@ struct node {
 /// A parsed response; views point into the buffer it was parsed from.
 struct MAILWIRE_API response {
     response_line::kind type = response_line::kind::untagged;  ///< untagged, tagged or continuation
-    std::string_view tag;               ///< tagged responses
-    imap::status status = imap::status::none;  ///< OK/NO/BAD/PREAUTH/BYE; none for data responses
-    std::string_view code;              ///< response code name as sent ("UIDNEXT"); empty when none
-    std::string_view code_text;         ///< raw text after the code name inside the brackets
+    std::string_view tag;                                      ///< tagged responses
+    imap::status status = imap::status::none;                  ///< OK/NO/BAD/PREAUTH/BYE; none for data responses
+    std::string_view code;                 ///< response code name as sent ("UIDNEXT"); empty when none
+    std::string_view code_text;            ///< raw text after the code name inside the brackets
     std::uint32_t code_args = node::npos;  ///< first node of the code's arguments, if tokenisable
-    std::string_view text;              ///< human-readable text; continuation: the whole text
-    bool has_number = false;            ///< "* 12 EXISTS"
-    std::uint32_t number = 0;           ///< the number of "* 12 EXISTS" when has_number
-    std::string_view name;              ///< data response name as sent: "FETCH", "LIST", "CAPABILITY" …
-    std::uint32_t data = node::npos;    ///< first node after the name
-    std::vector<node> nodes;            ///< every token of the response; indexes link them
+    std::string_view text;                 ///< human-readable text; continuation: the whole text
+    bool has_number = false;               ///< "* 12 EXISTS"
+    std::uint32_t number = 0;              ///< the number of "* 12 EXISTS" when has_number
+    std::string_view name;                 ///< data response name as sent: "FETCH", "LIST", "CAPABILITY" …
+    std::uint32_t data = node::npos;       ///< first node after the name
+    std::vector<node> nodes;               ///< every token of the response; indexes link them
 
     /// Node `i` (no bounds check beyond the vector's).
     const node& at(std::uint32_t i) const { return nodes[i]; }
@@ -97,17 +97,17 @@ public:
     struct event {
         /// The kind of event.
         enum class kind {
-            need_more,      ///< feed more bytes (nothing consumed)
-            response,       ///< response() is ready; its views point into the buffer (and into the
-                            ///< parser for responses with streamed literals); consume afterwards
-            literal_begin,  ///< a streamed literal starts: literal_seq/literal_item/literal_size
-            literal_data,   ///< `data` is the next piece of the streamed literal
-        } type = kind::need_more;      ///< the kind of event
-        std::size_t consumed = 0;      ///< bytes of the buffer to drop after handling the event
-        std::string_view data;         ///< literal_data
-        std::uint64_t literal_size = 0;    ///< literal_begin: size of the streamed literal
-        std::uint32_t literal_seq = 0;     ///< "* seq FETCH" the literal belongs to (0 if unknown)
-        std::string_view literal_item;     ///< the FETCH item naming it: "BODY[]", "BODY[1.2]<0>"
+            need_more,                   ///< feed more bytes (nothing consumed)
+            response,                    ///< response() is ready; its views point into the buffer (and into the
+                                         ///< parser for responses with streamed literals); consume afterwards
+            literal_begin,               ///< a streamed literal starts: literal_seq/literal_item/literal_size
+            literal_data,                ///< `data` is the next piece of the streamed literal
+        } type = kind::need_more;        ///< the kind of event
+        std::size_t consumed = 0;        ///< bytes of the buffer to drop after handling the event
+        std::string_view data;           ///< literal_data
+        std::uint64_t literal_size = 0;  ///< literal_begin: size of the streamed literal
+        std::uint32_t literal_seq = 0;   ///< "* seq FETCH" the literal belongs to (0 if unknown)
+        std::string_view literal_item;   ///< the FETCH item naming it: "BODY[]", "BODY[1.2]<0>"
     };
 
     /// Looks at `buf`, the unconsumed bytes starting at a response boundary (the same bytes as
@@ -126,9 +126,9 @@ private:
     parser_limits lim_;
     response resp_;
     // Framing state, relative to the buffer start of the current call.
-    std::size_t scan_ = 0;       ///< bytes of the current response already framed
-    std::size_t line_start_ = 0; ///< where the current line began
-    std::size_t kept_ = 0;       ///< response bytes counted against max_response_bytes
+    std::size_t scan_ = 0;        ///< bytes of the current response already framed
+    std::size_t line_start_ = 0;  ///< where the current line began
+    std::size_t kept_ = 0;        ///< response bytes counted against max_response_bytes
     // Streaming state.
     bool split_ = false;              ///< part of this response was streamed; the rest is in side_
     std::uint64_t literal_left_ = 0;  ///< bytes of a streamed literal still to hand out

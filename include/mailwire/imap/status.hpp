@@ -24,15 +24,15 @@ enum class status {
 struct response_line {
     /// Which of the three response forms.
     enum class kind {
-        untagged,     ///< "* …"
-        tagged,       ///< "A1 OK …", the completion of a command
-        continuation  ///< "+ …", the server waits for more of the command
-    } type = kind::untagged;  ///< the form of this line
-    std::string tag;            ///< tagged only
+        untagged,                              ///< "* …"
+        tagged,                                ///< "A1 OK …", the completion of a command
+        continuation                           ///< "+ …", the server waits for more of the command
+    } type = kind::untagged;                   ///< the form of this line
+    std::string tag;                           ///< tagged only
     imap::status status = imap::status::none;  ///< none for data responses such as "* CAPABILITY …"
-    std::string code;           ///< response code name, upper case: "CAPABILITY", "ALERT" …
-    std::string code_args;      ///< what follows the code name inside the brackets
-    std::string text;           ///< human-readable text (status responses), or the data after "* "
+    std::string code;                          ///< response code name, upper case: "CAPABILITY", "ALERT" …
+    std::string code_args;                     ///< what follows the code name inside the brackets
+    std::string text;                          ///< human-readable text (status responses), or the data after "* "
     bool operator==(const response_line&) const = default;  ///< member-wise equality
 };
 /// Throws protocol_error when the line is neither tagged, untagged nor a continuation.

@@ -85,22 +85,22 @@ struct envelope {
 
 /// One node of BODYSTRUCTURE (RFC 3501 §7.4.2), with the extension data when sent.
 struct body_part {
-    std::string type;                       ///< lower case: "text", "multipart"
-    std::string subtype;                    ///< lower case: "plain", "mixed"
-    std::vector<mime::parameter> params;    ///< body-fld-param (multipart: its extension params)
-    std::string id;                         ///< Content-ID (single parts)
-    std::string description;                ///< Content-Description, decoded (single parts)
-    std::string encoding;                   ///< Content-Transfer-Encoding, upper case (single parts)
-    std::uint64_t size = 0;                 ///< octets (single parts)
-    std::uint32_t lines = 0;                ///< text/* and message/rfc822
-    std::string md5;                        ///< Content-MD5 when sent
-    std::string disposition;                ///< lower case, "" when NIL
-    std::vector<mime::parameter> disposition_params;  ///< parameters of the disposition ("filename")
-    std::vector<std::string> language;      ///< Content-Language tags
-    std::string location;                   ///< Content-Location
+    std::string type;                                  ///< lower case: "text", "multipart"
+    std::string subtype;                               ///< lower case: "plain", "mixed"
+    std::vector<mime::parameter> params;               ///< body-fld-param (multipart: its extension params)
+    std::string id;                                    ///< Content-ID (single parts)
+    std::string description;                           ///< Content-Description, decoded (single parts)
+    std::string encoding;                              ///< Content-Transfer-Encoding, upper case (single parts)
+    std::uint64_t size = 0;                            ///< octets (single parts)
+    std::uint32_t lines = 0;                           ///< text/* and message/rfc822
+    std::string md5;                                   ///< Content-MD5 when sent
+    std::string disposition;                           ///< lower case, "" when NIL
+    std::vector<mime::parameter> disposition_params;   ///< parameters of the disposition ("filename")
+    std::vector<std::string> language;                 ///< Content-Language tags
+    std::string location;                              ///< Content-Location
     std::shared_ptr<const envelope> message_envelope;  ///< message/rfc822: the encapsulated envelope
-    std::vector<body_part> parts;  ///< multipart children; message/rfc822: the encapsulated body
-    std::string section;           ///< part specifier for BODY[section]: "1", "2.1"; "" for the root
+    std::vector<body_part> parts;                      ///< multipart children; message/rfc822: the encapsulated body
+    std::string section;  ///< part specifier for BODY[section]: "1", "2.1"; "" for the root
     /// Whether this is a multipart node (its children are in `parts`).
     [[nodiscard]] bool is_multipart() const noexcept { return type == "multipart"; }
     /// The value of parameter `name` (case-insensitive), "" when absent.
@@ -111,13 +111,13 @@ struct body_part {
 
 /// `BODY[section]<origin>`, `BINARY[…]` and `RFC822*` data.
 struct body_section {
-    std::string name;  ///< item as sent without the origin: "BODY[]", "BODY[HEADER]", "RFC822.TEXT"
-    std::string section;  ///< what is inside the brackets: "", "HEADER", "1.2.MIME"
+    std::string name;                     ///< item as sent without the origin: "BODY[]", "BODY[HEADER]", "RFC822.TEXT"
+    std::string section;                  ///< what is inside the brackets: "", "HEADER", "1.2.MIME"
     std::optional<std::uint64_t> origin;  ///< `<origin>` of a partial fetch
-    std::string data;      ///< the bytes (empty when streamed to a sink or NIL)
-    bool streamed = false;  ///< the bytes went to a literal_sink
-    bool nil = false;       ///< the server sent NIL
-    std::uint64_t size = 0;  ///< byte count (also for streamed data)
+    std::string data;                     ///< the bytes (empty when streamed to a sink or NIL)
+    bool streamed = false;                ///< the bytes went to a literal_sink
+    bool nil = false;                     ///< the server sent NIL
+    std::uint64_t size = 0;               ///< byte count (also for streamed data)
     /// Member-wise equality.
     friend bool operator==(const body_section&, const body_section&) = default;
 };
@@ -146,9 +146,9 @@ struct fetch_data {
 
 /// One LIST / LSUB response.
 struct list_entry {
-    std::string name;      ///< UTF-8 (modified UTF-7 decoded unless UTF8=ACCEPT is on)
-    std::string raw_name;  ///< as sent
-    char delimiter = 0;    ///< 0 for NIL
+    std::string name;                     ///< UTF-8 (modified UTF-7 decoded unless UTF8=ACCEPT is on)
+    std::string raw_name;                 ///< as sent
+    char delimiter = 0;                   ///< 0 for NIL
     std::vector<std::string> attributes;  ///< "\HasNoChildren", "\Sent" … as sent
     std::optional<std::string> old_name;  ///< LIST-EXTENDED OLDNAME
     /// Whether attribute `a` ("\\Noselect") is present (case-insensitive).
@@ -173,8 +173,8 @@ struct status_data {
 
 /// SEARCH/ESEARCH results (RFC 4731) and SORT results.
 struct search_result {
-    std::vector<std::uint32_t> ids;  ///< SEARCH, or ESEARCH ALL expanded (left empty when ALL holds
-                                     ///< more than 4 Mi numbers: use `all`)
+    std::vector<std::uint32_t> ids;       ///< SEARCH, or ESEARCH ALL expanded (left empty when ALL holds
+                                          ///< more than 4 Mi numbers: use `all`)
     std::optional<std::uint32_t> min;     ///< ESEARCH MIN
     std::optional<std::uint32_t> max;     ///< ESEARCH MAX
     std::optional<std::uint32_t> count;   ///< ESEARCH COUNT
@@ -253,13 +253,13 @@ struct mailbox_event {
         alert,          ///< [ALERT]: `text` must be shown to the user
         bye             ///< BYE: the server is closing; `text`
     };
-    kind type = kind::exists;  ///< what happened
-    std::uint32_t number = 0;       ///< exists/recent count, expunged sequence number, uid values
-    std::uint64_t modseq = 0;       ///< highestmodseq, and fetch with MODSEQ
-    sequence_set uids;              ///< vanished
-    bool earlier = false;           ///< VANISHED (EARLIER)
+    kind type = kind::exists;           ///< what happened
+    std::uint32_t number = 0;           ///< exists/recent count, expunged sequence number, uid values
+    std::uint64_t modseq = 0;           ///< highestmodseq, and fetch with MODSEQ
+    sequence_set uids;                  ///< vanished
+    bool earlier = false;               ///< VANISHED (EARLIER)
     const fetch_data* fetch = nullptr;  ///< fetch: valid during the callback
-    std::string text;               ///< alert/bye text
+    std::string text;                   ///< alert/bye text
 };
 
 // ---- interpretation of parsed responses ---------------------------------------------------
@@ -380,7 +380,7 @@ public:
     static search_query uid(const sequence_set& s);
     /// Messages with these sequence numbers.
     static search_query sequence(const sequence_set& s);
-    static search_query modseq(std::uint64_t n);  ///< CONDSTORE
+    static search_query modseq(std::uint64_t n);       ///< CONDSTORE
     static search_query older(std::uint32_t seconds);  ///< WITHIN
     /// YOUNGER (WITHIN): arrived at most `seconds` ago.
     static search_query younger(std::uint32_t seconds);

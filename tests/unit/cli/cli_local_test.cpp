@@ -248,7 +248,8 @@ TEST(CliAuth, OauthTokenFromTheEnvironment) {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(srv.wait(), "");
     EXPECT_EQ(srv.received().find("ya29.secret-token"), std::string::npos) << "the token travels base64-encoded";
-    EXPECT_NE(srv.received().find(sasl::base64_encode("n,a=alice@example.com,\x01" "auth=Bearer ya29.secret-token\x01\x01")),
+    EXPECT_NE(srv.received().find(sasl::base64_encode("n,a=alice@example.com,\x01"
+                                                      "auth=Bearer ya29.secret-token\x01\x01")),
               std::string::npos)
         << srv.received();
 }

@@ -6,11 +6,14 @@ namespace mailwire {
 namespace {
 
 TEST(error, what_names_host_port_stage_and_hint) {
-    error_context ctx{.host = "mail.example.com", .port = 993, .protocol = "imap",
-                      .stage = stage::tls_handshake, .server_text = "", .hint = "use starttls"};
+    error_context ctx{.host = "mail.example.com",
+                      .port = 993,
+                      .protocol = "imap",
+                      .stage = stage::tls_handshake,
+                      .server_text = "",
+                      .hint = "use starttls"};
     tls_error e(errc::tls_plaintext_greeting, "port 993 greeted in plaintext", ctx);
-    EXPECT_STREQ(e.what(),
-                 "imap mail.example.com:993 (TLS handshake): port 993 greeted in plaintext — use starttls");
+    EXPECT_STREQ(e.what(), "imap mail.example.com:993 (TLS handshake): port 993 greeted in plaintext — use starttls");
     EXPECT_EQ(e.code(), errc::tls_plaintext_greeting);
     EXPECT_EQ(e.host(), "mail.example.com");
     EXPECT_EQ(e.port(), 993);

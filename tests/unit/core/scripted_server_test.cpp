@@ -196,11 +196,8 @@ TEST(scripted_server, plaintext_sent_before_handshake_fails_start_tls) {
 }
 
 TEST(scripted_server, tls_first_and_version_limit) {
-    scripted_server srv(script{}
-                            .tls_first({.max_version = tls_proto::v1_2})
-                            .send("+OK POP3 over TLS\r\n")
-                            .expect_line("QUIT")
-                            .drop());
+    scripted_server srv(
+        script{}.tls_first({.max_version = tls_proto::v1_2}).send("+OK POP3 over TLS\r\n").expect_line("QUIT").drop());
     raw_client c(srv.port());
     tls_client t(c.fd);
     ASSERT_TRUE(t.handshake());
@@ -346,8 +343,7 @@ TEST(scripted_server, bytes_where_eof_was_expected_are_reported) {
     c.read_line();
     c.send("a1 LOGIN bob secret\r\n");  // a client must not do this after PREAUTH in starttls mode
     const std::string report = srv.wait();
-    EXPECT_NE(report.find(R"(expected the client to close, but it sent "a1 LOGIN bob secret\r\n")"),
-              std::string::npos)
+    EXPECT_NE(report.find(R"(expected the client to close, but it sent "a1 LOGIN bob secret\r\n")"), std::string::npos)
         << report;
 }
 

@@ -19,14 +19,24 @@ std::string dump_node(const response& r, std::uint32_t i) {
         if (!out.empty()) out += ' ';
         const node& n = r.nodes[i];
         switch (n.type) {
-        case node::kind::atom: out += "a:" + std::string(n.text); break;
-        case node::kind::number: out += "n:" + std::to_string(n.number); break;
-        case node::kind::string: out += "s:" + node_string(n); break;
+        case node::kind::atom:
+            out += "a:" + std::string(n.text);
+            break;
+        case node::kind::number:
+            out += "n:" + std::to_string(n.number);
+            break;
+        case node::kind::string:
+            out += "s:" + node_string(n);
+            break;
         case node::kind::literal:
             out += "l" + std::to_string(n.number) + (n.streamed ? ":streamed" : ":" + std::string(n.text));
             break;
-        case node::kind::nil: out += "NIL"; break;
-        case node::kind::list: out += "(" + dump_node(r, n.first_child) + ")#" + std::to_string(n.count); break;
+        case node::kind::nil:
+            out += "NIL";
+            break;
+        case node::kind::list:
+            out += "(" + dump_node(r, n.first_child) + ")#" + std::to_string(n.count);
+            break;
         }
     }
     return out;
@@ -34,7 +44,7 @@ std::string dump_node(const response& r, std::uint32_t i) {
 
 std::string dump(const response& r) {
     std::string out;
-    out += r.type == response_line::kind::tagged ? "T:" + std::string(r.tag)
+    out += r.type == response_line::kind::tagged     ? "T:" + std::string(r.tag)
            : r.type == response_line::kind::untagged ? std::string("*")
                                                      : std::string("+");
     out += "|st" + std::to_string(static_cast<int>(r.status));
@@ -135,15 +145,17 @@ TEST(imap_parser, data_responses) {
 
 TEST(imap_parser, literals_inside_envelopes_and_bodies) {
     // A literal subject inside an ENVELOPE, a literal body, a ~{} binary literal, escapes.
-    const std::string in = std::string(
-                               "* 12 FETCH (UID 7 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700\" {10}\r\nIMAP4 s\"ub NIL NIL "
-                               "NIL NIL NIL NIL NIL \"<x@y>\") BODY[] {5}\r\nhello BINARY[1] ~{3}\r\n") +
-                           std::string("\x00\x01\x02", 3) + " X \"a\\\"b\\\\c\")\r\nA1 OK done\r\n";
+    const std::string in =
+        std::string(
+            "* 12 FETCH (UID 7 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700\" {10}\r\nIMAP4 s\"ub NIL NIL "
+            "NIL NIL NIL NIL NIL \"<x@y>\") BODY[] {5}\r\nhello BINARY[1] ~{3}\r\n") +
+        std::string("\x00\x01\x02", 3) + " X \"a\\\"b\\\\c\")\r\nA1 OK done\r\n";
     auto f = ground(std::string_view(in.data(), in.size()));
     ASSERT_EQ(f.responses.size(), 2u);
     EXPECT_EQ(f.responses[0],
-              std::string("*|st5|#12|FETCH|(a:UID n:7 a:ENVELOPE (s:Wed, 17 Jul 1996 02:23:25 -0700 l10:IMAP4 s\"ub NIL "
-                          "NIL NIL NIL NIL NIL NIL s:<x@y>)#10 a:BODY[] l5:hello a:BINARY[1] l3:") +
+              std::string(
+                  "*|st5|#12|FETCH|(a:UID n:7 a:ENVELOPE (s:Wed, 17 Jul 1996 02:23:25 -0700 l10:IMAP4 s\"ub NIL "
+                  "NIL NIL NIL NIL NIL NIL s:<x@y>)#10 a:BODY[] l5:hello a:BINARY[1] l3:") +
                   std::string("\x00\x01\x02", 3) + " a:X s:a\"b\\c)#10");
 }
 
@@ -173,7 +185,8 @@ TEST(imap_parser, streamed_literal_goes_to_the_sink) {
     parser_limits lim;
     lim.stream_threshold = 8;
     const std::string body = "0123456789abcdefghij";
-    const std::string in = "* 4 FETCH (UID 40 BODY[2]<0> {20}\r\n" + body + " FLAGS (\\Seen) BODY[3] {3}\r\nxyz)\r\nA1 OK\r\n";
+    const std::string in =
+        "* 4 FETCH (UID 40 BODY[2]<0> {20}\r\n" + body + " FLAGS (\\Seen) BODY[3] {3}\r\nxyz)\r\nA1 OK\r\n";
     fed result;
     test::grind(in, [&](const std::vector<std::string_view>& chunks) {
         result = feed(chunks, lim);
@@ -183,7 +196,8 @@ TEST(imap_parser, streamed_literal_goes_to_the_sink) {
     ASSERT_EQ(result.begins.size(), 1u);
     EXPECT_EQ(result.begins[0], "4 BODY[2]<0> 20");
     ASSERT_EQ(result.responses.size(), 2u);
-    EXPECT_EQ(result.responses[0], "*|st5|#4|FETCH|(a:UID n:40 a:BODY[2]<0> l20:streamed a:FLAGS (a:\\Seen)#1 a:BODY[3] l3:xyz)#8");
+    EXPECT_EQ(result.responses[0],
+              "*|st5|#4|FETCH|(a:UID n:40 a:BODY[2]<0> l20:streamed a:FLAGS (a:\\Seen)#1 a:BODY[3] l3:xyz)#8");
     EXPECT_EQ(result.responses[1], "T:A1|st0|text=");
 }
 
@@ -234,9 +248,9 @@ TEST(imap_parser, limits_are_enforced) {
 }
 
 TEST(imap_parser, malformed_responses) {
-    for (std::string_view bad : {"A1 MAYBE\r\n", "(x) OK\r\n", "* X (a\r\n", "* X a)\r\n", "* X \"open\r\n",
-                                 "* 1 FETCH (BODY[] {3x}\r\n", "A+1 OK\r\n", "* X [unterminated\r\n",
-                                 "* OK [ALERT unterminated\r\n", "* 99999999999 EXISTS\r\n"})
+    for (std::string_view bad :
+         {"A1 MAYBE\r\n", "(x) OK\r\n", "* X (a\r\n", "* X a)\r\n", "* X \"open\r\n", "* 1 FETCH (BODY[] {3x}\r\n",
+          "A+1 OK\r\n", "* X [unterminated\r\n", "* OK [ALERT unterminated\r\n", "* 99999999999 EXISTS\r\n"})
         EXPECT_THROW(feed({bad}), protocol_error) << bad;
 }
 
@@ -252,10 +266,10 @@ TEST(imap_parser, need_more_keeps_nothing_consumed) {
 }
 
 TEST(imap_parser, to_line_matches_the_line_parser) {
-    for (std::string_view line : {"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] Dovecot ready.",
-                                  "A0001 NO [AUTHENTICATIONFAILED] Authentication failed.", "* 23 EXISTS",
-                                  "* CAPABILITY IMAP4rev1 IDLE", "+ YWJj", "* BYE shutting down",
-                                  "* OK [UIDVALIDITY 3857529045] UIDs valid"}) {
+    for (std::string_view line :
+         {"* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] Dovecot ready.",
+          "A0001 NO [AUTHENTICATIONFAILED] Authentication failed.", "* 23 EXISTS", "* CAPABILITY IMAP4rev1 IDLE",
+          "+ YWJj", "* BYE shutting down", "* OK [UIDVALIDITY 3857529045] UIDs valid"}) {
         response r;
         parse_response(line, r);
         EXPECT_EQ(r.to_line(), parse_response_line(line)) << line;

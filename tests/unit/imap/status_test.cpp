@@ -37,8 +37,8 @@ TEST(imap_status, tagged_untagged_continuation) {
 }
 
 TEST(imap_status, malformed) {
-    for (std::string_view bad : {"", "A1", "A1 MAYBE", "A1 PREAUTH x", "(tag) OK", "* OK [ALERT unterminated",
-                                 "*OK no space", "A+1 OK"})
+    for (std::string_view bad :
+         {"", "A1", "A1 MAYBE", "A1 PREAUTH x", "(tag) OK", "* OK [ALERT unterminated", "*OK no space", "A+1 OK"})
         EXPECT_THROW(parse_response_line(bad), protocol_error) << bad;
 }
 

@@ -80,7 +80,9 @@ TEST(imap_types, encoded_words_groups_and_nil_everywhere) {
         "NIL \"b\" \"y.org\")) NIL NIL NIL NIL))\r\n";
     auto f = via_parser(in, [](const response& r) { return interpret_fetch(r); });
     ASSERT_TRUE(f.env);
-    EXPECT_EQ(f.env->subject, "Gr\xc3\xbc\xc3\x9f" "e aus K");
+    EXPECT_EQ(f.env->subject,
+              "Gr\xc3\xbc\xc3\x9f"
+              "e aus K");
     EXPECT_FALSE(f.env->parsed_date);
     ASSERT_EQ(f.env->sender.size(), 1u);
     EXPECT_EQ(f.env->sender[0].members[0].name, "J\xc3\xb6rg");
@@ -141,7 +143,9 @@ TEST(imap_types, rfc2231_parameters_are_joined) {
         "* 1 FETCH (BODYSTRUCTURE (\"application\" \"octet-stream\" (\"name*0*\" \"utf-8''%C3%A4\" \"name*1*\" "
         "\"b.txt\") NIL NIL \"base64\" 4 NIL NIL NIL NIL))\r\n";
     auto b = via_parser(in, [](const response& r) { return *interpret_fetch(r).body; });
-    EXPECT_EQ(b.param("name"), "\xc3\xa4" "b.txt");
+    EXPECT_EQ(b.param("name"),
+              "\xc3\xa4"
+              "b.txt");
 }
 
 TEST(imap_types, body_sections_and_partials) {
@@ -161,9 +165,9 @@ TEST(imap_types, body_sections_and_partials) {
 }
 
 TEST(imap_types, malformed_fetch_items) {
-    for (std::string_view bad : {"* 1 FETCH UID 3\r\n", "* 1 FETCH (UID)\r\n", "* 1 FETCH (UID x)\r\n",
-                                 "* 1 FETCH (FLAGS \\Seen)\r\n", "* 1 FETCH (ENVELOPE NIL)\r\n",
-                                 "* 1 FETCH (BODYSTRUCTURE ())\r\n", "* 1 FETCH (MODSEQ ())\r\n"}) {
+    for (std::string_view bad :
+         {"* 1 FETCH UID 3\r\n", "* 1 FETCH (UID)\r\n", "* 1 FETCH (UID x)\r\n", "* 1 FETCH (FLAGS \\Seen)\r\n",
+          "* 1 FETCH (ENVELOPE NIL)\r\n", "* 1 FETCH (BODYSTRUCTURE ())\r\n", "* 1 FETCH (MODSEQ ())\r\n"}) {
         response r;
         parse_response(bad, r);
         EXPECT_THROW(interpret_fetch(r), protocol_error) << bad;
@@ -240,7 +244,8 @@ TEST(imap_types, modified_utf7_both_ways) {
     const std::pair<const char*, const char*> cases[] = {
         {"INBOX", "INBOX"},
         {"Entw\xc3\xbcrfe", "Entw&APw-rfe"},
-        {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+        {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+         "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
         {"a&b", "a&-b"},
         {"\xf0\x9f\x98\x80 smile", "&2D3eAA- smile"},
     };
@@ -254,8 +259,8 @@ TEST(imap_types, modified_utf7_both_ways) {
 }
 
 TEST(imap_types, search_builder) {
-    auto q = search_query::unseen() && search_query::from("alice@example.com") &&
-             !search_query::deleted() && search_query::since({2024, 2, 1}) && search_query::larger(1000);
+    auto q = search_query::unseen() && search_query::from("alice@example.com") && !search_query::deleted() &&
+             search_query::since({2024, 2, 1}) && search_query::larger(1000);
     EXPECT_EQ(q.text(), "UNSEEN FROM \"alice@example.com\" NOT (DELETED) SINCE 1-Feb-2024 LARGER 1000");
     EXPECT_FALSE(q.needs_utf8());
     ASSERT_EQ(q.parts().size(), 1u);
@@ -300,11 +305,15 @@ TEST(imap_types, fetch_into_a_reused_object_equals_a_fresh_one) {
         "* 3 FETCH (FLAGS (\\Seen $Label1 \\Flagged) BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL "
         "NIL \"7bit\" 10 1 NIL NIL NIL NIL)((\"text\" \"html\" NIL NIL NIL \"quoted-printable\" 20 2 NIL (\"inline\" "
         "NIL) (\"en\" \"de\") \"loc\")(\"image\" \"png\" (\"name\" \"a.png\") \"<id>\" \"=?utf-8?b?w6Q=?=\" \"base64\" "
-        "30 \"md5\" (\"attachment\" (\"filename\" \"a.png\")) \"fr\" NIL) \"related\" (\"type\" \"text/html\") NIL NIL) "
+        "30 \"md5\" (\"attachment\" (\"filename\" \"a.png\")) \"fr\" NIL) \"related\" (\"type\" \"text/html\") NIL "
+        "NIL) "
         "\"mixed\" (\"boundary\" \"b1\") (\"inline\" NIL) NIL NIL))\r\n",
-        "* 4 FETCH (ENVELOPE (\"Thu, 01 Feb 2024 00:00:00 +0100\" \"=?utf-8?b?R3LDvMOfZQ==?=\" ((\"=?utf-8?b?Wm/DqyDDhXN0csO2bQ==?=\" "
-        "NIL \"z\" \"example.org\")) NIL NIL ((\"A\" NIL \"a\" \"b\")(\"C\" NIL \"c\" \"d\")(\"E\" NIL \"e\" \"f\")) NIL NIL "
-        "\"<x>\" \"<y>\") BODYSTRUCTURE (\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"inner\" NIL NIL NIL NIL "
+        "* 4 FETCH (ENVELOPE (\"Thu, 01 Feb 2024 00:00:00 +0100\" \"=?utf-8?b?R3LDvMOfZQ==?=\" "
+        "((\"=?utf-8?b?Wm/DqyDDhXN0csO2bQ==?=\" "
+        "NIL \"z\" \"example.org\")) NIL NIL ((\"A\" NIL \"a\" \"b\")(\"C\" NIL \"c\" \"d\")(\"E\" NIL \"e\" \"f\")) "
+        "NIL NIL "
+        "\"<x>\" \"<y>\") BODYSTRUCTURE (\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"inner\" NIL NIL NIL "
+        "NIL "
         "NIL NIL NIL NIL) (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) 7))\r\n",
         "* 5 FETCH (UID 1 BODY[HEADER] {5}\r\nab\r\n\r\n MODSEQ (4) EMAILID (M1))\r\n",
     };
@@ -320,15 +329,30 @@ TEST(imap_types, fetch_into_a_reused_object_equals_a_fresh_one) {
 
 TEST(imap_types, encoded_word_fast_path_matches_the_mime_decoder) {
     const std::vector<std::string> words = {
-        "=?utf-8?b?R3LDvMOfZSBkcmFmdA==?=", "=?UTF-8?B?R3LDvMOfZQ==?=", "=?utf-8?b?YWJj?=", "=?utf-8?b?YWI=?=",
-        "=?utf-8?b?YQ==?=", "=?utf-8?b?" "?=", "=?utf-8?b?YWJ?=",          // empty, bad length
-        "=?utf-8?b?YR==?=",                                                // non-canonical padding bits
-        "=?utf-8?b?YW=j?=", "=?utf-8?b?/w==?=",                            // data after '=', invalid UTF-8
-        "=?utf-8?b?7aCA?=",                                                // a surrogate
-        "=?utf-8?b?YQlj?=", "=?utf-8?b?YQpj?=",                            // TAB, LF inside
-        "=?utf-8?q?Gr=C3=BC=C3=9Fe?=", "=?iso-8859-1?b?5A==?=", "=?utf-8?b?YWJj?= =?utf-8?b?ZGVm?=",
-        "x =?utf-8?b?YWJj?=", "=?utf-8*en?b?YWJj?=", "=?utf-8?b?YW Jj?=", "=?utf-8?b?8J+YgA==?=", "plain",
-        "caf\xc3\xa9", "=?utf-8?b?YWJj?=x",
+        "=?utf-8?b?R3LDvMOfZSBkcmFmdA==?=",
+        "=?UTF-8?B?R3LDvMOfZQ==?=",
+        "=?utf-8?b?YWJj?=",
+        "=?utf-8?b?YWI=?=",
+        "=?utf-8?b?YQ==?=",
+        "=?utf-8?b?"
+        "?=",
+        "=?utf-8?b?YWJ?=",   // empty, bad length
+        "=?utf-8?b?YR==?=",  // non-canonical padding bits
+        "=?utf-8?b?YW=j?=",
+        "=?utf-8?b?/w==?=",  // data after '=', invalid UTF-8
+        "=?utf-8?b?7aCA?=",  // a surrogate
+        "=?utf-8?b?YQlj?=",
+        "=?utf-8?b?YQpj?=",  // TAB, LF inside
+        "=?utf-8?q?Gr=C3=BC=C3=9Fe?=",
+        "=?iso-8859-1?b?5A==?=",
+        "=?utf-8?b?YWJj?= =?utf-8?b?ZGVm?=",
+        "x =?utf-8?b?YWJj?=",
+        "=?utf-8*en?b?YWJj?=",
+        "=?utf-8?b?YW Jj?=",
+        "=?utf-8?b?8J+YgA==?=",
+        "plain",
+        "caf\xc3\xa9",
+        "=?utf-8?b?YWJj?=x",
     };
     for (const auto& w : words) {
         std::string quoted;
@@ -348,14 +372,30 @@ TEST(imap_types, encoded_word_fast_path_matches_the_mime_decoder) {
 
 TEST(imap_types, canonical_date_fast_path_matches_the_mime_parser) {
     std::vector<std::string> dates = {
-        "Thu, 01 Feb 2024 00:00:00 +0100", "1 Feb 2024 00:00:00 +0100", "Thu, 1 Feb 2024 23:59:59 -0000",
-        "Fri, 29 Feb 2024 12:00:00 +1400", "Thu, 30 Feb 2024 12:00:00 +0000", "Thu, 31 Apr 2023 12:00:00 +0000",
-        "Mon, 01 Jan 1900 00:00:00 +0000", "Tue, 15 Mar 1899 10:00:00 +0000", "Sun, 31 Dec 9999 23:59:59 -2359",
-        "Xyz, 01 Feb 2024 00:00:00 +0100", "thu, 01 Feb 2024 00:00:00 +0100", "Thu, 01 feb 2024 00:00:00 +0100",
-        "Thu, 01 Feb 2024 24:00:00 +0100", "Thu, 01 Feb 2024 00:60:00 +0100", "Thu, 01 Feb 2024 00:00:60 +0100",
-        "Thu, 01 Feb 2024 00:00:00 +0160", "Thu, 01 Feb 2024 00:00:00 +2400", "Thu, 01 Feb 2024 00:00:00 GMT",
-        "Thu, 01 Feb 2024 00:00:00 +0100 (CET)", "Thu, 01 Feb 24 00:00:00 +0100", "Thu, 001 Feb 2024 00:00:00 +0100",
-        "Thu, 00 Feb 2024 00:00:00 +0100", "Thu,01 Feb 2024 00:00:00 +0100", "Thu, 01 Feb 2024 00:00 +0100",
+        "Thu, 01 Feb 2024 00:00:00 +0100",
+        "1 Feb 2024 00:00:00 +0100",
+        "Thu, 1 Feb 2024 23:59:59 -0000",
+        "Fri, 29 Feb 2024 12:00:00 +1400",
+        "Thu, 30 Feb 2024 12:00:00 +0000",
+        "Thu, 31 Apr 2023 12:00:00 +0000",
+        "Mon, 01 Jan 1900 00:00:00 +0000",
+        "Tue, 15 Mar 1899 10:00:00 +0000",
+        "Sun, 31 Dec 9999 23:59:59 -2359",
+        "Xyz, 01 Feb 2024 00:00:00 +0100",
+        "thu, 01 Feb 2024 00:00:00 +0100",
+        "Thu, 01 feb 2024 00:00:00 +0100",
+        "Thu, 01 Feb 2024 24:00:00 +0100",
+        "Thu, 01 Feb 2024 00:60:00 +0100",
+        "Thu, 01 Feb 2024 00:00:60 +0100",
+        "Thu, 01 Feb 2024 00:00:00 +0160",
+        "Thu, 01 Feb 2024 00:00:00 +2400",
+        "Thu, 01 Feb 2024 00:00:00 GMT",
+        "Thu, 01 Feb 2024 00:00:00 +0100 (CET)",
+        "Thu, 01 Feb 24 00:00:00 +0100",
+        "Thu, 001 Feb 2024 00:00:00 +0100",
+        "Thu, 00 Feb 2024 00:00:00 +0100",
+        "Thu,01 Feb 2024 00:00:00 +0100",
+        "Thu, 01 Feb 2024 00:00 +0100",
         "",
     };
     // And a sweep of ordinary values.

@@ -28,8 +28,9 @@ TEST(Address, Plain) {
 
 TEST(Address, Rfc5322AppendixA) {
     // A.1.2
-    auto l = parse_address_list("\"Joe Q. Public\" <john.q.public@example.com>, Mary Smith <mary@x.test>, jdoe@example.org, "
-                                "Who? <one@y.test>");
+    auto l = parse_address_list(
+        "\"Joe Q. Public\" <john.q.public@example.com>, Mary Smith <mary@x.test>, jdoe@example.org, "
+        "Who? <one@y.test>");
     ASSERT_EQ(l.size(), 4u);
     EXPECT_EQ(l[0].members[0].name, "Joe Q. Public");
     EXPECT_EQ(l[1].members[0].address(), "mary@x.test");
@@ -39,7 +40,8 @@ TEST(Address, Rfc5322AppendixA) {
     ASSERT_EQ(l.size(), 2u);
     EXPECT_EQ(l[1].members[0].name, "Giant; \"Big\" Box");
     // A.1.3 groups, one empty.
-    l = parse_address_list("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Undisclosed recipients:;");
+    l = parse_address_list(
+        "A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Undisclosed recipients:;");
     ASSERT_EQ(l.size(), 2u);
     EXPECT_TRUE(l[0].is_group());
     EXPECT_EQ(l[0].group_name, "A Group");
@@ -56,8 +58,9 @@ TEST(Address, Rfc5322AppendixA) {
     ASSERT_EQ(l.size(), 1u);
     EXPECT_EQ(l[0].members[0].name, "Pete");
     EXPECT_EQ(l[0].members[0].address(), "pete@silly.test");
-    l = parse_address_list("A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
-                           "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)");
+    l = parse_address_list(
+        "A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+        "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)");
     ASSERT_EQ(l.size(), 1u);
     EXPECT_EQ(l[0].group_name, "A Group");
     ASSERT_EQ(l[0].members.size(), 3u);
@@ -118,11 +121,17 @@ TEST(Address, BrokenForms) {
 }
 
 TEST(Address, InternationalDomainsAndUtf8) {
-    auto m = one("user@b\xC3\xBC" "cher.example");
-    EXPECT_EQ(m.domain, "b\xC3\xBC" "cher.example");
+    auto m =
+        one("user@b\xC3\xBC"
+            "cher.example");
+    EXPECT_EQ(m.domain,
+              "b\xC3\xBC"
+              "cher.example");
     EXPECT_EQ(m.domain_ascii(), "xn--bcher-kva.example");
     m = one("user@xn--bcher-kva.example");
-    EXPECT_EQ(m.domain_unicode(), "b\xC3\xBC" "cher.example");
+    EXPECT_EQ(m.domain_unicode(),
+              "b\xC3\xBC"
+              "cher.example");
     EXPECT_EQ(m.domain_ascii(), "xn--bcher-kva.example");
     m = one("User@EXAMPLE.com");
     EXPECT_EQ(m.domain_ascii(), "example.com");

@@ -17,8 +17,8 @@ namespace {
 std::string tree(const mime::entity& e) {
     std::string s;
     e.walk([&](const mime::entity& x, std::size_t depth) {
-        s += std::to_string(depth) + " " + x.content_type().mime_type() + " [" + x.filename() + "] <" +
-             x.content_id() + ">";
+        s += std::to_string(depth) + " " + x.content_type().mime_type() + " [" + x.filename() + "] <" + x.content_id() +
+             ">";
         if (x.is_leaf()) s += " " + x.decoded_body();
         s += "\n";
     });
@@ -88,7 +88,8 @@ TEST(MimeBuilder, FullStructureRoundTrips) {
     const auto back = mime::message::parse(out);
     EXPECT_EQ(tree(back), tree(m));
     EXPECT_EQ(back.subject(), "Grüße aus Köln — a rather long subject line that will need folding somewhere");
-    EXPECT_EQ(back.parts()[3].filename(), "Ünïcödé name with spaces and a very long tail to force continuation lines.bin");
+    EXPECT_EQ(back.parts()[3].filename(),
+              "Ünïcödé name with spaces and a very long tail to force continuation lines.bin");
     EXPECT_TRUE(back.parts()[1].disposition().is_attachment());
     EXPECT_EQ(back.parts()[0].parts()[1].parts()[1].content_id(), "logo@x");
     EXPECT_TRUE(back.parts()[0].parts()[1].parts()[1].disposition().is_inline());
@@ -139,7 +140,10 @@ TEST(MimeBuilder, ReplyAndForward) {
     auto rr = mime::message_builder::reply(r, false, mb("", "ann", "example.org")).build();
     EXPECT_EQ(rr.subject(), "Re: Plans");
 
-    auto f = mime::message_builder::forward(original).from(mb("", "me", "example.com")).to(mb("", "z", "example.com")).build();
+    auto f = mime::message_builder::forward(original)
+                 .from(mb("", "me", "example.com"))
+                 .to(mb("", "z", "example.com"))
+                 .build();
     EXPECT_EQ(f.subject(), "Fwd: Plans");
     ASSERT_EQ(f.parts().size(), 2u);
     ASSERT_TRUE(f.parts()[1].is_message());
@@ -148,7 +152,10 @@ TEST(MimeBuilder, ReplyAndForward) {
     EXPECT_EQ(fb.parts()[1].embedded()->subject(), "Plans");
     EXPECT_EQ(fb.parts()[1].embedded()->text(), "Let's meet.\r\nTomorrow?\r\n");
 
-    auto fi = mime::message_builder::forward(original, false).from(mb("", "me", "example.com")).to(mb("", "z", "example.com")).build();
+    auto fi = mime::message_builder::forward(original, false)
+                  .from(mb("", "me", "example.com"))
+                  .to(mb("", "z", "example.com"))
+                  .build();
     EXPECT_NE(fi.text().find("Forwarded message"), std::string::npos);
     EXPECT_NE(fi.text().find("Let's meet."), std::string::npos);
 }

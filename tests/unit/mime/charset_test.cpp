@@ -29,7 +29,10 @@ TEST(Charset, Utf8Validation) {
     EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate
     EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // > U+10FFFF
     EXPECT_FALSE(is_valid_utf8("abcdefgh\xFF"));
-    EXPECT_EQ(sanitize_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(sanitize_utf8("a\xFF"
+                            "b"),
+              "a\xEF\xBF\xBD"
+              "b");
 }
 
 TEST(Charset, Conversions) {
@@ -75,7 +78,10 @@ TEST(Charset, FromUtf8) {
     std::string out;
     EXPECT_TRUE(from_utf8("caf\xC3\xA9", "iso-8859-1", out));
     EXPECT_EQ(out, "caf\xE9");
-    EXPECT_FALSE(from_utf8("a\xE2\x82\xAC" "b", "iso-8859-1", out));  // no euro sign in latin-1
+    EXPECT_FALSE(
+        from_utf8("a\xE2\x82\xAC"
+                  "b",
+                  "iso-8859-1", out));  // no euro sign in latin-1
     EXPECT_EQ(out, "a?b");
     out = "kept";
     EXPECT_FALSE(from_utf8("x", "no-such-charset", out));

@@ -48,7 +48,7 @@ bool is_mbox(const fs::path& p) {
     return n.find("mbox") != std::string::npos;
 }
 
-#define SKIP_WITHOUT_CORPUS(files)                                                                          \
+#define SKIP_WITHOUT_CORPUS(files) \
     if ((files).empty()) GTEST_SKIP() << "no MIME corpus at " << corpus_dir() << " (set MAILWIRE_CORPUS)"
 
 TEST(MimeCorpus, RoundTripsByteForByte) {
@@ -109,7 +109,8 @@ TEST(MimeCorpus, MboxFilesSplitIntoMessages) {
         }
         // One message per "From " line (plus one for text before the first).
         std::size_t from_lines = bytes.rfind("From ", 0) == 0 ? 1 : (bytes.empty() ? 0 : 1);
-        for (std::size_t i = bytes.find("\nFrom "); i != std::string::npos; i = bytes.find("\nFrom ", i + 1)) ++from_lines;
+        for (std::size_t i = bytes.find("\nFrom "); i != std::string::npos; i = bytes.find("\nFrom ", i + 1))
+            ++from_lines;
         EXPECT_EQ(n, from_lines);
         EXPECT_TRUE(again == bytes);
     }
@@ -193,8 +194,7 @@ TEST(MimeCorpus, SameTreeAsGMime) {
         ADD_FAILURE() << name << "\nmailwire:\n" << mine << "GMime:\n" << gmime[f.string()];
     }
     std::cout << "[ corpus ] " << same << " files agree with GMime, " << known << " known differences, " << refused
-              << " that GMime cannot parse, "
-              << unexpected.size() << " unexpected\n";
+              << " that GMime cannot parse, " << unexpected.size() << " unexpected\n";
 }
 #endif
 

@@ -81,8 +81,12 @@ TEST(TransferEncoding, Parse) {
 }
 
 TEST(Base64, Rfc4648Vectors) {
-    const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                                     {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+    const std::pair<const char*, const char*> v[] = {{"", ""},
+                                                     {"f", "Zg=="},
+                                                     {"fo", "Zm8="},
+                                                     {"foo", "Zm9v"},
+                                                     {"foob", "Zm9vYg=="},
+                                                     {"fooba", "Zm9vYmE="},
                                                      {"foobar", "Zm9vYmFy"}};
     for (auto [plain, enc] : v) {
         EXPECT_EQ(base64_encode(plain), enc);
@@ -112,7 +116,9 @@ TEST(Base64, Malformed) {
     r = ground(transfer_encoding::base64, "Zm9vY");
     EXPECT_EQ(r.text, "foo");
     EXPECT_TRUE(r.errors);
-    EXPECT_EQ(base64_decode("Z\x80m\xFF" "9v"), "foo");
+    EXPECT_EQ(base64_decode("Z\x80m\xFF"
+                            "9v"),
+              "foo");
 }
 
 TEST(Base64, RoundTripRandom) {
@@ -122,7 +128,8 @@ TEST(Base64, RoundTripRandom) {
         const std::string enc = base64_encode(data);
         expect_conforming(enc, 76);
         EXPECT_EQ(base64_decode(enc), data);
-        for (std::size_t chunk : {1u, 2u, 7u, 57u, 100u}) EXPECT_EQ(encode_chunks(transfer_encoding::base64, data, chunk), enc);
+        for (std::size_t chunk : {1u, 2u, 7u, 57u, 100u})
+            EXPECT_EQ(encode_chunks(transfer_encoding::base64, data, chunk), enc);
         EXPECT_EQ(decode_chunks(transfer_encoding::base64, {enc}).text, data);
     }
     EXPECT_EQ(base64_encode(std::string(100, 'a'), 0).find('\r'), std::string::npos);
@@ -132,7 +139,8 @@ TEST(Base64, RoundTripRandom) {
 
 TEST(QuotedPrintable, Rfc2045Rules) {
     // Soft breaks, escapes, trailing whitespace removal (RFC 2045 §6.7).
-    auto r = ground(transfer_encoding::quoted_printable, "Now's the time =\r\nfor all folk to come=\r\n to the aid=3D.\r\n");
+    auto r =
+        ground(transfer_encoding::quoted_printable, "Now's the time =\r\nfor all folk to come=\r\n to the aid=3D.\r\n");
     EXPECT_EQ(r.text, "Now's the time for all folk to come to the aid=.\r\n");
     EXPECT_FALSE(r.errors);
     r = ground(transfer_encoding::quoted_printable, "trailing   \r\nblanks\t \r\n");
@@ -177,12 +185,13 @@ TEST(QuotedPrintable, LongBlankRunFedByteByByte) {
 }
 
 TEST(QuotedPrintable, EncodeConformsAndRoundTrips) {
-    const std::string text =
-        "A line with trailing space \nand a tab\t\r\n" + std::string(200, 'x') + "\n.leading dot\nFrom here\n"
-        "caf\xC3\xA9 = equals\r\nbare\rCR\nend with space ";
+    const std::string text = "A line with trailing space \nand a tab\t\r\n" + std::string(200, 'x') +
+                             "\n.leading dot\nFrom here\n"
+                             "caf\xC3\xA9 = equals\r\nbare\rCR\nend with space ";
     const std::string enc = qp_encode(text);
     expect_conforming(enc, 76);
-    for (std::size_t chunk : {1u, 3u, 50u}) EXPECT_EQ(encode_chunks(transfer_encoding::quoted_printable, text, chunk), enc);
+    for (std::size_t chunk : {1u, 3u, 50u})
+        EXPECT_EQ(encode_chunks(transfer_encoding::quoted_printable, text, chunk), enc);
     std::string canonical;  // LF → CRLF
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) canonical += '\r';
@@ -212,7 +221,8 @@ TEST(QuotedPrintable, EncodeConformsAndRoundTrips) {
         const int n = static_cast<int>(rng() % 200);
         for (int i = 0; i < n; ++i) t += bits[rng() % std::size(bits)];
         const std::string whole = qp_encode(t);
-        for (std::size_t chunk : {1u, 2u, 5u, 64u}) EXPECT_EQ(encode_chunks(transfer_encoding::quoted_printable, t, chunk), whole);
+        for (std::size_t chunk : {1u, 2u, 5u, 64u})
+            EXPECT_EQ(encode_chunks(transfer_encoding::quoted_printable, t, chunk), whole);
         expect_conforming(whole, 76);
     }
     EXPECT_EQ(qp_encode("a b=c?\xC3\xA9", true), "a_b=3Dc=3F=C3=A9");
@@ -259,7 +269,8 @@ TEST(ChooseEncoding, Cases) {
     EXPECT_EQ(choose_encoding("Hello\r\nworld\r\n", true), transfer_encoding::seven_bit);
     EXPECT_EQ(choose_encoding("Hello\nworld\n", true), transfer_encoding::seven_bit);
     EXPECT_EQ(choose_encoding("Hello\nworld\n", false), transfer_encoding::base64);
-    EXPECT_EQ(choose_encoding("caf\xC3\xA9 au lait, a mostly ASCII sentence\r\n", true), transfer_encoding::quoted_printable);
+    EXPECT_EQ(choose_encoding("caf\xC3\xA9 au lait, a mostly ASCII sentence\r\n", true),
+              transfer_encoding::quoted_printable);
     EXPECT_EQ(choose_encoding("\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", true), transfer_encoding::base64);
     EXPECT_EQ(choose_encoding(std::string(1200, 'a'), true), transfer_encoding::quoted_printable);
     EXPECT_EQ(choose_encoding(std::string("a\0b", 3), true), transfer_encoding::base64);
@@ -273,7 +284,8 @@ TEST(Throughput, PrintsDecodeSpeed) {
     const std::string data = random_bytes(rng, 8 << 20);
     const std::string b64 = base64_encode(data);
     std::string text;
-    while (text.size() < (8u << 20)) text += "Le caf\xC3\xA9 est tr\xC3\xA8s bon, and this line is plain ASCII text of a mail body.\n";
+    while (text.size() < (8u << 20))
+        text += "Le caf\xC3\xA9 est tr\xC3\xA8s bon, and this line is plain ASCII text of a mail body.\n";
     const std::string qp = qp_encode(text);
     auto measure = [](const char* name, transfer_encoding e, const std::string& in) {
         std::string out;
@@ -282,7 +294,8 @@ TEST(Throughput, PrintsDecodeSpeed) {
         for (int i = 0; i < 3; ++i) {
             out.clear();
             auto d = make_decoder(e);
-            for (std::size_t off = 0; off < in.size(); off += 65536) d->decode(std::string_view(in).substr(off, 65536), out);
+            for (std::size_t off = 0; off < in.size(); off += 65536)
+                d->decode(std::string_view(in).substr(off, 65536), out);
             d->finish(out);
         }
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -54,7 +54,8 @@ TEST(Params, MessageTypes) {
 TEST(Params, Rfc2231Examples) {
     // RFC 2231 §3, §4, §4.1.
     auto ct = parse_content_type(
-        "message/external-body; access-type=URL;\r\n URL*0=\"ftp://\";\r\n URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"");
+        "message/external-body; access-type=URL;\r\n URL*0=\"ftp://\";\r\n "
+        "URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"");
     EXPECT_EQ(ct.param("url"), "ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar");
     ct = parse_content_type("application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A");
     EXPECT_EQ(ct.param("title"), "This is ***fun***");
@@ -90,7 +91,8 @@ TEST(Params, EncodedWordInQuotedValue) {
 TEST(Params, FormatRoundTrip) {
     std::vector<parameter> ps = {{"charset", "utf-8"},
                                  {"name", "a b \"c\".txt"},
-                                 {"filename", "\xE2\x82\xAC rapport \xC3\xA9t\xC3\xA9 2024 tr\xC3\xA8s long nom de fichier.pdf"},
+                                 {"filename",
+                                  "\xE2\x82\xAC rapport \xC3\xA9t\xC3\xA9 2024 tr\xC3\xA8s long nom de fichier.pdf"},
                                  {"title", std::string(150, 'x')}};
     const std::string s = format_parameters(ps);
     auto back = parse_parameters(s);

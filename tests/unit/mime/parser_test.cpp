@@ -40,19 +40,20 @@ using ev = std::vector<std::string>;
 
 TEST(MimeParser, SimpleMessageCrlf) {
     const std::string in = "From: a@b\r\nSubject: hi\r\n there\r\n\r\nbody line\r\nsecond\r\n";
-    EXPECT_EQ(events_of(in), (ev{"message ",
-                                 "begin depth=0 type=text/plain kind=0 fields=[From=a@b][Subject=hi\r\n there] sep=2",
-                                 "b:body line\r\nsecond\r\n", "end", "message-end "}));
+    EXPECT_EQ(events_of(in),
+              (ev{"message ", "begin depth=0 type=text/plain kind=0 fields=[From=a@b][Subject=hi\r\n there] sep=2",
+                  "b:body line\r\nsecond\r\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, BareLf) {
     const std::string in = "Subject: x\n\nline\n";
-    EXPECT_EQ(events_of(in), (ev{"message ", "begin depth=0 type=text/plain kind=0 fields=[Subject=x] sep=1", "b:line\n",
-                                 "end", "message-end "}));
+    EXPECT_EQ(events_of(in), (ev{"message ", "begin depth=0 type=text/plain kind=0 fields=[Subject=x] sep=1",
+                                 "b:line\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, EmptyInput) {
-    EXPECT_EQ(events_of(""), (ev{"message ", "begin depth=0 type=text/plain kind=0 fields= sep=0", "end", "message-end "}));
+    EXPECT_EQ(events_of(""),
+              (ev{"message ", "begin depth=0 type=text/plain kind=0 fields= sep=0", "end", "message-end "}));
 }
 
 TEST(MimeParser, HeadersOnlyNoSeparator) {
@@ -72,30 +73,36 @@ TEST(MimeParser, Multipart) {
         "two\r\n"
         "--XX--\r\n"
         "epilogue\r\n";
-    EXPECT_EQ(events_of(in),
-              (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=\"XX\"] sep=2",
-                  "p:preamble", "delim:\r\n--XX\r\n", "begin depth=1 type=text/plain kind=0 fields=[Content-Type=text/plain] sep=2",
-                  "b:one", "end", "delim:\r\n--XX  \r\n", "begin depth=1 type=text/plain kind=0 fields= sep=2", "b:two", "end",
-                  "close:\r\n--XX--\r\n", "e:epilogue\r\n", "end", "message-end "}));
+    EXPECT_EQ(events_of(in), (ev{"message ",
+                                 "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; "
+                                 "boundary=\"XX\"] sep=2",
+                                 "p:preamble", "delim:\r\n--XX\r\n",
+                                 "begin depth=1 type=text/plain kind=0 fields=[Content-Type=text/plain] sep=2", "b:one",
+                                 "end", "delim:\r\n--XX  \r\n", "begin depth=1 type=text/plain kind=0 fields= sep=2",
+                                 "b:two", "end", "close:\r\n--XX--\r\n", "e:epilogue\r\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, MissingCloseDelimiterAndNoFinalNewline) {
     const std::string in = "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nonly\n--b--";
-    EXPECT_EQ(events_of(in), (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
-                                 "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:only", "end",
-                                 "close:\n--b--", "end", "message-end "}));
+    EXPECT_EQ(events_of(in),
+              (ev{"message ",
+                  "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
+                  "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:only", "end", "close:\n--b--",
+                  "end", "message-end "}));
     const std::string broken = "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nonly\nmore\n";
-    EXPECT_EQ(events_of(broken), (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
-                                     "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:only\nmore\n", "end",
-                                     "end", "message-end "}));
+    EXPECT_EQ(events_of(broken),
+              (ev{"message ",
+                  "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
+                  "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:only\nmore\n", "end", "end",
+                  "message-end "}));
 }
 
 TEST(MimeParser, BoundaryOnlyAtLineStartAndExact) {
     const std::string in =
         "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n"
-        "x --b\n"      // not at line start
-        "--bx\n"       // longer: not a delimiter
-        "--b x\n"      // trailing garbage: not a delimiter
+        "x --b\n"  // not at line start
+        "--bx\n"   // longer: not a delimiter
+        "--b x\n"  // trailing garbage: not a delimiter
         "-b\n"
         "--b--\n";
     const auto e = events_of(in);
@@ -113,14 +120,29 @@ TEST(MimeParser, InnerBoundaryPrefixOfOuter) {
         "--abc-1--\n"
         "--abc\n\nouter two\n"
         "--abc--\n";
-    EXPECT_EQ(events_of(in),
-              (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=\"abc\"] sep=1",
-                  "delim:--abc\n",
-                  "begin depth=1 type=multipart/alternative kind=1 fields=[Content-Type=multipart/alternative; boundary=\"abc-1\"] sep=1",
-                  "delim:--abc-1\n", "begin depth=2 type=text/plain kind=0 fields= sep=1", "b:inner one", "end",
-                  "delim:\n--abc-1\n", "begin depth=2 type=text/plain kind=0 fields= sep=1", "b:inner two", "end",
-                  "close:\n--abc-1--\n", "end", "delim:--abc\n", "begin depth=1 type=text/plain kind=0 fields= sep=1",
-                  "b:outer two", "end", "close:\n--abc--\n", "end", "message-end "}));
+    EXPECT_EQ(events_of(in), (ev{"message ",
+                                 "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; "
+                                 "boundary=\"abc\"] sep=1",
+                                 "delim:--abc\n",
+                                 "begin depth=1 type=multipart/alternative kind=1 "
+                                 "fields=[Content-Type=multipart/alternative; boundary=\"abc-1\"] sep=1",
+                                 "delim:--abc-1\n",
+                                 "begin depth=2 type=text/plain kind=0 fields= sep=1",
+                                 "b:inner one",
+                                 "end",
+                                 "delim:\n--abc-1\n",
+                                 "begin depth=2 type=text/plain kind=0 fields= sep=1",
+                                 "b:inner two",
+                                 "end",
+                                 "close:\n--abc-1--\n",
+                                 "end",
+                                 "delim:--abc\n",
+                                 "begin depth=1 type=text/plain kind=0 fields= sep=1",
+                                 "b:outer two",
+                                 "end",
+                                 "close:\n--abc--\n",
+                                 "end",
+                                 "message-end "}));
 }
 
 TEST(MimeParser, OuterBoundaryClosesUnterminatedInner) {
@@ -132,11 +154,13 @@ TEST(MimeParser, OuterBoundaryClosesUnterminatedInner) {
         "--o\n\nnext\n"
         "--o--\n";
     EXPECT_EQ(events_of(in),
-              (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=o] sep=1",
-                  "delim:--o\n", "begin depth=1 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=i] sep=1",
-                  "delim:--i\n", "begin depth=2 type=text/plain kind=0 fields= sep=1", "b:in", "end", "end", "delim:\n--o\n",
-                  "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:next", "end", "close:\n--o--\n", "end",
-                  "message-end "}));
+              (ev{"message ",
+                  "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=o] sep=1",
+                  "delim:--o\n",
+                  "begin depth=1 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=i] sep=1",
+                  "delim:--i\n", "begin depth=2 type=text/plain kind=0 fields= sep=1", "b:in", "end", "end",
+                  "delim:\n--o\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:next", "end",
+                  "close:\n--o--\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, EmbeddedMessage) {
@@ -146,8 +170,10 @@ TEST(MimeParser, EmbeddedMessage) {
         "Subject: inner\r\n\r\ninner body\r\n"
         "--b--\r\n";
     EXPECT_EQ(events_of(in),
-              (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=2",
-                  "delim:--b\r\n", "begin depth=1 type=message/rfc822 kind=2 fields=[Content-Type=message/rfc822] sep=2",
+              (ev{"message ",
+                  "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=2",
+                  "delim:--b\r\n",
+                  "begin depth=1 type=message/rfc822 kind=2 fields=[Content-Type=message/rfc822] sep=2",
                   "begin depth=2 type=text/plain kind=0 fields=[Subject=inner] sep=2", "b:inner body", "end", "end",
                   "close:\r\n--b--\r\n", "end", "message-end "}));
 }
@@ -177,33 +203,39 @@ TEST(MimeParser, MultipartWithoutBoundaryIsLeaf) {
 TEST(MimeParser, ObsoleteHeaderSyntax) {
     // WSP before the colon; 8-bit bytes kept raw; a line that is not a field is skipped (GMime).
     const std::string in = "Subject : x\nX-8bit: caf\xc3\xa9\nnot a header\n cont\nA: b\n\nbody\n";
-    EXPECT_EQ(events_of(in), (ev{"message ", "begin depth=0 type=text/plain kind=0 fields=[Subject=x][X-8bit=caf\xc3\xa9][=not a header\n cont][A=b] sep=1",
+    EXPECT_EQ(events_of(in), (ev{"message ",
+                                 "begin depth=0 type=text/plain kind=0 fields=[Subject=x][X-8bit=caf\xc3\xa9][=not a "
+                                 "header\n cont][A=b] sep=1",
                                  "b:body\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, LeadingContinuationLineIsSkipped) {
     EXPECT_EQ(events_of(" folded\nA: b\n"),
-              (ev{"message ", "begin depth=0 type=text/plain kind=0 fields=[= folded][A=b] sep=0", "end", "message-end "}));
+              (ev{"message ", "begin depth=0 type=text/plain kind=0 fields=[= folded][A=b] sep=0", "end",
+                  "message-end "}));
 }
 
 TEST(MimeParser, LastContentTypeWins) {
     const auto e = events_of("Content-Type: text/html\nContent-Type: image/png\n\nx");
-    EXPECT_EQ(e[1], "begin depth=0 type=image/png kind=0 fields=[Content-Type=text/html][Content-Type=image/png] sep=1");
+    EXPECT_EQ(e[1],
+              "begin depth=0 type=image/png kind=0 fields=[Content-Type=text/html][Content-Type=image/png] sep=1");
 }
 
 TEST(MimeParser, DelimiterInsidePartHeaders) {
-    const std::string in = "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n--b\n\nx\n--b--\n";
+    const std::string in =
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n--b\n\nx\n--b--\n";
     EXPECT_EQ(events_of(in),
-              (ev{"message ", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
-                  "delim:--b\n", "begin depth=1 type=text/html kind=0 fields=[Content-Type=text/html] sep=0", "end", "delim:--b\n",
-                  "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:x", "end", "close:\n--b--\n", "end",
-                  "message-end "}));
+              (ev{"message ",
+                  "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
+                  "delim:--b\n", "begin depth=1 type=text/html kind=0 fields=[Content-Type=text/html] sep=0", "end",
+                  "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:x", "end", "close:\n--b--\n",
+                  "end", "message-end "}));
 }
 
 TEST(MimeParser, EnvelopeLine) {
     EXPECT_EQ(events_of("From someone Mon Jan  1 00:00:00 2024\nA: b\n\nx\n"),
-              (ev{"message From someone Mon Jan  1 00:00:00 2024\n", "begin depth=0 type=text/plain kind=0 fields=[A=b] sep=1",
-                  "b:x\n", "end", "message-end "}));
+              (ev{"message From someone Mon Jan  1 00:00:00 2024\n",
+                  "begin depth=0 type=text/plain kind=0 fields=[A=b] sep=1", "b:x\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, Mbox) {
@@ -213,8 +245,9 @@ TEST(MimeParser, Mbox) {
         "From a Mon Jan  1 00:00:00 2024\nSubject: 1\n\nhello\n>From here\n\n"
         "From b Mon Jan  1 00:00:00 2024\nSubject: 2\n\nbye\n";
     EXPECT_EQ(events_of(in, opt),
-              (ev{"message From a Mon Jan  1 00:00:00 2024\n", "begin depth=0 type=text/plain kind=0 fields=[Subject=1] sep=1",
-                  "b:hello\n>From here\n", "end", "message-end \n", "message From b Mon Jan  1 00:00:00 2024\n",
+              (ev{"message From a Mon Jan  1 00:00:00 2024\n",
+                  "begin depth=0 type=text/plain kind=0 fields=[Subject=1] sep=1", "b:hello\n>From here\n", "end",
+                  "message-end \n", "message From b Mon Jan  1 00:00:00 2024\n",
                   "begin depth=0 type=text/plain kind=0 fields=[Subject=2] sep=1", "b:bye\n", "end", "message-end "}));
     opt.unquote_from = true;
     const auto e = events_of(in, opt, false);
@@ -229,10 +262,12 @@ TEST(MimeParser, MboxFromInsideMultipartEndsMessage) {
         "From a\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n\n"
         "From b\nSubject: 2\n\nbye\n";
     const auto e = events_of(in, opt);
-    EXPECT_EQ(e, (ev{"message From a\n", "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
-                     "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:part\n", "end", "end",
-                     "message-end \n", "message From b\n", "begin depth=0 type=text/plain kind=0 fields=[Subject=2] sep=1",
-                     "b:bye\n", "end", "message-end "}));
+    EXPECT_EQ(e,
+              (ev{"message From a\n",
+                  "begin depth=0 type=multipart/mixed kind=1 fields=[Content-Type=multipart/mixed; boundary=b] sep=1",
+                  "delim:--b\n", "begin depth=1 type=text/plain kind=0 fields= sep=1", "b:part\n", "end", "end",
+                  "message-end \n", "message From b\n", "begin depth=0 type=text/plain kind=0 fields=[Subject=2] sep=1",
+                  "b:bye\n", "end", "message-end "}));
 }
 
 TEST(MimeParser, DecodesBodies) {
@@ -274,12 +309,14 @@ TEST(MimeParser, Limits) {
     opt = {};
     opt.limits.max_line_length = 50;
     EXPECT_THROW(parse_chunks({"Subject: " + std::string(60, 'x') + "\r\n\r\n"}, opt), mailwire::parse_error);
-    EXPECT_NO_THROW(parse_chunks({"Subject: x\r\n\r\n" + std::string(1000, 'y') + "\r\n"}, opt));  // body lines unlimited
+    EXPECT_NO_THROW(
+        parse_chunks({"Subject: x\r\n\r\n" + std::string(1000, 'y') + "\r\n"}, opt));  // body lines unlimited
 
     opt = {};
     opt.limits.max_depth = 3;
     std::string deep;
-    for (int i = 0; i < 5; ++i) deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
+    for (int i = 0; i < 5; ++i)
+        deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
     EXPECT_THROW(parse_chunks({deep}, opt), mailwire::parse_error);
 
     opt = {};
@@ -302,7 +339,8 @@ TEST(MimeParser, MalformedInputsCoverEveryByte) {
         "Content-Type: message/rfc822\n\n",
         "Content-Type: message/rfc822\n\nContent-Type: message/rfc822\n\nContent-Type: message/rfc822\n",
         "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\n--b--\n",
-        "Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/mixed; boundary=a\n\n--a\n\nx\n--a--\n--a--\n",
+        "Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/mixed; "
+        "boundary=a\n\n--a\n\nx\n--a--\n--a--\n",
         "A: b\r\nbad line\r\n--b\r\n",
         "A\0: b\n\n\0\0\0\n" + std::string(1, '\0'),
         "Subject: x\r\n \r\n\t\r\n\r\n",

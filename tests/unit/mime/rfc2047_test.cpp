@@ -60,8 +60,20 @@ TEST(Rfc2047, EncodeOnlyWhenNeeded) {
 
 TEST(Rfc2047, EncodeRoundTripsAndConforms) {
     std::mt19937 rng(2047);
-    const char* pieces[] = {"a", "b", " ", "  ", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "word", "=", "?", "_",
-                            "\xD0\x9F\xD1\x80\xD0\xB8", "x.y", "\t"};
+    const char* pieces[] = {"a",
+                            "b",
+                            " ",
+                            "  ",
+                            "\xC3\xA9",
+                            "\xE2\x82\xAC",
+                            "\xF0\x9F\x98\x80",
+                            "word",
+                            "=",
+                            "?",
+                            "_",
+                            "\xD0\x9F\xD1\x80\xD0\xB8",
+                            "x.y",
+                            "\t"};
     for (int round = 0; round < 300; ++round) {
         std::string s;
         const int n = 1 + static_cast<int>(rng() % 60);

@@ -10,8 +10,13 @@ namespace {
 TEST(sasl_base64, rfc4648_vectors) {
     // RFC 4648 §10
     const std::pair<std::string_view, std::string_view> v[] = {
-        {"", ""},          {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (auto [plain, enc] : v) {
         EXPECT_EQ(base64_encode(plain), enc);
@@ -30,9 +35,10 @@ TEST(sasl_base64, every_byte_round_trips) {
 }
 
 TEST(sasl_base64, rejects_non_canonical_and_malformed_input) {
-    for (std::string_view bad : std::initializer_list<std::string_view>{"Zg=", "Zg", "Z", "Z===", "====", "Zh==", "Zm9=", "Zm9v\r\n", " Zm9v", "Zm9v ",
-                                 "Zm=v", "Zg==Zg==", "Zm9v====", "-_8=", "Z\xc3\xa9==",
-                                 std::string_view("Zm9v\0\0\0\0", 8)}) {
+    for (std::string_view bad :
+         std::initializer_list<std::string_view>{"Zg=", "Zg", "Z", "Z===", "====", "Zh==", "Zm9=", "Zm9v\r\n", " Zm9v",
+                                                 "Zm9v ", "Zm=v", "Zg==Zg==", "Zm9v====", "-_8=", "Z\xc3\xa9==",
+                                                 std::string_view("Zm9v\0\0\0\0", 8)}) {
         try {
             base64_decode(bad);
             ADD_FAILURE() << "accepted: " << bad;

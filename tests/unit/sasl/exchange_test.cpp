@@ -55,21 +55,20 @@ credentials user_pencil() {
     return c;
 }
 
-const std::string server_first = "+ " + base64_encode(
-    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+const std::string server_first =
+    "+ " + base64_encode("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
 
 TEST(sasl_exchange, scram_sha256_without_and_with_sasl_ir) {
     const std::string server_final = "+ " + base64_encode("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
     for (bool ir : {false, true}) {
-        auto m = detail::make_scram(detail::scram_hash::sha256, false, user_pencil(), std::nullopt,
-                                    "rOprNGfwEbeRWgbNEkqO");
+        auto m =
+            detail::make_scram(detail::scram_hash::sha256, false, user_pencil(), std::nullopt, "rOprNGfwEbeRWgbNEkqO");
         std::vector<std::string> lines = {server_first, server_final, "OK"};
         if (!ir) lines.insert(lines.begin(), "+ ");
         const auto o = run(*m, lines, ir);
         EXPECT_EQ(o.result, "ok");
         EXPECT_EQ(o.client_lines.back(), "");  // the empty answer to the server-final
-        EXPECT_EQ(o.client_lines[ir ? 1 : 2],
-                  "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=<proof>");
+        EXPECT_EQ(o.client_lines[ir ? 1 : 2], "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=<proof>");
     }
 }
 
@@ -91,9 +90,14 @@ TEST(sasl_exchange, xoauth2_failure_carries_the_json_details) {
     c.user = "u@example.com";
     c.oauth_token = "tok";
     auto m = make_mechanism("XOAUTH2", c);
-    const auto o = run(*m, {"+ " + base64_encode(R"({"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"})"), "NO"},
-                       true);
-    EXPECT_EQ(o.client_lines, (std::vector<std::string>{"A1 AUTHENTICATE XOAUTH2 " + base64_encode("user=u@example.com\x01" "auth=Bearer tok\x01\x01"), ""}));
+    const auto o =
+        run(*m,
+            {"+ " + base64_encode(R"({"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"})"), "NO"},
+            true);
+    EXPECT_EQ(o.client_lines,
+              (std::vector<std::string>{"A1 AUTHENTICATE XOAUTH2 " + base64_encode("user=u@example.com\x01"
+                                                                                   "auth=Bearer tok\x01\x01"),
+                                        ""}));
     EXPECT_EQ(o.result, "no: status=400 schemes=Bearer scope=https://mail.google.com/");
 }
 

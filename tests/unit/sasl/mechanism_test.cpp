@@ -136,7 +136,9 @@ TEST(sasl_xoauth2, initial_response_matches_the_published_example) {
     EXPECT_TRUE(m->has_initial_response());
     EXPECT_TRUE(m->sends_secret_in_clear());
     const std::string ir = m->step("");
-    EXPECT_EQ(ir, "user=someuser@example.com\x01" "auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01");
+    EXPECT_EQ(ir,
+              "user=someuser@example.com\x01"
+              "auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01");
     EXPECT_EQ(base64_encode(ir),
               "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZ"
               "Mjl0Q2cBAQ==");
@@ -185,7 +187,8 @@ TEST(sasl_oauthbearer, rfc7628_example) {
     EXPECT_EQ(m->redact(ir), "<OAUTHBEARER credentials>");
     // RFC 7628 §4.3: the error challenge, answered with a single ^A.
     const std::string err = base64_decode(
-        "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2V4"
+        "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2"
+        "V4"
         "YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0=");
     EXPECT_EQ(m->step(err), "\x01");
     EXPECT_EQ(m->redact("\x01"), "<OAUTHBEARER error acknowledgement>");
@@ -196,11 +199,17 @@ TEST(sasl_oauthbearer, rfc7628_example) {
 
 TEST(sasl_oauthbearer, minimal_and_escaped_forms) {
     auto bare = make_mechanism("OAUTHBEARER", token("", "t"));
-    EXPECT_EQ(bare->step(""), "n,,\x01" "auth=Bearer t\x01\x01");
+    EXPECT_EQ(bare->step(""),
+              "n,,\x01"
+              "auth=Bearer t\x01\x01");
     credentials c = token("u,x=y", "t");
-    EXPECT_EQ(make_mechanism("OAUTHBEARER", c)->step(""), "n,a=u=2Cx=3Dy,\x01" "auth=Bearer t\x01\x01");
+    EXPECT_EQ(make_mechanism("OAUTHBEARER", c)->step(""),
+              "n,a=u=2Cx=3Dy,\x01"
+              "auth=Bearer t\x01\x01");
     c.authzid = "boss";
-    EXPECT_EQ(make_mechanism("OAUTHBEARER", c)->step(""), "n,a=boss,\x01" "auth=Bearer t\x01\x01");
+    EXPECT_EQ(make_mechanism("OAUTHBEARER", c)->step(""),
+              "n,a=boss,\x01"
+              "auth=Bearer t\x01\x01");
 }
 
 // ---- OAuth error JSON -------------------------------------------------------------------------
@@ -227,16 +236,18 @@ TEST(sasl_names, supported_and_factory) {
     for (std::string_view n : {"PLAIN", "login", "Cram-Md5", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
                                "scram-sha-256-plus", "XOAUTH2", "OAUTHBEARER", "EXTERNAL"})
         EXPECT_TRUE(is_supported(n)) << n;
-    for (std::string_view n : std::initializer_list<std::string_view>{"", "GSSAPI", "NTLM", "DIGEST-MD5", "SCRAM-SHA-512", "PLAIN ", std::string_view("PLAIN\0", 6),
-                               "SCRAM-SHA-256-PLUS-SCRAM-SHA-256-PLUS"})
+    for (std::string_view n :
+         std::initializer_list<std::string_view>{"", "GSSAPI", "NTLM", "DIGEST-MD5", "SCRAM-SHA-512", "PLAIN ",
+                                                 std::string_view("PLAIN\0", 6),
+                                                 "SCRAM-SHA-256-PLUS-SCRAM-SHA-256-PLUS"})
         EXPECT_FALSE(is_supported(n)) << n;
     EXPECT_EQ(code_of([] { make_mechanism("GSSAPI", creds("a", "b")); }), errc::auth_unsupported);
     EXPECT_EQ(make_mechanism("cram-md5", creds("a", "b"))->name(), "CRAM-MD5");
 }
 
-const std::vector<std::string> everything = {"PLAIN",         "LOGIN",         "CRAM-MD5", "SCRAM-SHA-1",
-                                             "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
-                                             "XOAUTH2",       "OAUTHBEARER",   "EXTERNAL", "GSSAPI"};
+const std::vector<std::string> everything =
+    {"PLAIN",   "LOGIN",       "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
+     "XOAUTH2", "OAUTHBEARER", "EXTERNAL", "GSSAPI"};
 using names = std::vector<std::string>;
 
 TEST(sasl_choose, default_order_over_tls) {
@@ -269,8 +280,8 @@ TEST(sasl_choose, oauth_token_is_preferred) {
     selection_options o;
     o.encrypted = true;
     o.have_oauth_token = true;
-    EXPECT_EQ(choose_mechanisms(everything, o), (names{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "SCRAM-SHA-1",
-                                                       "CRAM-MD5", "PLAIN", "LOGIN"}));
+    EXPECT_EQ(choose_mechanisms(everything, o),
+              (names{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN"}));
     o.have_password = false;
     EXPECT_EQ(choose_mechanisms(everything, o), (names{"OAUTHBEARER", "XOAUTH2"}));
 }

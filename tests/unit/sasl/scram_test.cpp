@@ -78,8 +78,9 @@ protected:
 
 TEST_F(sasl_scram_after_client_final, wrong_server_signature_is_auth_failed) {
     // One bit flipped in the RFC's signature, then one of the wrong length.
-    for (std::string_view bad : {"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G8=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G5=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4A",
-                                 "v=AAAA", "v=", "v=***"}) {
+    for (std::string_view bad :
+         {"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G8=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G5=",
+          "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4A", "v=AAAA", "v=", "v=***"}) {
         auto e = expect_auth_error([&] { m->step(bad); });
         EXPECT_EQ(e.code(), make_error_code(errc::auth_failed)) << bad;
         EXPECT_NE(e.detail().find("server signature"), std::string::npos) << e.detail();
@@ -129,16 +130,16 @@ TEST(sasl_scram, malformed_server_first_is_auth_error) {
     const bad_case cases[] = {
         {"", errc::protocol_violation},
         {",,,", errc::protocol_violation},
-        {"s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},                // missing r=
-        {"r=abcdef,i=4096,s=QSXCR+Q6sek8bf92", errc::protocol_violation},       // wrong order
-        {"r=abcdef,s=QSXCR+Q6sek8bf92", errc::protocol_violation},              // missing i=
-        {"r=zzzdef,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},       // not our nonce
-        {"r=ab,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},           // shorter than ours
-        {"r=abc,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},          // no server part
-        {"r=abc\x01x,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},     // control char in nonce
-        {"r=abcdef,s=QSXCR+Q6sek8bf9,i=4096", errc::protocol_violation},        // bad base64 salt
-        {"r=abcdef,s=QSXC R+Q6sek8bf92,i=4096", errc::protocol_violation},      // bad base64 salt
-        {"r=abcdef,s=,i=4096", errc::protocol_violation},                       // empty salt
+        {"s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},             // missing r=
+        {"r=abcdef,i=4096,s=QSXCR+Q6sek8bf92", errc::protocol_violation},    // wrong order
+        {"r=abcdef,s=QSXCR+Q6sek8bf92", errc::protocol_violation},           // missing i=
+        {"r=zzzdef,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},    // not our nonce
+        {"r=ab,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},        // shorter than ours
+        {"r=abc,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},       // no server part
+        {"r=abc\x01x,s=QSXCR+Q6sek8bf92,i=4096", errc::protocol_violation},  // control char in nonce
+        {"r=abcdef,s=QSXCR+Q6sek8bf9,i=4096", errc::protocol_violation},     // bad base64 salt
+        {"r=abcdef,s=QSXC R+Q6sek8bf92,i=4096", errc::protocol_violation},   // bad base64 salt
+        {"r=abcdef,s=,i=4096", errc::protocol_violation},                    // empty salt
         {"r=abcdef,s=QSXCR+Q6sek8bf92,i=0", errc::protocol_violation},
         {"r=abcdef,s=QSXCR+Q6sek8bf92,i=-1", errc::protocol_violation},
         {"r=abcdef,s=QSXCR+Q6sek8bf92,i=+4096", errc::protocol_violation},
@@ -317,7 +318,8 @@ TEST(sasl_scram, password_is_prepared_with_saslprep) {
     EXPECT_EQ(client_final_for("pass\xc2\xadword"), client_final_for("password"));   // U+00AD → nothing
     EXPECT_NE(client_final_for("p\xc3\xa4sswo\xcc\x88rd-\xc3\xa7"), client_final_for("password"));
     // Decomposed and precomposed forms give the same proof (NFKC).
-    EXPECT_EQ(client_final_for("pa\xcc\x88sswo\xcc\x88rd-c\xcc\xa7"), client_final_for("p\xc3\xa4ssw\xc3\xb6rd-\xc3\xa7"));
+    EXPECT_EQ(client_final_for("pa\xcc\x88sswo\xcc\x88rd-c\xcc\xa7"),
+              client_final_for("p\xc3\xa4ssw\xc3\xb6rd-\xc3\xa7"));
     credentials c = user_pencil();
     c.password = "pass\x07word";  // a control character is prohibited
     EXPECT_EQ(expect_auth_error([&] { make_mechanism("SCRAM-SHA-1", c); }).code(),

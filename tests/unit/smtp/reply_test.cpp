@@ -77,9 +77,11 @@ TEST(smtp_reply, line_limit) {
 }
 
 TEST(smtp_ehlo, keywords_parsed_into_typed_capabilities) {
-    reply r{250, "", {"mail.example.org Hello [127.0.0.1]", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN",
-                      "STARTTLS", "AUTH PLAIN LOGIN SCRAM-SHA-256", "AUTH=LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME",
-                      "DSN", "SMTPUTF8", "CHUNKING", "BINARYMIME", "REQUIRETLS"}};
+    reply r{250,
+            "",
+            {"mail.example.org Hello [127.0.0.1]", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS",
+             "AUTH PLAIN LOGIN SCRAM-SHA-256", "AUTH=LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8",
+             "CHUNKING", "BINARYMIME", "REQUIRETLS"}};
     auto c = parse_ehlo(r);
     EXPECT_EQ(c.domain, "mail.example.org");
     EXPECT_TRUE(c.pipelining && c.starttls && c.enhanced_status_codes && c.eight_bit_mime && c.dsn && c.smtputf8 &&
