@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
                "  mailwire probe mail.example.com --all\n"
                "  mailwire probe mail.example.com:993 --json\n"
                "  MW_PW=... mailwire imap caps --host mail.example.com --user me --password-env MW_PW\n"
-               "  mailwire send --check --host mail.example.com --port 587 --security starttls\n"
+               "  mailwire imap fetch INBOX 1:10 --host mail.example.com --user me --password-env MW_PW\n"
+               "  mailwire pop3 retr --all -o mail/ --host mail.example.com --user me --password-env MW_PW\n"
+               "  mailwire send --host mail.example.com --port 587 --user me --password-env MW_PW report.eml\n"
+               "  mailwire parse --mbox archive.mbox --stats\n"
                "Run `mailwire COMMAND --help` for a command's options; docs/cli.md has the details.");
     app.get_formatter()->column_width(30);
 
