@@ -2,14 +2,15 @@
 // delete, idle. Each opens one session (session_setup::open), does its job and logs out.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -788,55 +789,82 @@ int run_search(const imap_state& st) {
 
 // ---- append --------------------------------------------------------------------------------------
 
-/// A file mapped into memory: the message is handed to the library as a view, never copied by us
-/// (unless its lines end in bare LF, which IMAP does not allow: then a CRLF copy is made).
-class mapped_file {
+/// A message file streamed to APPEND in chunks (memory stays flat whatever its size). IMAP wants
+/// CRLF line ends: bare LFs are sent as CRLF, so the exact size is counted in a first pass.
+class message_file {
 public:
-    explicit mapped_file(const std::string& path) {
+    explicit message_file(const std::string& path) : path_(path) {
         fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0) throw usage_error(fmt::format("cannot open {}", path));
         struct stat sb {};
-        if (::fstat(fd_, &sb) != 0 || !S_ISREG(sb.st_mode)) throw usage_error(fmt::format("{} is not a file", path));
-        size_ = static_cast<std::size_t>(sb.st_size);
-        if (size_ == 0) return;
-        data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-        if (data_ == MAP_FAILED) {
-            data_ = nullptr;
-            throw usage_error(fmt::format("cannot read {}", path));
+        if (::fstat(fd_, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            ::close(fd_);
+            throw usage_error(fmt::format("{} is not a file", path));
         }
-        ::madvise(data_, size_, MADV_SEQUENTIAL);
+        file_size_ = static_cast<std::uint64_t>(sb.st_size);
+        ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+        bool after_cr = false;
+        while (const auto n = read_some(buf_.data(), buf_.size())) {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (buf_[i] == '\n' && !after_cr) ++bare_lf_;
+                after_cr = buf_[i] == '\r';
+            }
+        }
+        rewind();
     }
-    ~mapped_file() {
-        if (data_ != nullptr) ::munmap(data_, size_);
-        if (fd_ >= 0) ::close(fd_);
+    ~message_file() { ::close(fd_); }
+    message_file(const message_file&) = delete;
+    message_file& operator=(const message_file&) = delete;
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return file_size_ + bare_lf_; }
+    [[nodiscard]] bool converted() const noexcept { return bare_lf_ > 0; }
+    void rewind() {
+        if (::lseek(fd_, 0, SEEK_SET) != 0) throw usage_error(fmt::format("cannot read {}", path_));
+        pos_ = len_ = 0;
+        after_cr_ = pending_lf_ = false;
     }
-    mapped_file(const mapped_file&) = delete;
-    mapped_file& operator=(const mapped_file&) = delete;
-    [[nodiscard]] std::string_view view() const {
-        return data_ == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(data_), size_);
+    /// The literal_reader: the next bytes, bare LF turned into CRLF.
+    std::size_t read(char* out, std::size_t capacity) {
+        std::size_t n = 0;
+        while (n < capacity) {
+            if (pending_lf_) {
+                out[n++] = '\n';
+                pending_lf_ = after_cr_ = false;
+                continue;
+            }
+            if (pos_ == len_) {
+                len_ = read_some(buf_.data(), buf_.size());
+                pos_ = 0;
+                if (len_ == 0) break;
+            }
+            const char ch = buf_[pos_++];
+            if (ch == '\n' && !after_cr_) {
+                out[n++] = '\r';
+                pending_lf_ = true;
+                continue;
+            }
+            out[n++] = ch;
+            after_cr_ = ch == '\r';
+        }
+        return n;
     }
 
 private:
-    int fd_ = -1;
-    void* data_ = nullptr;
-    std::size_t size_ = 0;
-};
-
-bool has_bare_lf(std::string_view s) {
-    for (std::size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1))
-        if (i == 0 || s[i - 1] != '\r') return true;
-    return false;
-}
-
-std::string to_crlf(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + s.size() / 32);
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-        out += s[i];
+    std::size_t read_some(char* p, std::size_t n) {
+        for (;;) {
+            const auto r = ::read(fd_, p, n);
+            if (r >= 0) return static_cast<std::size_t>(r);
+            if (errno != EINTR) throw usage_error(fmt::format("cannot read {}", path_));
+        }
     }
-    return out;
-}
+
+    std::string path_;
+    int fd_ = -1;
+    std::uint64_t file_size_ = 0, bare_lf_ = 0;
+    std::array<char, 64 * 1024> buf_{};
+    std::size_t pos_ = 0, len_ = 0;
+    bool after_cr_ = false, pending_lf_ = false;
+};
 
 std::vector<std::string> split_flags(const std::vector<std::string>& given) {
     std::vector<std::string> out;
@@ -864,32 +892,35 @@ int run_append(const imap_state& st) {
         m.date = mime::parse_date(st.date);
         if (!m.date) throw usage_error(fmt::format("--date \"{}\" is not a date", st.date));
     }
-    for (const auto& f : st.files) (void)mapped_file(f);  // unreadable files fail before we connect
+    for (const auto& f : st.files)
+        if (message_file(f).size() == 0) throw usage_error(fmt::format("{} is empty", f));  // before connecting
     session sess;
     auto& c = sess.c;
     open_session(c, sess.setup, o);
     json list = json::array();
     for (const auto& path : st.files) {
-        const mapped_file file(path);
-        std::string converted;
-        std::string_view data = file.view();
-        const bool lf = has_bare_lf(data);
-        if (lf) {
-            converted = to_crlf(data);
-            data = converted;
-        }
-        if (data.empty()) throw usage_error(fmt::format("{} is empty", path));
-        m.data = data;
+        message_file file(path);
+        const auto size = file.size();
+        const bool lf = file.converted();
+        progress meter(progress_enabled(o.progress) && (o.progress == "always" || size >= 1'000'000), "APPEND " + path,
+                       size);
+        m.size = size;
+        m.reader = [&](char* buffer, std::size_t capacity) {
+            const auto n = file.read(buffer, capacity);
+            meter.add(n);
+            return n;
+        };
         const auto r = c.append(st.mailbox, m);
+        meter.finish();
         const auto uids = r.uids.empty() ? std::vector<std::uint32_t>{} : r.uids.expand(0, 16);
         if (o.json) {
             list.push_back({{"file", path},
-                            {"bytes", data.size()},
+                            {"bytes", size},
                             {"converted_to_crlf", lf},
                             {"uid", uids.empty() ? json() : json(uids.front())},
                             {"uidvalidity", r.uidvalidity != 0 ? json(r.uidvalidity) : json()}});
         } else {
-            std::cout << fmt::format("appended {} ({}{}) to {}", path, human_bytes(data.size()),
+            std::cout << fmt::format("appended {} ({}{}) to {}", path, human_bytes(size),
                                      lf ? ", LF line ends sent as CRLF" : "", st.mailbox);
             if (!uids.empty()) std::cout << fmt::format(" as UID {} (UIDVALIDITY {})", uids.front(), r.uidvalidity);
             std::cout << "\n";

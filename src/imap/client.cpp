@@ -295,8 +295,11 @@ void client::send_parts(const std::string& tag, const command& c, stage s, std::
         out += c.parts[i];
         if (i + 1 >= c.parts.size()) break;
         const auto& lit = c.parts[i + 1];
-        const bool nonsync = plus || (minus && lit.size() <= 4096);
-        out += fmt::format("{{{}{}}}", lit.size(), nonsync ? "+" : "");
+        const auto k = i / 2;  // which literal
+        const literal_reader* reader = k < c.streamed.size() ? c.streamed[k].second : nullptr;
+        const std::uint64_t size = reader != nullptr ? c.streamed[k].first : lit.size();
+        const bool nonsync = plus || (minus && size <= 4096);
+        out += fmt::format("{{{}{}}}", size, nonsync ? "+" : "");
         if (c.logged.empty()) log(log_direction::client, out.substr(0, 4096));
         out += "\r\n";
         send_raw(out);
@@ -317,12 +320,33 @@ void client::send_parts(const std::string& tag, const command& c, stage s, std::
             }
             done();
         }
-        send_raw(lit);
-        if (c.logged.empty()) log(log_direction::client, fmt::format("<{} literal bytes>", lit.size()));
+        if (reader != nullptr) send_streamed(*reader, size, s);
+        else send_raw(lit);
+        if (c.logged.empty()) log(log_direction::client, fmt::format("<{} literal bytes>", size));
     }
     if (c.logged.empty()) log(log_direction::client, out.substr(0, 4096));
     out += "\r\n";
     send_raw(out);
+}
+
+void client::send_streamed(const literal_reader& reader, std::uint64_t size, stage s) {
+    std::string buffer(std::size_t{64} * 1024, '\0');
+    std::uint64_t left = size;
+    while (left > 0) {
+        std::size_t n = 0;
+        try {
+            n = reader(buffer.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), left)));
+        } catch (...) {
+            disconnect(false);  // the server waits for the rest of the literal: the session is lost
+            throw;
+        }
+        if (n == 0 || n > left)
+            protocol_failure(errc::io_error, s,
+                             fmt::format("the message source gave {} of the {} bytes it promised",
+                                         size - left + (n > left ? n : 0), size));
+        send_raw(std::string_view(buffer.data(), n));
+        left -= n;
+    }
 }
 
 response_line client::execute(const command& c, stage s, const untagged_handler& on_untagged,
@@ -923,8 +947,10 @@ append_result client::append(std::string_view mailbox, const std::vector<append_
     auto add_message = [utf8](command& c, const append_message& m) {
         if (!m.flags.empty()) c.text(" (" + join(m.flags, " ") + ")");
         if (m.date) c.text(" \"" + format_internaldate(*m.date) + "\"");
-        if (utf8) c.text(" UTF8 (~").literal(m.data).text(")");  // RFC 6855 §4: 8-bit headers allowed
-        else c.text(" ").literal(m.data);
+        c.text(utf8 ? " UTF8 (~" : " ");  // RFC 6855 §4: 8-bit headers allowed
+        if (m.reader) c.literal(m.size, m.reader);
+        else c.literal(m.data);
+        if (utf8) c.text(")");
     };
     auto take = [&](const response_line& r) {
         if (r.code != "APPENDUID") return;

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -525,6 +527,71 @@ TEST(imap_commands, utf8_accept_mailbox_names) {
     ASSERT_EQ(l.size(), 1u);
     EXPECT_EQ(l[0].entry.raw_name, name);  // no modified UTF-7 on the wire any more
     c->delete_mailbox(name);
+}
+
+}  // namespace
+}  // namespace mailwire::imap
+
+namespace mailwire::imap {
+namespace {
+
+// append_message::reader: the message goes out in chunks as the reader produces them (the CLI
+// streams files this way); the server stores exactly those bytes.
+TEST(imap_commands, append_from_a_reader_streams_byte_exact) {
+    auto c = login();
+    const auto name = box("reader");
+    c->create(name);
+    std::string body;
+    for (int i = 0; body.size() < 2'000'000; ++i) body += "streamed line " + std::to_string(i) + "\r\n";
+    const auto msg = message("reader", body);
+    append_message m;
+    std::size_t pos = 0, calls = 0;
+    m.size = msg.size();
+    m.reader = [&](char* buffer, std::size_t capacity) {
+        ++calls;
+        const auto n = std::min<std::size_t>({capacity, msg.size() - pos, 100'000});
+        std::memcpy(buffer, msg.data() + pos, n);
+        pos += n;
+        return n;
+    };
+    const auto uid = c->append(name, m).uids.expand().at(0);
+    EXPECT_GE(calls, msg.size() / 100'000);
+    c->examine(name);
+    std::string got;
+    c->fetch_body(uid, [&](std::string_view b) { got.append(b); });
+    EXPECT_EQ(got, msg);
+    c->unselect();
+    c->delete_mailbox(name);
+}
+
+// A reader that ends before its promised size leaves the server mid-literal: the connection is
+// closed and the error says how many bytes came; nothing half-written is stored.
+TEST(imap_commands, append_from_a_short_reader_closes_the_connection) {
+    auto c = login();
+    const auto name = box("short");
+    c->create(name);
+    append_message m;
+    m.size = 10'000;
+    bool given = false;
+    m.reader = [&](char* buffer, std::size_t capacity) -> std::size_t {
+        if (given) return 0;
+        given = true;
+        const std::string head = "Subject: short\r\n\r\nonly this\r\n";
+        const auto n = std::min(capacity, head.size());
+        std::memcpy(buffer, head.data(), n);
+        return n;
+    };
+    try {
+        (void)c->append(name, m);
+        ADD_FAILURE() << "a short reader must fail";
+    } catch (const protocol_error& e) {
+        EXPECT_EQ(e.code(), errc::io_error);
+        EXPECT_NE(std::string(e.what()).find("of the 10000 bytes"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(c->is_connected());
+    auto d = login();
+    EXPECT_EQ(d->status(name).messages.value_or(99), 0u);
+    d->delete_mailbox(name);
 }
 
 }  // namespace

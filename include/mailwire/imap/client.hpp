@@ -76,11 +76,20 @@ struct append_result {
     std::uint32_t uidvalidity = 0;  ///< of the mailbox appended to
     sequence_set uids;              ///< the new messages' UIDs
 };
+/// Produces the next bytes of a streamed literal: fills `buffer` with at most `capacity` bytes and
+/// returns how many it wrote (0 only when nothing is left, which before the promised size is an error).
+using literal_reader = std::function<std::size_t(char* buffer, std::size_t capacity)>;
+
 /// One message for append().
 struct append_message {
     std::string_view data;                ///< the whole RFC 5322 message, CRLF line ends
     std::vector<std::string> flags;       ///< flags as sent, e.g. `\Seen`
     std::optional<mime::date_time> date;  ///< INTERNALDATE; server time when absent
+    /// Streams the message instead of `data` when set: read in 64 KiB chunks while the APPEND goes
+    /// out, so a large file never sits in memory. It must deliver exactly `size` bytes; a reader
+    /// that ends early or throws closes the connection (the server is mid-literal).
+    literal_reader reader;
+    std::uint64_t size = 0;  ///< with `reader`: the message's exact size in bytes
 };
 /// What expunge() removed.
 struct expunge_result {
@@ -296,10 +305,22 @@ public:
             parts.back() += t;
             return *this;
         }
+        /// Per literal, in order: its size and reader when streamed, or {0, nullptr} when its bytes
+        /// are in `parts`.
+        std::vector<std::pair<std::uint64_t, const literal_reader*>> streamed;
         /// Appends a literal carrying `bytes`.
         command& literal(std::string_view bytes) {
             parts.emplace_back(bytes);
             parts.emplace_back();
+            streamed.emplace_back(0, nullptr);
+            return *this;
+        }
+        /// Appends a literal of `size` bytes that `reader` produces while the command is sent; the
+        /// reader must outlive the command.
+        command& literal(std::uint64_t size, const literal_reader& reader) {
+            parts.emplace_back();
+            parts.emplace_back();
+            streamed.emplace_back(size, &reader);
             return *this;
         }
         /// An astring: atom, quoted string or (8-bit, CR/LF) literal.
@@ -320,6 +341,8 @@ private:
     const mailbox_state& open_mailbox(std::string_view verb, std::string_view mailbox, std::string_view extra,
                                       bool read_only, resync_result* resync);
     void send_parts(const std::string& tag, const command& c, stage s, std::optional<response_line>& early);
+    /// Sends a streamed literal's `size` bytes from `reader` (closes the connection if it falls short).
+    void send_streamed(const literal_reader& reader, std::uint64_t size, stage s);
     [[noreturn]] void parse_failure(const protocol_error& e, stage s);
     /// Drops the bytes of the response last returned by read_response.
     void done() noexcept;
