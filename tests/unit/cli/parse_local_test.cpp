@@ -356,7 +356,13 @@ TEST(CliParseLocal, MboxIsStreamedNotLoaded) {
     const auto j = run_json({"parse", "--mbox", mbox, "--stats", "--json"}, 0);
     EXPECT_EQ(j["messages"].get<std::uint64_t>(), fx.messages);
     EXPECT_EQ(j["decoded_bytes"].get<std::uint64_t>(), fx.decoded);
+#if defined(__SANITIZE_ADDRESS__)
+    // Under ASan, shadow memory and the free quarantine grow with every byte allocated, so RSS says
+    // nothing about streaming; the regular build (scripts/test.sh) checks the bound.
+    EXPECT_GT(j["peak_rss_kib"].get<std::uint64_t>(), 0u);
+#else
     EXPECT_LT(j["peak_rss_kib"].get<std::uint64_t>(), 32u * 1024) << "peak RSS grows with the input";
+#endif
 }
 
 TEST(CliParseLocal, MboxExtractAcrossMessages) {
