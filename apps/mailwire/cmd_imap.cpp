@@ -892,8 +892,12 @@ int run_append(const imap_state& st) {
         m.date = mime::parse_date(st.date);
         if (!m.date) throw usage_error(fmt::format("--date \"{}\" is not a date", st.date));
     }
-    for (const auto& f : st.files)
-        if (message_file(f).size() == 0) throw usage_error(fmt::format("{} is empty", f));  // before connecting
+    for (const auto& f : st.files) {  // unusable files fail before we connect (without reading them twice)
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(f, ec)) throw usage_error(fmt::format("{} is not a file", f));
+        if (::access(f.c_str(), R_OK) != 0) throw usage_error(fmt::format("cannot open {}", f));
+        if (std::filesystem::file_size(f, ec) == 0) throw usage_error(fmt::format("{} is empty", f));
+    }
     session sess;
     auto& c = sess.c;
     open_session(c, sess.setup, o);
