@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mailwire/error.hpp"
@@ -40,6 +41,13 @@ using protocol_logger = std::function<void(log_direction, std::string_view line)
 struct limits {
     std::size_t max_line_length = 1 << 20;       ///< one response line, bytes
     std::size_t max_multiline_bytes = 64 << 20;  ///< a buffered multi-line reply (CAPA, EHLO, LIST …)
+    /// Entries one command may collect from server input into a result (LIST entries, SEARCH
+    /// numbers, FETCH items kept in memory, EXPUNGE/VANISHED events, THREAD nodes, UIDL/LIST
+    /// lines, multi-line reply lines). Streamed results handed to a callback are not counted.
+    std::size_t max_list_items = 4'000'000;
+    /// Nesting that server input controls: parenthesised lists, BODYSTRUCTURE, THREAD trees
+    /// (their depth is walked iteratively; this bounds the parser's stack, not the data).
+    std::size_t max_nesting_depth = 100;
 };
 
 /// The part of a mail client that IMAP, POP3 and SMTP share; use it through imap::client,
@@ -191,7 +199,24 @@ protected:
     [[nodiscard]] virtual bool greeting_preauthenticated() const { return false; }
 
     // ---- I/O for the protocol implementations -------------------------------------------
-    /// Sends one line (CRLF appended) and logs it.
+    /// The one gate every command line passes through on its way to the wire: throws
+    /// error(errc::invalid_argument) — before anything is written — when `line` holds CR, LF or
+    /// NUL (protocol injection), otherwise appends `line` and CRLF to `out`. Everything a client
+    /// sends outside a literal or a message body is built with this (send_line, pipelined
+    /// batches, IMAP command parts).
+    void append_command_line(std::string& out, std::string_view line) const;
+    /// Throws error(errc::invalid_argument) when `text` holds CR, LF or NUL; `what` names the
+    /// value in the message ("the user name"). For builders that check an argument early.
+    void check_command_text(std::string_view text, std::string_view what) const;
+    /// Appends `item` to `v`, or ends the session with protocol_error(errc::limit_exceeded) once
+    /// `v` holds limits().max_list_items entries: the one rule for collections built from
+    /// server input. `what` names the collection in the error ("SEARCH results").
+    template <class V, class T>
+    void bounded_push(V& v, T&& item, std::string_view what) {
+        if (v.size() >= limits_.max_list_items) list_limit_exceeded(what);
+        v.push_back(std::forward<T>(item));
+    }
+    /// Sends one line (CRLF appended, through append_command_line) and logs it.
     void send_line(std::string_view line);
     /// Sends one line but logs `logged` instead (credentials masked).
     void send_line_masked(std::string_view line, std::string_view logged);
@@ -238,6 +263,7 @@ protected:
     [[nodiscard]] bool has_logger() const noexcept { return static_cast<bool>(logger_); }
 
 private:
+    [[noreturn]] void list_limit_exceeded(std::string_view what);
     void secure_with_starttls(bool required);
     void handshake();
     void run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus);

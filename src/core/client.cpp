@@ -204,13 +204,38 @@ void client_base::disconnect(bool quit) noexcept {
     zs_.reset();
 }
 
+void client_base::check_command_text(std::string_view text, std::string_view what) const {
+    const auto bad = text.find_first_of(std::string_view("\r\n\0", 3));
+    if (bad == std::string_view::npos) return;
+    const char c = text[bad];
+    throw error(errc::invalid_argument,
+                fmt::format("{} contains {} (at byte {}); refusing to send it, as it would end the command "
+                            "line and inject another",
+                            what,
+                            c == '\r'   ? "CR"
+                            : c == '\n' ? "LF"
+                                        : "NUL",
+                            bad),
+                context(stage::command));
+}
+
+void client_base::append_command_line(std::string& out, std::string_view line) const {
+    check_command_text(line, "a command line");
+    out.append(line).append("\r\n");
+}
+
+void client_base::list_limit_exceeded(std::string_view what) {
+    protocol_failure(errc::limit_exceeded, stage::command,
+                     fmt::format("{} exceeded limits().max_list_items ({} entries)", what, limits_.max_list_items));
+}
+
 void client_base::send_line(std::string_view line) { send_line_masked(line, line); }
 
 void client_base::send_line_masked(std::string_view line, std::string_view logged) {
-    log(log_direction::client, logged);
     std::string out;
     out.reserve(line.size() + 2);
-    out.append(line).append("\r\n");
+    append_command_line(out, line);  // before logging: a refused line was never sent
+    log(log_direction::client, logged);
     send_raw(out);
 }
 
