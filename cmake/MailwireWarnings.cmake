@@ -1,6 +1,6 @@
 # Strict warnings for mailwire's own targets only (never for consumers). -Werror only when
-# MAILWIRE_WERROR is on (the default when mailwire is the top-level project), so that a newer
-# compiler in a project that pulls mailwire in with add_subdirectory/FetchContent cannot break it.
+# MAILWIRE_WERROR is on (the developers' and CI's builds, never by default), so that a newer
+# compiler — in a packager's Release build or a project that pulls mailwire in — cannot break it.
 function(mailwire_warnings target)
   set(werror)
   if(MAILWIRE_WERROR)
