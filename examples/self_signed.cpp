@@ -1,5 +1,5 @@
 // self_signed — connect to an IMAP server whose certificate is self-signed, accepting it only when
-// it is exactly the certificate you expect (its SHA-256 fingerprint), through on_certificate.
+// it is exactly the certificate you expect (its SHA-256 fingerprint), through override_rejection.
 //
 //   self_signed HOST PORT [FINGERPRINT]
 //
@@ -7,15 +7,17 @@
 // (hex, colon separated, as `openssl x509 -noout -fingerprint -sha256` prints it). Without a
 // fingerprint the example shows the one the server presented and refuses to continue.
 //
-// Why this is rarely the right thing: a certificate callback replaces the whole chain-of-trust
-// decision, and a callback that returns true for "any self-signed certificate" accepts every
-// attacker's certificate too — that is what "accept any certificate" means. Prefer, in order:
+// Why this is rarely the right thing: override_rejection accepts what the default policy
+// rejected, and one that returns true for "any self-signed certificate" accepts every attacker's
+// certificate too — that is what "accept any certificate" means. Prefer, in order:
 //   1. a certificate from a CA (Let's Encrypt is free), verified by default — no code at all;
 //   2. for a private CA or a self-signed server certificate: trust exactly that file with
 //      tls().ca_file = "server-or-ca.pem" (the host name is still checked);
 //   3. to survive CA changes but not key changes: tls().pins = {"sha256/<SPKI hash>"}.
-// The callback is for the rest: decisions a person makes (show the fingerprint, remember it), as
-// here, where the comparison against a fingerprint known in advance is the whole security.
+// The override is for the rest: decisions a person makes (show the fingerprint, remember it), as
+// here, where the comparison against a fingerprint known in advance is the whole security. It is
+// only asked when the default policy rejected the certificate; a certificate that verifies
+// normally never reaches it (on_certificate, by contrast, can add checks but never accept).
 #include <cctype>
 #include <cstdlib>
 #include <iostream>
@@ -43,10 +45,8 @@ int main(int argc, char** argv) {
     const std::string expected = setting(argc, argv, 3, "FINGERPRINT");
 
     mailwire::imap::client imap;
-    imap.on_certificate([&](const mailwire::certificate_check& check) {
-        if (check.errors == mailwire::policy_error::none) return true;  // verified normally: fine
-        if (check.chain.empty()) return false;
-        const auto& leaf = check.chain.front();
+    imap.override_rejection([&](const mailwire::certificate_check& check) {
+        const auto& leaf = check.chain.front();  // never empty here: no certificate is never overridable
         std::cout << "certificate for " << check.host << ": " << leaf.subject << "\n"
                   << "  problems:    " << mailwire::to_string(check.errors) << "\n"
                   << "  sha256:      " << leaf.sha256_fingerprint << "\n"

@@ -108,6 +108,8 @@ facts read_facts(const client_base& c) {
     return f;
 }
 
+// Probing only: accept what the default policy rejected (chain or name errors) so the report can
+// show what lies behind; the check's policy errors are reported as they are.
 bool accept_any(const certificate_check&) { return true; }
 
 std::optional<mailwire::protocol> protocol_from_greeting(std::string_view line) {
@@ -138,7 +140,7 @@ void first_contact(port_probe& p, const timing& tm) {
             if (!p.proto) {
                 // Which protocol greets inside TLS? Look, accepting any certificate (only for this peek).
                 tls_options peek;
-                peek.on_certificate = accept_any;
+                peek.override_rejection = accept_any;
                 peek.session_resumption = false;
                 s.start_tls(peek, p.host, tm.t.greeting);
                 if (s.wait_readable(tm.t.greeting)) {
@@ -198,7 +200,7 @@ void main_session(port_probe& p, const timing& tm, const connection_options& o) 
     auto c = make_client(*p.proto);
     configure(*c, tm, o);
     // The default policy decides what the check says; we accept anyway to see what lies behind.
-    c->on_certificate(accept_any);
+    c->override_rejection(accept_any);
     const bool plain = p.first_contact == "plaintext";
     try {
         if (plain) {
@@ -239,7 +241,7 @@ void probe_versions(port_probe& p, const timing& tm, const connection_options& o
         configure(*c, tm, o);
         c->tls().min_version = v;
         c->tls().max_version = v;
-        c->on_certificate(accept_any);  // probing the version, not the chain
+        c->override_rejection(accept_any);  // probing the version, not the chain
         try {
             c->connect(p.host, p.port, plain ? security::starttls : security::implicit_tls);
             r.state = "accepted";
@@ -608,7 +610,7 @@ int run_probe(const probe_state& st) {
         } else {
             j.update(port_json(probes.front()));
         }
-        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        std::cout << json_text(j) << "\n";
     } else {
         text_report r(output_width(), 18);
         for (std::size_t i = 0; i < probes.size(); ++i) {
@@ -620,7 +622,7 @@ int run_probe(const probe_state& st) {
             r.heading(fmt::format("summary for {}", host));
             for (const auto& l : summarize(probes)) r.field(l.protocol, l.text);
         }
-        std::cout << r.str();
+        print_out(r.str());
     }
     return any_reached ? exit_ok : exit_connect;
 }

@@ -219,7 +219,7 @@ diagnosis diagnose_certificate(const error_context& ctx, const certificate_check
                          "certificate-name-mismatch");
     else
         d.ctx.hint =
-            faq("trust the issuing CA with tls().ca_file (--cafile), or decide in a certificate callback; "
+            faq("trust the issuing CA with tls().ca_file (--cafile), or decide in tls().override_rejection; "
                 "do not disable verification in production",
                 "certificate-untrusted");
     d.ctx.server_text.clear();

@@ -162,6 +162,37 @@ int version_constant(tls_version v) {
     return 0;
 }
 
+constexpr int min_security_level = 2;
+
+using security_callback = int (*)(const SSL*, const SSL_CTX*, int, int, int, void*, void*);
+
+// OpenSSL's default security callback, taken from the first context before anything replaced it
+// (every new SSL_CTX starts with it).
+security_callback default_security_callback(const SSL_CTX* fresh = nullptr) {
+    static const security_callback cb = SSL_CTX_get_security_callback(fresh);
+    return cb;
+}
+
+// Installed only when min_version allows TLS 1.0/1.1. OpenSSL 3 refuses those versions at any
+// level above 0 because their handshake signatures use MD5+SHA-1 (RFC 2246 §7.4.3) or SHA-1
+// (RFC 4492 §5.4), below 80 bits of security. Level 0 would also let through RSA-512 keys and
+// MD5-signed certificates on every connection, TLS 1.3 included. Instead everything goes to the
+// default level-2 policy except exactly what those versions need: offering them
+// (SSL_SECOP_VERSION) and, once one of them is negotiated, their handshake signature algorithms.
+// Certificate keys and certificate signatures (SSL_SECOP_*_KEY, *_MD, and the verifier's auth
+// level) stay at level 2 whatever the version.
+int legacy_security(const SSL* s, const SSL_CTX* ctx, int op, int bits, int nid, void* other, void* ex) {
+    const bool legacy_version = nid == TLS1_VERSION || nid == TLS1_1_VERSION;
+    if (op == SSL_SECOP_VERSION && legacy_version) return 1;
+    if ((op & SSL_SECOP_OTHER_TYPE) == SSL_SECOP_OTHER_SIGALG && s != nullptr) {
+        // Before the ServerHello, SSL_version() is the highest version offered (TLS 1.2+), so the
+        // sigalgs we offer are filtered normally; after it, the negotiated one.
+        const int v = SSL_version(s);
+        if (v == TLS1_VERSION || v == TLS1_1_VERSION) return 1;
+    }
+    return default_security_callback()(s, ctx, op, bits, nid, other, ex);
+}
+
 bool is_ip_literal(const std::string& host) {
     unsigned char buf[sizeof(in6_addr)];
     return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -389,16 +420,22 @@ struct stream::impl {
             throw config_error(errc::configuration, errs.empty() ? what : what + ": " + errs, c);
         };
         if (o.max_version && *o.max_version < o.min_version) fail("TLS max_version is below min_version");
-        // TLS 1.0/1.1 need SHA-1 signatures, which Debian's default security level 2 forbids.
         const bool legacy = o.min_version < tls_version::v1_2;
         if (SSL_CTX_set_min_proto_version(sc, version_constant(o.min_version)) != 1)
             fail(fmt::format("this OpenSSL cannot do {}", to_string(o.min_version)));
         if (o.max_version && SSL_CTX_set_max_proto_version(sc, version_constant(*o.max_version)) != 1)
             fail(fmt::format("this OpenSSL cannot do {}", to_string(*o.max_version)));
-        std::string ciphers = o.cipher_list;
-        if (legacy) ciphers = (ciphers.empty() ? std::string("DEFAULT") : ciphers) + ":@SECLEVEL=0";
-        if (!ciphers.empty() && SSL_CTX_set_cipher_list(sc, ciphers.c_str()) != 1)
+        if (!o.cipher_list.empty() && SSL_CTX_set_cipher_list(sc, o.cipher_list.c_str()) != 1)
             fail(fmt::format("invalid cipher list '{}'", o.cipher_list));
+        // Security level 2 on every connection (RSA/DH keys >= 2048 bits, no SHA-1/MD5 certificate
+        // signatures), set here rather than inherited from openssl.cnf, and after the cipher list,
+        // whose "@SECLEVEL=n" could lower it. Certificate verification takes its auth level from
+        // this too. Old versions get a narrow exemption (legacy_security), never a lower level.
+        if (SSL_CTX_get_security_level(sc) < min_security_level) SSL_CTX_set_security_level(sc, min_security_level);
+        if (legacy) {
+            default_security_callback(sc);  // remembers OpenSSL's own before we replace it
+            SSL_CTX_set_security_callback(sc, legacy_security);
+        }
         if (!o.ciphersuites.empty() && SSL_CTX_set_ciphersuites(sc, o.ciphersuites.c_str()) != 1)
             fail(fmt::format("invalid TLS 1.3 cipher suites '{}'", o.ciphersuites));
         if (!o.ca_file.empty() || !o.ca_dir.empty()) {
@@ -519,8 +556,7 @@ struct stream::impl {
             info.certificate = cached_check;
         }
         decide_certificate(o);
-        if (!cache_key.empty() && info.certificate.errors == policy_error::none &&
-            (o.pins.empty() || info.certificate.pin_matched)) {
+        if (!cache_key.empty() && info.certificate.accepted_by_default) {
             cache_allowed = true;
             if (pending_session != nullptr) {
                 session_cache::instance().put(cache_key, pending_session, info.certificate);
@@ -577,7 +613,8 @@ struct stream::impl {
             for (int i = 0; i < sk_X509_num(chain); ++i)
                 check.chain.push_back(describe_certificate(sk_X509_value(chain, i)));
         }
-        if (check.chain.empty()) {
+        X509* leaf = SSL_get0_peer_certificate(ssl);
+        if (check.chain.empty() || leaf == nullptr) {
             check.errors |= policy_error::not_available;
         }
         for (const auto& r : check.verify_results) {
@@ -585,30 +622,57 @@ struct stream::impl {
                 check.errors |= policy_error::name_mismatch;
             else check.errors |= policy_error::chain_errors;
         }
-        if (!o.pins.empty()) {
-            for (const auto& cert : check.chain)
+        // What the server sent beyond its leaf is unauthenticated: anyone can append a public
+        // certificate. Only the chain OpenSSL built to a trust anchor is vouched for, and OpenSSL
+        // also keeps a partial chain when verification fails, hence only without chain errors.
+        const bool verified = leaf != nullptr && !any(check.errors & policy_error::chain_errors);
+        if (verified) {
+            if (STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl))
+                for (int i = 0; i < sk_X509_num(chain); ++i)
+                    check.verified_chain.push_back(describe_certificate(sk_X509_value(chain, i)));
+        }
+        if (!o.pins.empty() && leaf != nullptr) {
+            // RFC 7469 §2.6: a pin matches a key of the validated chain. When validation failed
+            // (a pin used to override it) the one key that counts is the leaf's, which the server
+            // proved it holds by signing the handshake.
+            std::vector<std::string> keys;
+            if (verified)
+                for (const auto& cert : check.verified_chain) keys.push_back(cert.spki_sha256);
+            else keys.push_back(spki_sha256(leaf));
+            for (const auto& key : keys)
                 for (const auto& pin : o.pins)
-                    if (pin == "sha256/" + cert.spki_sha256 || pin == cert.spki_sha256) check.pin_matched = true;
+                    if (!key.empty() && (pin == "sha256/" + key || pin == key)) check.pin_matched = true;
         }
     }
 
+    // The one place a certificate is accepted or rejected. The default verdict (no policy error,
+    // pins satisfied) can be narrowed by on_certificate (a veto) and widened only by the
+    // explicitly named override_rejection, and only for chain or name errors: a pin mismatch or a
+    // missing certificate is final.
     void decide_certificate(const tls_options& o) {
-        const auto& check = info.certificate;
-        bool accept;
+        auto& check = info.certificate;
+        const bool pins_ok = o.pins.empty() || check.pin_matched;
+        check.accepted_by_default = pins_ok && check.errors == policy_error::none;
+        bool accept = check.accepted_by_default;
         std::string why;
-        if (!o.pins.empty() && !check.pin_matched) {
-            accept = false;
-            why = "no certificate in the chain matches the configured SPKI pin";
-        } else if (o.on_certificate) {
+        if (!pins_ok) {
+            why = check.verified_chain.empty()
+                      ? "the server's own key does not match the configured SPKI pin (the chain failed "
+                        "verification, so no other certificate of it counts)"
+                      : "no key of the verified chain matches the configured SPKI pin";
+        } else {
             try {
-                accept = o.on_certificate(check);
+                if (o.on_certificate && !o.on_certificate(check)) {
+                    accept = false;
+                    why = "the certificate callback rejected it";
+                } else if (!accept && o.override_rejection && overridable(check)) {
+                    accept = o.override_rejection(check);
+                    if (!accept) why = "override_rejection did not accept it";
+                }
             } catch (...) {
                 reset_tls_keep_nothing();
                 throw;
             }
-            why = "the certificate callback rejected it";
-        } else {
-            accept = check.errors == policy_error::none;
         }
         if (accept) return;
         auto c = ctx_at(stage::tls_handshake);
@@ -616,6 +680,11 @@ struct stream::impl {
         SSL_shutdown(ssl);
         reset_tls_keep_nothing();
         throw certificate_error(d.detail, d.ctx, check);
+    }
+
+    static bool overridable(const certificate_check& check) {
+        constexpr auto fixable = policy_error::chain_errors | policy_error::name_mismatch;
+        return !check.chain.empty() && !any(check.errors & policy_error::not_available) && any(check.errors & fixable);
     }
 
     std::size_t read_some(std::span<char> buf, milliseconds timeout) {
@@ -750,6 +819,11 @@ std::vector<unsigned char> stream::channel_binding(std::string_view type) const 
     std::vector<unsigned char> out;
     SSL* ssl = impl_->ssl;
     if (ssl == nullptr) return out;
+    // RFC 9266 §2 and RFC 7627 §5.4 (triple handshake): below TLS 1.3 the keying material (and
+    // the Finished message tls-unique takes) is unique to the connection only with the extended
+    // master secret. Without it an attacker can relay one handshake into two connections with the
+    // same binding, so no binding of any type is offered.
+    if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1) return out;
     if (type == "tls-exporter") {
         // RFC 9266 §2: 32 bytes, label "EXPORTER-Channel-Binding", no context.
         out.resize(32);

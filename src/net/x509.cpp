@@ -78,6 +78,20 @@ std::vector<std::string> alt_names(X509* cert) {
 
 }  // namespace
 
+// RFC 7469 §2.4: the pin is the hash of the whole DER SubjectPublicKeyInfo (algorithm identifier
+// and parameters included). X509_pubkey_digest() would hash only the key's bit string, a value
+// no other tool (openssl dgst, curl --pinnedpubkey, HPKP) produces.
+std::string spki_sha256(X509* cert) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    if (len <= 0) return {};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    const int ok = EVP_Digest(der, static_cast<std::size_t>(len), md, &md_len, EVP_sha256(), nullptr);
+    OPENSSL_free(der);
+    return ok == 1 ? base64(md, static_cast<int>(md_len)) : std::string();
+}
+
 certificate_info describe_certificate(X509* cert) {
     certificate_info info;
     info.subject = name_to_string(X509_get_subject_name(cert));
@@ -96,8 +110,7 @@ certificate_info describe_certificate(X509* cert) {
     unsigned md_len = 0;
     X509_digest(cert, EVP_sha256(), md, &md_len);
     info.sha256_fingerprint = hex_colon(md, md_len);
-    X509_pubkey_digest(cert, EVP_sha256(), md, &md_len);  // SHA-256 of the DER SubjectPublicKeyInfo
-    info.spki_sha256 = base64(md, static_cast<int>(md_len));
+    info.spki_sha256 = spki_sha256(cert);
 
     if (EVP_PKEY* key = X509_get0_pubkey(cert)) {
         std::string kind = EVP_PKEY_get0_type_name(key) != nullptr ? EVP_PKEY_get0_type_name(key) : "key";

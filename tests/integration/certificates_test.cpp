@@ -51,12 +51,30 @@ TEST_P(certificates, rejected_by_default_with_exact_policy_flags) {
     EXPECT_FALSE(c.is_connected());
 }
 
-TEST_P(certificates, accepted_by_a_callback_that_allows_it) {
+TEST_P(certificates, on_certificate_returning_true_does_not_accept_it) {
+    // The callback composes with the default verdict: true keeps the rejection.
     const auto& env = server_env::get();
     imap::client c;
     trust_test_ca(c);
     std::vector<certificate_check> seen;
     c.on_certificate([&](const certificate_check& check) {
+        seen.push_back(check);
+        return true;
+    });
+    EXPECT_THROW(c.connect(env.str(GetParam().host_key), env.port("IMAPS_PORT"), security::implicit_tls),
+                 certificate_error);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_FALSE(seen[0].accepted_by_default);
+    EXPECT_EQ(seen[0].errors, GetParam().expected);
+    EXPECT_FALSE(c.is_connected());
+}
+
+TEST_P(certificates, accepted_by_an_override_that_allows_it) {
+    const auto& env = server_env::get();
+    imap::client c;
+    trust_test_ca(c);
+    std::vector<certificate_check> seen;
+    c.override_rejection([&](const certificate_check& check) {
         seen.push_back(check);
         return (check.errors & ~GetParam().expected) == policy_error::none;
     });
@@ -64,6 +82,7 @@ TEST_P(certificates, accepted_by_a_callback_that_allows_it) {
     EXPECT_TRUE(c.is_secure());
     ASSERT_EQ(seen.size(), 1u);
     EXPECT_EQ(seen[0].errors, GetParam().expected);
+    EXPECT_FALSE(seen[0].accepted_by_default);
     EXPECT_EQ(seen[0].host, env.str(GetParam().host_key));
     EXPECT_FALSE(seen[0].chain.front().pem.empty());
     EXPECT_FALSE(seen[0].chain.front().sha256_fingerprint.empty());
@@ -176,7 +195,23 @@ TEST(pinning, right_key_accepted_other_key_rejected) {
         c.tls().pins = {"sha256/" + spki};
         c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
         EXPECT_TRUE(c.tls_info().certificate.pin_matched);
+        EXPECT_TRUE(c.tls_info().certificate.accepted_by_default);
+        EXPECT_GE(c.tls_info().certificate.verified_chain.size(), 2u) << "leaf and the test CA";
         c.disconnect();
+    }
+    {
+        // The test CA's key, from the verified chain, is as good a pin as the server's own.
+        imap::client c;
+        trust_test_ca(c);
+        c.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        const std::string ca_pin = "sha256/" + c.tls_info().certificate.verified_chain.back().spki_sha256;
+        c.disconnect();
+        imap::client p;
+        trust_test_ca(p);
+        p.tls().pins = {ca_pin};
+        p.connect(env.str("HOST"), env.port("IMAPS_PORT"), security::implicit_tls);
+        EXPECT_TRUE(p.tls_info().certificate.pin_matched);
+        p.disconnect();
     }
     {
         imap::client c;
@@ -275,13 +310,13 @@ TEST(session_resumption, second_connection_resumes_and_keeps_the_verdict) {
     }
 }
 
-TEST(session_resumption, sessions_accepted_by_a_callback_are_not_cached) {
+TEST(session_resumption, sessions_accepted_by_an_override_are_not_cached) {
     const auto& env = server_env::get();
     for (int i = 0; i < 2; ++i) {
         imap::client c;
         trust_test_ca(c);
         int calls = 0;
-        c.on_certificate([&](const certificate_check& check) {
+        c.override_rejection([&](const certificate_check& check) {
             ++calls;
             return check.errors == policy_error::chain_errors;
         });

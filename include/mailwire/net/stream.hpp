@@ -91,7 +91,9 @@ public:
     /// Negotiated TLS parameters and the verified chain; empty values before TLS.
     [[nodiscard]] const tls_session_info& tls_info() const noexcept;
     /// Channel binding data for SASL *-PLUS: "tls-exporter" (RFC 9266) or "tls-unique" (RFC 5929).
-    /// Empty when unavailable (e.g. tls-unique on TLS 1.3).
+    /// Empty when unavailable: tls-unique on TLS 1.3, and every type on TLS 1.2 and older without
+    /// the extended master secret (RFC 9266 §2, RFC 7627), where the binding is not unique to the
+    /// connection.
     [[nodiscard]] std::vector<unsigned char> channel_binding(std::string_view type) const;
     /// The raw bytes received on the socket during the last TLS handshake attempt (≤ 512),
     /// kept for diagnosing a plaintext server answered with TLS.

@@ -166,7 +166,7 @@ TEST(CliServers, PinFromProbeAcceptsAndWrongPinRejects) {
         run_cli(with(connect_args("imap", host(), need("IMAPS_PORT"), "tls"), {"--cafile", ca(), "--pin", good_pin}));
     EXPECT_EQ(ok.exit_code, 0) << describe(ok);
 
-    // --trust-pin: the self-signed server is accepted on its pinned key alone (the callback way)…
+    // --trust-pin: the self-signed server is accepted on its pinned leaf key (override_rejection)…
     const auto selfsigned = connect_args("imap", need("SELFSIGNED_HOST"), need("IMAPS_PORT"), "tls");
     auto pinned = run_cli(with(selfsigned, {"--pin", pin}));
     EXPECT_EQ(pinned.exit_code, 5) << "a pin alone must not override chain errors\n" << describe(pinned);
