@@ -42,13 +42,13 @@ credentials creds() {
 
 // Runs every challenge through `m`, redacting each answer as the protocol logger would.
 void drive(mechanism& m, const std::vector<std::string_view>& challenges, bool success_data_last) {
-    if (m.has_initial_response()) (void)m.redact(m.step({}));
+    if (m.has_initial_response()) (void)m.redact(m.step({}).view());
     for (std::size_t i = 0; i < challenges.size(); ++i) {
         if (success_data_last && i + 1 == challenges.size()) {
             m.verify_success(challenges[i]);
             return;
         }
-        (void)m.redact(m.step(challenges[i]));
+        (void)m.redact(m.step(challenges[i]).view());
         (void)m.complete();
     }
     (void)m.server_error();

@@ -33,6 +33,7 @@
 #include "mailwire/ports.hpp"
 #include "mailwire/sasl/base64.hpp"
 #include "mailwire/sasl/mechanism.hpp"
+#include "mailwire/secret.hpp"
 #include "mailwire/security.hpp"
 #include "mailwire/smtp/client.hpp"
 #include "mailwire/smtp/data.hpp"

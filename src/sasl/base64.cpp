@@ -21,25 +21,43 @@ constexpr auto table = make_table();
 
 }  // namespace
 
-std::string base64_encode(std::string_view bytes) {
-    std::string out;
+namespace {
+
+// One encoder for both output types: std::string for public data, mailwire::secret for SASL
+// messages that carry a credential (reserved up front, so it never reallocates and leaves no
+// partial copy behind).
+template <class Out>
+void encode_into(Out& out, std::string_view bytes) {
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
     auto at = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
     for (; i + 3 <= bytes.size(); i += 3) {
         unsigned v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        out += alphabet[v >> 6 & 63];
-        out += alphabet[v & 63];
+        out.push_back(alphabet[v >> 18 & 63]);
+        out.push_back(alphabet[v >> 12 & 63]);
+        out.push_back(alphabet[v >> 6 & 63]);
+        out.push_back(alphabet[v & 63]);
     }
     if (std::size_t rest = bytes.size() - i; rest > 0) {
         unsigned v = at(i) << 16 | (rest == 2 ? at(i + 1) << 8 : 0u);
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        out += rest == 2 ? alphabet[v >> 6 & 63] : '=';
-        out += '=';
+        out.push_back(alphabet[v >> 18 & 63]);
+        out.push_back(alphabet[v >> 12 & 63]);
+        out.push_back(rest == 2 ? alphabet[v >> 6 & 63] : '=');
+        out.push_back('=');
     }
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out;
+    encode_into(out, bytes);
+    return out;
+}
+
+secret base64_encode_secret(std::string_view bytes) {
+    secret out;
+    encode_into(out, bytes);
     return out;
 }
 

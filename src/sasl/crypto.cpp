@@ -27,41 +27,46 @@ const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const u
 
 }  // namespace
 
-std::string hmac(const char* md, std::string_view key, std::string_view data) {
+secret hmac(const char* md, std::string_view key, std::string_view data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     std::size_t len = 0;
     if (!EVP_Q_mac(nullptr, "HMAC", nullptr, md, nullptr, key.data(), key.size(), bytes(data), data.size(), out,
                    sizeof out, &len))
         openssl_failure("HMAC");
-    std::string r(reinterpret_cast<const char*>(out), len);
+    secret r(std::string_view(reinterpret_cast<const char*>(out), len));
     OPENSSL_cleanse(out, sizeof out);
     return r;
 }
 
-std::string digest(const char* md, std::string_view data) {
+secret digest(const char* md, std::string_view data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     std::size_t len = 0;
     if (!EVP_Q_digest(nullptr, md, nullptr, data.data(), data.size(), out, &len)) openssl_failure("digest");
-    std::string r(reinterpret_cast<const char*>(out), len);
+    secret r(std::string_view(reinterpret_cast<const char*>(out), len));
     OPENSSL_cleanse(out, sizeof out);
     return r;
 }
 
-std::string pbkdf2(const char* md, std::string_view password, std::string_view salt, std::uint32_t iterations) {
+secret pbkdf2(const char* md, std::string_view password, std::string_view salt, std::uint32_t iterations) {
     EVP_MD* m = EVP_MD_fetch(nullptr, md, nullptr);
     if (m == nullptr) openssl_failure("EVP_MD_fetch");
     const int size = EVP_MD_get_size(m);
-    if (size <= 0 || iterations == 0 || iterations > INT_MAX || password.size() > INT_MAX || salt.size() > INT_MAX) {
+    if (size <= 0 || size > EVP_MAX_MD_SIZE || iterations == 0 || iterations > INT_MAX || password.size() > INT_MAX ||
+        salt.size() > INT_MAX) {
         EVP_MD_free(m);
         throw auth_error(errc::invalid_argument, "PBKDF2 parameters out of range");
     }
-    std::string out(static_cast<std::size_t>(size), '\0');
+    unsigned char out[EVP_MAX_MD_SIZE];
     const int ok = PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), bytes(salt),
-                                     static_cast<int>(salt.size()), static_cast<int>(iterations), m, size,
-                                     reinterpret_cast<unsigned char*>(out.data()));
+                                     static_cast<int>(salt.size()), static_cast<int>(iterations), m, size, out);
     EVP_MD_free(m);
-    if (!ok) openssl_failure("PBKDF2");
-    return out;
+    if (!ok) {
+        OPENSSL_cleanse(out, sizeof out);
+        openssl_failure("PBKDF2");
+    }
+    secret r(std::string_view(reinterpret_cast<const char*>(out), static_cast<std::size_t>(size)));
+    OPENSSL_cleanse(out, sizeof out);
+    return r;
 }
 
 std::string random_bytes(std::size_t n) {
@@ -79,9 +84,6 @@ void cleanse_bytes(void* p, std::size_t n) noexcept {
     if (n != 0) OPENSSL_cleanse(p, n);
 }
 
-void cleanse(std::string& s) noexcept {
-    if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-    s.clear();
-}
+void cleanse(std::string& s) noexcept { mailwire::detail::wipe(s); }
 
 }  // namespace mailwire::sasl::detail

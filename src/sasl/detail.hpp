@@ -19,18 +19,20 @@ namespace mailwire::sasl::detail {
 MAILWIRE_API std::optional<std::string> try_base64_decode(std::string_view text);
 
 // ---- crypto (OpenSSL 3 EVP, in crypto.cpp) --------------------------------------------------
+// The results are secrets: in SCRAM every one of them (SaltedPassword, ClientKey, StoredKey,
+// ServerKey, the proof) lets an attacker log in or verify password guesses; in CRAM-MD5 the
+// HMAC is the response.
 /// HMAC with digest `md` ("SHA1", "SHA256", "MD5").
-MAILWIRE_API std::string hmac(const char* md, std::string_view key, std::string_view data);
+MAILWIRE_API secret hmac(const char* md, std::string_view key, std::string_view data);
 /// Hash with digest `md`.
-MAILWIRE_API std::string digest(const char* md, std::string_view data);
+MAILWIRE_API secret digest(const char* md, std::string_view data);
 /// PBKDF2-HMAC-`md` (RFC 5802's Hi()) with output length = the digest size.
-MAILWIRE_API std::string pbkdf2(const char* md, std::string_view password, std::string_view salt,
-                                std::uint32_t iterations);
+MAILWIRE_API secret pbkdf2(const char* md, std::string_view password, std::string_view salt, std::uint32_t iterations);
 /// Cryptographically random bytes (RAND_bytes).
 std::string random_bytes(std::size_t n);
 /// Constant-time comparison of equal-length strings (false when the lengths differ).
 bool equal_secret(std::string_view a, std::string_view b) noexcept;
-/// Overwrites a secret before its memory is released.
+/// Overwrites a secret before its memory is released (mailwire::detail::wipe).
 void cleanse(std::string& s) noexcept;
 void cleanse_bytes(void* p, std::size_t n) noexcept;
 

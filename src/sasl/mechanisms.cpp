@@ -2,6 +2,8 @@
 // (RFC 2195), EXTERNAL (RFC 4422 App. A), XOAUTH2 (Google's protocol) and OAUTHBEARER (RFC 7628).
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "sasl/detail.hpp"
 
 namespace mailwire::sasl::detail {
@@ -19,25 +21,27 @@ public:
     explicit plain(const credentials& c) {
         require(!c.user.empty() && !c.password.empty(), "PLAIN needs a user name and a password");
         // RFC 4616 §2: the fields are separated by NUL, so none may contain one.
-        require(!has_any(c.user, {"\0", 1}) && !has_any(c.password, {"\0", 1}) && !has_any(c.authzid, {"\0", 1}),
+        require(!has_any(c.user, {"\0", 1}) && !has_any(c.password.view(), {"\0", 1}) && !has_any(c.authzid, {"\0", 1}),
                 "PLAIN credentials must not contain a NUL character");
-        message_ = c.authzid + '\0' + c.user + '\0' + c.password;
+        message_.reserve(c.authzid.size() + c.user.size() + c.password.size() + 2);
+        message_.append(c.authzid).push_back('\0');
+        message_.append(c.user).push_back('\0');
+        message_.append(c.password);
     }
-    ~plain() override { cleanse(message_); }
     std::string_view name() const noexcept override { return "PLAIN"; }
     bool has_initial_response() const noexcept override { return true; }
     bool sends_secret_in_clear() const noexcept override { return true; }
     bool complete() const noexcept override { return sent_; }
-    std::string step(std::string_view challenge) override {
+    secret step(std::string_view challenge) override {
         // RFC 4616 §2: the server's challenge is empty; tolerate text but never a second round.
         if (sent_) fail(errc::protocol_violation, "unexpected challenge after the PLAIN response", challenge);
         sent_ = true;
-        return message_;
+        return std::exchange(message_, secret{});  // sent once: no copy stays behind
     }
     std::string redact(std::string_view m) const override { return m.empty() ? "" : "<PLAIN credentials>"; }
 
 private:
-    std::string message_;
+    secret message_;
     bool sent_ = false;
 };
 
@@ -50,17 +54,16 @@ public:
         require(!user_.empty(), "LOGIN needs a user name");
         require(c.authzid.empty(), "LOGIN cannot carry an authorization identity (authzid); use PLAIN");
     }
-    ~login() override { cleanse(password_); }
     std::string_view name() const noexcept override { return "LOGIN"; }
     bool has_initial_response() const noexcept override { return false; }
     bool sends_secret_in_clear() const noexcept override { return true; }
     bool complete() const noexcept override { return round_ == 2; }
-    std::string step(std::string_view challenge) override {
+    secret step(std::string_view challenge) override {
         switch (round_++) {
         case 0:
             return user_;
         case 1:
-            return password_;
+            return std::exchange(password_, secret{});
         default:
             fail(errc::protocol_violation, "unexpected third LOGIN challenge", challenge);
         }
@@ -71,7 +74,8 @@ public:
     }
 
 private:
-    std::string user_, password_;
+    std::string user_;
+    secret password_;
     int round_ = 0;
 };
 
@@ -82,27 +86,34 @@ public:
         require(!user_.empty(), "CRAM-MD5 needs a user name");
         require(c.authzid.empty(), "CRAM-MD5 cannot carry an authorization identity (authzid)");
     }
-    ~cram_md5() override { cleanse(password_); }
     std::string_view name() const noexcept override { return "CRAM-MD5"; }
     bool has_initial_response() const noexcept override { return false; }
     bool sends_secret_in_clear() const noexcept override { return false; }
     bool complete() const noexcept override { return done_; }
-    std::string step(std::string_view challenge) override {
+    secret step(std::string_view challenge) override {
         if (done_) fail(errc::protocol_violation, "unexpected challenge after the CRAM-MD5 response", challenge);
         // RFC 2195 §2: the challenge is a msg-id-like string; an empty one would make the
         // response a replayable constant.
         if (challenge.empty()) fail(errc::protocol_violation, "empty CRAM-MD5 challenge");
         done_ = true;
         // RFC 2195 §2: user SP lower-case hex of HMAC-MD5(password, challenge).
-        const std::string mac = hmac("MD5", password_, challenge);
-        std::string out = user_ + ' ';
-        for (unsigned char b : mac) out += fmt::format("{:02x}", b);
+        const secret mac = hmac("MD5", password_.view(), challenge);
+        password_.clear();  // one response only
+        static constexpr char hex[] = "0123456789abcdef";
+        secret out;
+        out.reserve(user_.size() + 1 + 2 * mac.size());
+        out.append(user_).push_back(' ');
+        for (const char ch : mac.view()) {
+            const auto b = static_cast<unsigned char>(ch);
+            out.push_back(hex[b >> 4]).push_back(hex[b & 15]);
+        }
         return out;
     }
     std::string redact(std::string_view m) const override { return m.empty() ? "" : "<CRAM-MD5 response>"; }
 
 private:
-    std::string user_, password_;
+    std::string user_;
+    secret password_;
     bool done_ = false;
 };
 
@@ -114,7 +125,7 @@ public:
     bool has_initial_response() const noexcept override { return true; }
     bool sends_secret_in_clear() const noexcept override { return false; }
     bool complete() const noexcept override { return sent_; }
-    std::string step(std::string_view challenge) override {
+    secret step(std::string_view challenge) override {
         if (sent_) fail(errc::protocol_violation, "unexpected challenge after the EXTERNAL response", challenge);
         sent_ = true;
         return authzid_;  // RFC 4422 App. A: the authzid, or empty to derive it from the TLS identity
@@ -137,39 +148,36 @@ public:
         require(!c.oauth_token.empty(), fmt::format("{} needs an OAuth access token", mech));
         // ^A separates the fields; CR/LF/NUL would break the protocol line or the server's parser.
         const std::string_view bad{"\x01\r\n\0", 4};
-        require(!has_any(c.oauth_token, bad) && !has_any(c.user, bad) && !has_any(c.authzid, bad) &&
+        require(!has_any(c.oauth_token.view(), bad) && !has_any(c.user, bad) && !has_any(c.authzid, bad) &&
                     !has_any(c.server_host, bad),
                 fmt::format("{} credentials must not contain control characters", mech));
         if (!bearer) {
             require(!c.user.empty(), "XOAUTH2 needs a user name");
-            message_ = "user=" + c.user +
-                       "\x01"
-                       "auth=Bearer " +
-                       c.oauth_token + "\x01\x01";
+            message_.append("user=").append(c.user).append("\x01").append("auth=Bearer ").append(c.oauth_token);
+            message_.append("\x01\x01");
         } else {
             // RFC 7628 §3.1: gs2-header (no channel binding) with the identity as authzid.
             const std::string& who = c.authzid.empty() ? c.user : c.authzid;
-            message_ = who.empty() ? "n,," : "n,a=" + escape_saslname(who) + ",";
-            message_ += '\x01';
-            if (!c.server_host.empty()) message_ += "host=" + c.server_host + '\x01';
-            if (c.server_port != 0) message_ += fmt::format("port={}\x01", c.server_port);
-            message_ += "auth=Bearer " + c.oauth_token + "\x01\x01";
+            message_.append(who.empty() ? "n,," : "n,a=" + escape_saslname(who) + ",");
+            message_.push_back('\x01');
+            if (!c.server_host.empty()) message_.append("host=" + c.server_host + '\x01');
+            if (c.server_port != 0) message_.append(fmt::format("port={}\x01", c.server_port));
+            message_.append("auth=Bearer ").append(c.oauth_token).append("\x01\x01");
         }
     }
-    ~oauth() override { cleanse(message_); }
     std::string_view name() const noexcept override { return bearer_ ? "OAUTHBEARER" : "XOAUTH2"; }
     bool has_initial_response() const noexcept override { return true; }
     bool sends_secret_in_clear() const noexcept override { return true; }
     bool complete() const noexcept override { return sent_; }
-    std::string step(std::string_view challenge) override {
+    secret step(std::string_view challenge) override {
         if (!sent_) {
             sent_ = true;
-            return message_;
+            return std::exchange(message_, secret{});
         }
         if (error_)
             fail(errc::protocol_violation, fmt::format("unexpected challenge after the {} error", name()), challenge);
         error_ = parse_oauth_error(challenge);
-        return bearer_ ? std::string("\x01") : std::string();
+        return bearer_ ? secret("\x01") : secret();
     }
     std::string server_error() const override { return error_ ? error_->summary : std::string(); }
     std::string redact(std::string_view m) const override {
@@ -180,7 +188,7 @@ public:
 
 private:
     bool bearer_;
-    std::string message_;
+    secret message_;
     bool sent_ = false;
     std::optional<oauth_error> error_;
 };

@@ -61,7 +61,7 @@ public:
         // RFC 5802 §5.1: user name and password are prepared with SASLprep.
         const std::string user = saslprep(c.user);
         if (user.empty()) fail(errc::invalid_argument, fmt::format("{} needs a user name", name_));
-        password_ = saslprep(c.password);
+        password_ = saslprep(c.password.view());  // the std::string result is wiped as it is taken
         // RFC 5802 §7: gs2-cbind-flag "p=" cb-name (binding) / "y" (could, server can't) / "n".
         std::string gs2 = plus ? "p=" + cb->type : (cb ? "y" : "n");
         gs2 += ',';
@@ -72,17 +72,13 @@ public:
         if (plus) cbind_input_.append(cb->data.begin(), cb->data.end());
         client_first_bare_ = "n=" + escape_saslname(user) + ",r=" + nonce_;
     }
-    ~scram() override {
-        cleanse(password_);
-        cleanse(server_signature_);
-    }
 
     std::string_view name() const noexcept override { return name_; }
     bool has_initial_response() const noexcept override { return true; }
     bool sends_secret_in_clear() const noexcept override { return false; }
     bool complete() const noexcept override { return state_ == state::verified; }
 
-    std::string step(std::string_view challenge) override {
+    secret step(std::string_view challenge) override {
         switch (state_) {
         case state::initial:
             // The server sends an empty challenge (or none, with SASL-IR) before client-first.
@@ -92,7 +88,7 @@ public:
             state_ = state::sent_first;
             return gs2_header_ + client_first_bare_;
         case state::sent_first: {
-            std::string r = client_final(challenge);
+            secret r = client_final(challenge);
             state_ = state::sent_final;
             return r;
         }
@@ -133,7 +129,10 @@ public:
 private:
     enum class state { initial, sent_first, sent_final, verified };
 
-    std::string client_final(std::string_view server_first) {
+    // RFC 5802 §3. Every intermediate value is a secret: SaltedPassword, ClientKey and
+    // ServerKey each let an attacker log in (or impersonate the server), and the proof is an
+    // offline dictionary-attack target.
+    secret client_final(std::string_view server_first) {
         const std::string_view sf = server_first;
         if (sf.starts_with("e="))
             fail(errc::auth_failed, fmt::format("{} server error: {}", name_, printable(sf.substr(2), 200)), sf);
@@ -172,22 +171,25 @@ private:
                  fmt::format("SCRAM iteration count {} exceeds the limit of {}", printable(count, 32), max_iterations_),
                  sf);
 
-        std::string salted = pbkdf2(md_, password_, *salt, static_cast<std::uint32_t>(iterations));
-        cleanse(password_);  // no longer needed
-        std::string client_key = hmac(md_, salted, "Client Key");
-        std::string stored_key = digest(md_, client_key);
-        std::string server_key = hmac(md_, salted, "Server Key");
-        cleanse(salted);
+        secret salted = pbkdf2(md_, password_.view(), *salt, static_cast<std::uint32_t>(iterations));
+        password_.clear();  // no longer needed
+        const secret client_key = hmac(md_, salted.view(), "Client Key");
+        const secret stored_key = digest(md_, client_key.view());
+        const secret server_key = hmac(md_, salted.view(), "Server Key");
+        salted.clear();
 
         const std::string without_proof = "c=" + base64_encode(cbind_input_) + ",r=" + std::string(nonce);
         const std::string auth_message = client_first_bare_ + "," + std::string(sf) + "," + without_proof;
-        std::string proof = hmac(md_, stored_key, auth_message);                   // ClientSignature ...
-        for (std::size_t i = 0; i < proof.size(); ++i) proof[i] ^= client_key[i];  // ... XOR ClientKey
-        server_signature_ = hmac(md_, server_key, auth_message);
-        cleanse(client_key);
-        cleanse(stored_key);
-        cleanse(server_key);
-        return without_proof + ",p=" + base64_encode(proof);
+        const secret signature = hmac(md_, stored_key.view(), auth_message);  // ClientSignature ...
+        secret proof;
+        proof.reserve(signature.size());
+        for (std::size_t i = 0; i < signature.size(); ++i)  // ... XOR ClientKey
+            proof.push_back(static_cast<char>(signature.view()[i] ^ client_key.view()[i]));
+        server_signature_ = hmac(md_, server_key.view(), auth_message);
+        secret out;
+        out.reserve(without_proof.size() + 3 + (proof.size() + 2) / 3 * 4);
+        out.append(without_proof).append(",p=").append(base64_encode_secret(proof.view()));
+        return out;
     }
 
     void check_server_final(std::string_view sf) {
@@ -202,7 +204,7 @@ private:
         const std::string_view value =
             sf.substr(2, sf.find(',') == std::string_view::npos ? std::string_view::npos : sf.find(',') - 2);
         const auto sig = try_base64_decode(value);
-        if (!sig || !equal_secret(*sig, server_signature_))
+        if (!sig || !equal_secret(*sig, server_signature_.view()))
             fail(errc::auth_failed,
                  "server signature does not verify: the server does not know the password, or someone is in the "
                  "middle",
@@ -213,9 +215,9 @@ private:
     std::string name_;
     std::string nonce_;
     std::uint32_t max_iterations_;
-    std::string password_;
+    secret password_;
     std::string gs2_header_, cbind_input_, client_first_bare_;
-    std::string server_signature_;
+    secret server_signature_;
     state state_ = state::initial;
 };
 

@@ -7,11 +7,16 @@
 #include <string_view>
 
 #include "mailwire/export.hpp"
+#include "mailwire/secret.hpp"
 
 namespace mailwire::sasl {
 
 /// Standard alphabet with "=" padding, no line breaks.
 MAILWIRE_API std::string base64_encode(std::string_view bytes);
+
+/// base64_encode() into a mailwire::secret, for a SASL message that carries a credential: the
+/// encoding is as good as the password to whoever reads it from freed memory.
+MAILWIRE_API secret base64_encode_secret(std::string_view bytes);
 
 /// Strict decoder: standard alphabet only, length a multiple of 4, correct "=" padding, zero
 /// trailing bits (the canonical encoding), no whitespace. "" decodes to "". Anything else throws

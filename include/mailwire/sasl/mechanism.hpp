@@ -10,6 +10,9 @@
 ///         send("AUTHENTICATE SCRAM-SHA-256 " + base64(m->step({})));   // "=" when that is empty
 ///     else send("AUTHENTICATE SCRAM-SHA-256");   // the server answers "+ " (empty challenge)
 ///     on challenge "+ X":   send(base64(m->step(base64_decode(X))));
+///
+/// step() returns a mailwire::secret; encode it with base64_encode_secret(r.view()) and build
+/// the command line in a secret too, so that no copy of the credential outlives the write.
 ///     on success [data]:    m->verify_success(data);   // ALWAYS, even with no data
 ///     on failure:           throw auth_error(..., m->server_error() ...)
 ///     if step() throws:     cancel with "*" (IMAP, POP3 and SMTP alike) and rethrow;
@@ -28,15 +31,20 @@
 #include <vector>
 
 #include "mailwire/export.hpp"
+#include "mailwire/secret.hpp"
 
 namespace mailwire::sasl {
 
 /// What a mechanism may need. Each mechanism uses only its own fields.
+///
+/// The password and the token are mailwire::secret: wiped from memory when the credentials are
+/// destroyed or reassigned. They accept a std::string, a string_view or a C string as before
+/// (`c.password = str;`); a std::string rvalue is wiped as it is taken (`c.password = f();`).
 struct credentials {
     std::string user;               ///< authentication identity (authcid); UTF-8
-    std::string password;           ///< UTF-8; SCRAM applies SASLprep to it, the others send it as is
+    secret password;                ///< UTF-8; SCRAM applies SASLprep to it, the others send it as is
     std::string authzid;            ///< authorization identity ("act as"); empty = same as user
-    std::string oauth_token;        ///< XOAUTH2 / OAUTHBEARER bearer token (without "Bearer ")
+    secret oauth_token;             ///< XOAUTH2 / OAUTHBEARER bearer token (without "Bearer ")
     std::string server_host;        ///< OAUTHBEARER only: the server's host name, sent as host= if set
     std::uint16_t server_port = 0;  ///< OAUTHBEARER only: sent as port= if non-zero
 };
@@ -65,11 +73,13 @@ public:
     [[nodiscard]] virtual bool has_initial_response() const noexcept = 0;
     /// PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER hand a reusable secret to whoever reads the wire.
     [[nodiscard]] virtual bool sends_secret_in_clear() const noexcept = 0;
-    /// Next client message as raw bytes (the protocol layer base64-encodes it) for `challenge`
-    /// (raw bytes, already decoded). Throws auth_error on a malformed or unexpected challenge:
-    /// errc::protocol_violation when the server broke the mechanism's grammar, errc::auth_failed
-    /// when it reported failure (SCRAM "e=", a wrong server signature).
-    virtual std::string step(std::string_view challenge) = 0;
+    /// Next client message as raw bytes (the protocol layer base64-encodes it, with
+    /// base64_encode_secret) for `challenge` (raw bytes, already decoded). A secret because it
+    /// may carry the password or token itself (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) or a proof
+    /// an eavesdropper on memory could attack offline (CRAM-MD5, SCRAM). Throws auth_error on a malformed or unexpected
+    /// challenge: errc::protocol_violation when the server broke the mechanism's grammar, errc::auth_failed when it
+    /// reported failure (SCRAM "e=", a wrong server signature).
+    virtual secret step(std::string_view challenge) = 0;
     /// True once the client has nothing more to send. For SCRAM only after the server
     /// signature has been checked (in a final challenge); XOAUTH2/OAUTHBEARER may still receive
     /// an error challenge afterwards, which step() answers as those mechanisms require.
@@ -132,7 +142,8 @@ MAILWIRE_API std::vector<std::string> choose_mechanisms(const std::vector<std::s
 /// requires, RFC 5802 §2.2): non-ASCII spaces become U+0020, soft hyphen and the other
 /// "mapped to nothing" characters vanish, NFKC, then prohibited output and bidi checks. Throws
 /// auth_error(errc::invalid_argument) on invalid UTF-8 or prohibited output (e.g. a control
-/// character); the message never contains the input.
+/// character); the message never contains the input. The result is usually a password: take it
+/// into a mailwire::secret (`secret s = saslprep(pw.view());` wipes the returned string's buffer).
 MAILWIRE_API std::string saslprep(std::string_view utf8);
 
 }  // namespace mailwire::sasl

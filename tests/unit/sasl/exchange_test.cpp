@@ -21,15 +21,15 @@ outcome run(mechanism& m, const std::vector<std::string>& server_lines, bool sas
     outcome o;
     std::string command = "A1 AUTHENTICATE " + std::string(m.name());
     if (sasl_ir && m.has_initial_response()) {  // RFC 4959: "=" stands for an empty response
-        const std::string ir = m.step({});
-        command += " " + (ir.empty() ? std::string("=") : base64_encode(ir));
+        const secret ir = m.step({});
+        command += " " + (ir.empty() ? std::string("=") : base64_encode(ir.view()));
     }
     o.client_lines.push_back(command);
     try {
         for (const auto& line : server_lines) {
             if (line.starts_with("+ ")) {
                 // Without SASL-IR a client-first mechanism gets "+ " and answers its first message.
-                o.client_lines.push_back(m.redact(m.step(base64_decode(line.substr(2)))));
+                o.client_lines.push_back(m.redact(m.step(base64_decode(line.substr(2))).view()));
             } else if (line == "OK") {
                 m.verify_success({});
                 o.result = "ok";

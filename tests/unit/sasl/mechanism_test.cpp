@@ -46,11 +46,11 @@ TEST(sasl_plain, rfc4616_messages) {
     EXPECT_TRUE(m->has_initial_response());
     EXPECT_TRUE(m->sends_secret_in_clear());
     EXPECT_FALSE(m->complete());
-    const std::string ir = m->step("");
+    const secret ir = m->step("");
     EXPECT_EQ(ir, "\0tim\0tanstaaftanstaaf"s);
-    EXPECT_EQ(base64_encode(ir), "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+    EXPECT_EQ(base64_encode(ir.view()), "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
     EXPECT_TRUE(m->complete());
-    EXPECT_EQ(m->redact(ir), "<PLAIN credentials>");
+    EXPECT_EQ(m->redact(ir.view()), "<PLAIN credentials>");
     EXPECT_NO_THROW(m->verify_success(""));
     EXPECT_EQ(code_of([&] { m->step("more?"); }), errc::protocol_violation);
 
@@ -87,8 +87,8 @@ TEST(sasl_login, answers_by_position_whatever_the_prompt) {
         const auto p = m->step(p2);
         EXPECT_EQ(p, "s3cret");
         EXPECT_TRUE(m->complete());
-        EXPECT_EQ(m->redact(u), "<LOGIN username>");
-        EXPECT_EQ(m->redact(p), "<LOGIN password>");
+        EXPECT_EQ(m->redact(u.view()), "<LOGIN username>");
+        EXPECT_EQ(m->redact(p.view()), "<LOGIN password>");
         EXPECT_EQ(code_of([&] { m->step("Again:"); }), errc::protocol_violation);
     }
     EXPECT_EQ(code_of([] { make_mechanism("LOGIN", creds("a", "b", "other")); }), errc::invalid_argument);
@@ -103,11 +103,11 @@ TEST(sasl_cram_md5, rfc2195_example) {
     EXPECT_FALSE(m->sends_secret_in_clear());
     const std::string challenge = base64_decode("PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+");
     EXPECT_EQ(challenge, "<1896.697170952@postoffice.reston.mci.net>");
-    const std::string r = m->step(challenge);
+    const secret r = m->step(challenge);
     EXPECT_EQ(r, "tim b913a602c7eda7a495b4e6e7334d3890");
-    EXPECT_EQ(base64_encode(r), "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+    EXPECT_EQ(base64_encode(r.view()), "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
     EXPECT_TRUE(m->complete());
-    EXPECT_EQ(m->redact(r), "<CRAM-MD5 response>");
+    EXPECT_EQ(m->redact(r.view()), "<CRAM-MD5 response>");
     EXPECT_EQ(code_of([&] { m->step(challenge); }), errc::protocol_violation);
 }
 
@@ -135,15 +135,15 @@ TEST(sasl_xoauth2, initial_response_matches_the_published_example) {
     auto m = make_mechanism("XOAUTH2", token("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"));
     EXPECT_TRUE(m->has_initial_response());
     EXPECT_TRUE(m->sends_secret_in_clear());
-    const std::string ir = m->step("");
+    const secret ir = m->step("");
     EXPECT_EQ(ir,
               "user=someuser@example.com\x01"
               "auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01");
-    EXPECT_EQ(base64_encode(ir),
+    EXPECT_EQ(base64_encode(ir.view()),
               "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZ"
               "Mjl0Q2cBAQ==");
     EXPECT_TRUE(m->complete());
-    EXPECT_EQ(m->redact(ir), "<XOAUTH2 credentials>");
+    EXPECT_EQ(m->redact(ir.view()), "<XOAUTH2 credentials>");
     EXPECT_EQ(m->server_error(), "");
 }
 
@@ -180,11 +180,11 @@ TEST(sasl_oauthbearer, rfc7628_example) {
     c.server_host = "server.example.com";
     c.server_port = 143;
     auto m = make_mechanism("OAUTHBEARER", c);
-    const std::string ir = m->step("");
-    EXPECT_EQ(base64_encode(ir),
+    const secret ir = m->step("");
+    EXPECT_EQ(base64_encode(ir.view()),
               "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRj"
               "Mk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2c9PQEB");
-    EXPECT_EQ(m->redact(ir), "<OAUTHBEARER credentials>");
+    EXPECT_EQ(m->redact(ir.view()), "<OAUTHBEARER credentials>");
     // RFC 7628 §4.3: the error challenge, answered with a single ^A.
     const std::string err = base64_decode(
         "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2"

@@ -184,7 +184,7 @@ TEST(sasl_scram, user_name_escaping_and_authzid) {
     c.authzid = "ad,min=";
     auto m = make_scram(scram_hash::sha256, false, c, std::nullopt, "abc");
     EXPECT_EQ(m->step(""), "n,a=ad=2Cmin=3D,n=a=3Db=2Cc,r=abc");
-    const std::string final = m->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=16");
+    const std::string final(m->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=16").view());
     EXPECT_TRUE(final.starts_with("c=" + base64_encode("n,a=ad=2Cmin=3D,") + ",r=abcdef,p=")) << final;
 }
 
@@ -192,7 +192,7 @@ TEST(sasl_scram, random_nonce_from_make_mechanism) {
     auto a = make_mechanism("scram-sha-256", user_pencil());
     auto b = make_mechanism("SCRAM-SHA-256", user_pencil());
     EXPECT_EQ(a->name(), "SCRAM-SHA-256");
-    const std::string fa = a->step(""), fb = b->step("");
+    const std::string fa(a->step("").view()), fb(b->step("").view());
     const std::regex shape("n,,n=user,r=[A-Za-z0-9+/]{24}");
     EXPECT_TRUE(std::regex_match(fa, shape)) << fa;
     EXPECT_TRUE(std::regex_match(fb, shape)) << fb;
@@ -201,10 +201,10 @@ TEST(sasl_scram, random_nonce_from_make_mechanism) {
 
 TEST(sasl_scram, redaction_hides_the_proof_only) {
     auto m = make_scram(scram_hash::sha1, false, user_pencil(), std::nullopt, "fyko+d2lbbFgONRv9qkxdawL");
-    const auto first = m->step("");
-    EXPECT_EQ(m->redact(first), first);
-    const auto final = m->step("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096");
-    EXPECT_EQ(m->redact(final), "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=<proof>");
+    const secret first = m->step("");
+    EXPECT_EQ(m->redact(first.view()), first.view());
+    const secret final = m->step("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096");
+    EXPECT_EQ(m->redact(final.view()), "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=<proof>");
 }
 
 // ---- channel binding -------------------------------------------------------------------------
@@ -231,13 +231,14 @@ struct mini_server {
         const std::string proof = base64_decode(client_final.substr(p + 3));
         if (without_proof.substr(0, without_proof.find(',')) != "c=" + base64_encode(expected_cbind_input))
             return "e=channel-bindings-dont-match";
-        const std::string salted = detail::pbkdf2(md, password, salt, static_cast<std::uint32_t>(iterations));
-        const std::string stored = detail::digest(md, detail::hmac(md, salted, "Client Key"));
+        const secret salted = detail::pbkdf2(md, password, salt, static_cast<std::uint32_t>(iterations));
+        const secret stored = detail::digest(md, detail::hmac(md, salted.view(), "Client Key").view());
         const std::string auth = client_first_bare + "," + server_first + "," + without_proof;
-        std::string client_key = detail::hmac(md, stored, auth);
+        std::string client_key(detail::hmac(md, stored.view(), auth).view());
         for (std::size_t i = 0; i < client_key.size(); ++i) client_key[i] ^= proof.at(i);
-        if (detail::digest(md, client_key) != stored) return "e=invalid-proof";
-        return "v=" + base64_encode(detail::hmac(md, detail::hmac(md, salted, "Server Key"), auth));
+        if (!(detail::digest(md, client_key) == stored)) return "e=invalid-proof";
+        return "v=" +
+               base64_encode(detail::hmac(md, detail::hmac(md, salted.view(), "Server Key").view(), auth).view());
     }
 };
 
@@ -246,10 +247,10 @@ TEST(sasl_scram, plus_with_tls_exporter_binds_the_data) {
     for (auto h : {scram_hash::sha1, scram_hash::sha256}) {
         auto m = make_scram(h, true, user_pencil(), cb, "cnonce");
         EXPECT_EQ(m->name(), h == scram_hash::sha1 ? "SCRAM-SHA-1-PLUS" : "SCRAM-SHA-256-PLUS");
-        const std::string first = m->step("");
+        const std::string first(m->step("").view());
         EXPECT_EQ(first, "p=tls-exporter,,n=user,r=cnonce");
         mini_server s{h == scram_hash::sha1 ? "SHA1" : "SHA256", "pencil"};
-        const std::string final = m->step(s.first(first));
+        const std::string final(m->step(s.first(first)).view());
         const std::string cbind_input = std::string("p=tls-exporter,,") + std::string("\x00\x01\xfe\xff,=", 6);
         EXPECT_TRUE(final.starts_with("c=" + base64_encode(cbind_input) + ",r=cnonceSERVERNONCE,p=")) << final;
         const std::string v = s.final(final, cbind_input);
@@ -263,10 +264,10 @@ TEST(sasl_scram, plus_with_tls_unique_and_authzid) {
     credentials c = user_pencil();
     c.authzid = "boss";
     auto m = make_mechanism("SCRAM-SHA-256-PLUS", c, channel_binding{"tls-unique", {1, 2, 3}});
-    const std::string first = m->step("");
+    const std::string first(m->step("").view());
     ASSERT_TRUE(first.starts_with("p=tls-unique,a=boss,n=user,r=")) << first;
     mini_server s{"SHA256", "pencil"};
-    const std::string final = m->step(s.first(first));
+    const std::string final(m->step(s.first(first)).view());
     const std::string v = s.final(final, std::string("p=tls-unique,a=boss,\x01\x02\x03"));
     ASSERT_TRUE(v.starts_with("v=")) << v;
     EXPECT_NO_THROW(m->verify_success(v));
@@ -275,18 +276,18 @@ TEST(sasl_scram, plus_with_tls_unique_and_authzid) {
 TEST(sasl_scram, binding_capable_client_without_plus_sends_y_flag) {
     auto m = make_scram(scram_hash::sha256, false, user_pencil(), channel_binding{"tls-exporter", {9, 9}}, "abc");
     EXPECT_EQ(m->step(""), "y,,n=user,r=abc");
-    const std::string final = m->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=16");
+    const std::string final(m->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=16").view());
     EXPECT_TRUE(final.starts_with("c=eSws,r=abcdef,p=")) << final;  // base64("y,,")
     // Without binding data the flag is n and c= is base64("n,,").
     auto n = make_scram(scram_hash::sha256, false, user_pencil(), std::nullopt, "abc");
     n->step("");
-    EXPECT_TRUE(n->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=16").starts_with("c=biws,"));
+    EXPECT_TRUE(n->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=16").view().starts_with("c=biws,"));
 }
 
 TEST(sasl_scram, wrong_password_is_detected_by_the_server_side) {
     auto m = make_scram(scram_hash::sha256, false, user_pencil(), std::nullopt, "abc");
     mini_server s{"SHA256", "not-pencil"};
-    const std::string final = m->step(s.first(m->step("")));
+    const std::string final(m->step(s.first(m->step("").view())).view());
     EXPECT_EQ(s.final(final, "n,,"), "e=invalid-proof");
 }
 
@@ -310,7 +311,7 @@ std::string client_final_for(const std::string& password) {
     c.password = password;
     auto m = make_scram(scram_hash::sha256, false, c, std::nullopt, "abc");
     m->step("");
-    return m->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=32");
+    return std::string(m->step("r=abcdef,s=QSXCR+Q6sek8bf92,i=32").view());
 }
 
 TEST(sasl_scram, password_is_prepared_with_saslprep) {
