@@ -20,7 +20,21 @@
 #include "mailwire/net/stream.hpp"
 #include "mailwire/ports.hpp"
 #include "mailwire/sasl/mechanism.hpp"
+#include "mailwire/secret.hpp"
 #include "mailwire/security.hpp"
+
+#if defined(MAILWIRE_DEBUG_REFILL) || defined(__SANITIZE_ADDRESS__)
+#define MAILWIRE_RELOCATE_ON_REFILL 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MAILWIRE_RELOCATE_ON_REFILL 1
+#endif
+#endif
+#ifndef MAILWIRE_RELOCATE_ON_REFILL
+/// 1 in AddressSanitizer builds or with MAILWIRE_DEBUG_REFILL defined: see
+/// client_base::relocate_on_refill.
+#define MAILWIRE_RELOCATE_ON_REFILL 0
+#endif
 
 namespace mailwire {
 
@@ -58,8 +72,9 @@ struct limits {
 /// authentication state). Settings survive disconnect() and apply to the next connect(); what was
 /// learned is forgotten on reconnect and after STARTTLS.
 ///
-/// Calls block; each network operation in them has its own deadline (timeouts()). A client is
-/// not thread-safe: use
+/// Calls block, each within deadlines (timeouts()): every read and write has its own bound, and
+/// the greeting, each TLS handshake and each command with its whole response have one as a
+/// whole, so no server can hold a call indefinitely. A client is not thread-safe: use
 /// it from one thread at a time (different clients may run in parallel threads). It cannot be
 /// copied or moved; hold it in a `std::unique_ptr` to pass it around.
 ///
@@ -113,10 +128,13 @@ public:
     /// TLS settings used by the next handshake (connect() with TLS, or start_tls()); changing them
     /// does not affect a connection that is already encrypted. Defaults are secure (tls_options).
     tls_options& tls() noexcept { return tls_; }
-    /// Shortcut for tls().on_certificate.
+    /// Shortcut for tls().on_certificate: an extra check that can only reject.
     void on_certificate(certificate_callback cb) { tls_.on_certificate = std::move(cb); }
-    /// Deadlines, in milliseconds, for connect, greeting and each read/write; modify in place
-    /// (`c.timeouts().io = 30s;`). A change applies to the next operation.
+    /// Shortcut for tls().override_rejection: accepts a certificate the default policy rejected.
+    void override_rejection(certificate_override cb) { tls_.override_rejection = std::move(cb); }
+    /// Deadlines for connect, the greeting, the TLS handshake, each read/write and each command
+    /// as a whole; modify in place (`c.timeouts().command = 10min;`). A change applies to the
+    /// next operation.
     mailwire::timeouts& timeouts() noexcept { return timeouts_; }
     /// Size limits on server replies; modify in place. A change applies to the next reply.
     mailwire::limits& limits() noexcept { return limits_; }
@@ -141,8 +159,8 @@ public:
     /// when already authenticated. On success the protocol may refresh its capabilities (IMAP).
     void authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms = {});
     /// Shortcut for authenticate() with just a user name and a password, mechanism chosen
-    /// automatically.
-    void authenticate(const std::string& user, const std::string& password);
+    /// automatically. The password is a mailwire::secret (a std::string or literal converts).
+    void authenticate(const std::string& user, const secret& password);
     /// True after a successful authenticate() (or an IMAP PREAUTH greeting) on this connection.
     [[nodiscard]] bool is_authenticated() const noexcept { return authenticated_; }
     /// The mechanism that succeeded ("SCRAM-SHA-256", or "LOGIN"/"USER"/"APOP" for the legacy
@@ -166,8 +184,9 @@ protected:
     };
     /// Sends the protocol's SASL start command; `initial` is the base64 initial response ("=" for
     /// an empty one) when the protocol and server allow it, or nullptr; `logged` is the masked
-    /// form of it for the logger.
-    virtual void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) = 0;
+    /// form of it for the logger. The command line that carries `initial` must be built in a
+    /// mailwire::secret too (or wiped), as it holds the credential.
+    virtual void sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) = 0;
     /// Reads the server's next message of the exchange (IMAP "+ " or tagged reply, POP3 "+ "/+OK/-ERR,
     /// SMTP 334/235/5xx).
     virtual sasl_reply sasl_read() = 0;
@@ -203,7 +222,9 @@ protected:
     /// error(errc::invalid_argument) — before anything is written — when `line` holds CR, LF or
     /// NUL (protocol injection), otherwise appends `line` and CRLF to `out`. Everything a client
     /// sends outside a literal or a message body is built with this (send_line, pipelined
-    /// batches, IMAP command parts).
+    /// batches, IMAP command parts). The first line appended since the last write also names
+    /// the operation whose timeouts().command deadline that write starts ("the FETCH response"),
+    /// taken from its upper-case verb only (after the tag for IMAP), never from an argument.
     void append_command_line(std::string& out, std::string_view line) const;
     /// Throws error(errc::invalid_argument) when `text` holds CR, LF or NUL; `what` names the
     /// value in the message ("the user name"). For builders that check an argument early.
@@ -216,17 +237,48 @@ protected:
         if (v.size() >= limits_.max_list_items) list_limit_exceeded(what);
         v.push_back(std::forward<T>(item));
     }
+    /// Sends the SASL start line the three protocols share in shape — `<command> <mechanism>` or,
+    /// with an initial response, `<command> <mechanism> <initial>` (IMAP `tag AUTHENTICATE`,
+    /// POP3 and SMTP `AUTH`). A line that carries an initial response is built in a secret and
+    /// logged as `<command> <mechanism> <logged>`.
+    void send_sasl_start(std::string_view command, std::string_view mechanism, const secret* initial,
+                         std::string_view logged);
     /// Sends one line (CRLF appended, through append_command_line) and logs it.
     void send_line(std::string_view line);
-    /// Sends one line but logs `logged` instead (credentials masked).
+    /// Sends one line but logs `logged` instead (credentials masked). The copy made here is wiped
+    /// before it is freed; build `line` itself in a mailwire::secret.
     void send_line_masked(std::string_view line, std::string_view logged);
     /// Sends bytes as they are (bodies, pipelined batches); not logged: the caller logs the
-    /// lines or a summary such as "<message: N bytes>".
+    /// lines or a summary such as "<message: N bytes>". Every write, once complete, restarts the
+    /// whole-command deadline (timeouts().command): the response is timed from the last byte the
+    /// client sent, so an upload's own duration never counts against it (each write is bounded
+    /// by timeouts().io).
     void send_raw(std::string_view bytes);
-    /// Reads one line without its CRLF/LF. The view is valid until the next read.
+    /// Reads one line without its CRLF/LF. The view is valid until the next read (a refill may
+    /// move the buffer; in sanitizer builds it always does, see relocate_on_refill).
+    /// Every read (read_line, read_some, read_more) is bounded by timeouts().io, or .greeting
+    /// during the greeting, and by what is left of the current operation's deadline; passing
+    /// the latter throws timeout_error naming the operation and the limit.
     std::string_view read_line(stage s);
     /// Reads up to `max` bytes (buffered ones first) into `out`; 0 at end of stream → protocol_error.
     std::size_t read_some(char* out, std::size_t max, stage s);
+    /// Starts a whole-operation deadline of `budget` now, replacing the current one until the
+    /// next command line is written: `what` names the operation in the timeout_error ("the IDLE
+    /// wait"). For reads that belong to no single command's response, such as IMAP IDLE, whose
+    /// bound is the caller's idle duration plus a grace period rather than timeouts().command. A
+    /// budget of milliseconds::max() means no deadline (only timeouts().io per read).
+    void begin_operation(std::string_view what, std::chrono::milliseconds budget);
+    /// Credits `bytes` of a body that was just delivered to a caller's sink (IMAP FETCH literal
+    /// data, POP3 RETR/TOP): extends the current operation's deadline by
+    /// bytes / timeouts().min_transfer_rate seconds, so a slow but moving download survives.
+    /// Never call it for data the client keeps or parses itself (lines, listings): those must
+    /// fit in the budget.
+    void credit_transfer(std::uint64_t bytes) noexcept { op_credit_bytes_ += bytes; }
+    /// True in builds where every buffer refill moves the read buffer to a fresh allocation and
+    /// frees the old one (AddressSanitizer builds, or MAILWIRE_DEBUG_REFILL defined when the
+    /// library is compiled), so that any view kept across a refill is reported as a
+    /// use-after-free by the tests. Protocol code with a read buffer of its own does the same.
+    static constexpr bool relocate_on_refill = MAILWIRE_RELOCATE_ON_REFILL != 0;
     /// Bytes already received but not consumed.
     [[nodiscard]] std::size_t buffered() const noexcept { return rbuf_.size() - rpos_; }
 
@@ -268,8 +320,13 @@ private:
     void handshake();
     void run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus);
     void greet_plaintext();
-    bool fill(stage s, std::chrono::milliseconds timeout);
-    std::size_t transport_read(char* out, std::size_t max, std::chrono::milliseconds timeout);
+    bool fill(stage s, std::chrono::milliseconds per_read);
+    std::size_t transport_read(char* out, std::size_t max, std::chrono::steady_clock::time_point deadline);
+    // The whole-operation deadline (timeouts(): greeting, command; begin_operation()).
+    [[nodiscard]] std::chrono::steady_clock::time_point operation_deadline() const noexcept;
+    void start_operation(std::string what, std::chrono::milliseconds budget, std::string_view limit_name);
+    [[noreturn]] void operation_timed_out(stage s);
+    void note_command(std::string_view line) const;
     void transport_write(std::string_view bytes);
     struct zstate;
     struct zstate_deleter {
@@ -289,6 +346,15 @@ private:
     security used_ = security::none;
     std::string rbuf_;
     std::size_t rpos_ = 0;
+    std::chrono::steady_clock::time_point op_start_{};
+    std::chrono::milliseconds op_budget_ = std::chrono::milliseconds::max();  // max(): no deadline
+    std::uint64_t op_credit_bytes_ = 0;                                       // credit_transfer()
+    std::string op_what_;                                                     // "the FETCH response"
+    std::string_view op_limit_;  // "timeouts().command", or empty for begin_operation()
+    // A command line went through append_command_line since the last write: the write that
+    // carries it starts a new operation named after it (the first line of a pipelined batch).
+    mutable bool command_pending_ = false;
+    mutable std::string pending_what_;
     bool authenticated_ = false;
     std::string auth_mechanism_;
 

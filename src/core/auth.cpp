@@ -9,7 +9,7 @@
 
 namespace mailwire {
 
-void client_base::authenticate(const std::string& user, const std::string& password) {
+void client_base::authenticate(const std::string& user, const secret& password) {
     sasl::credentials c;
     c.user = user;
     c.password = password;
@@ -88,23 +88,29 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
         if (!extra.empty()) detail += fmt::format(" ({})", extra);
         return auth_error(errc::auth_failed, detail, context(stage::authenticate, r.text), r.code);
     };
-    // Cancels the exchange after a local failure; the server answers with a failure reply.
+    // Cancels the exchange after a local failure; the server answers with a failure reply
+    // (RFC 4422 §3.5, RFC 3501 §6.2.2). Once: a server answering "*" with challenges for ever
+    // would otherwise keep the client writing, and every write restarts timeouts().command.
     auto cancel = [&]() {
         send_line("*");
-        for (;;) {
-            auto r = sasl_read();
-            if (r.type != sasl_reply::kind::challenge) return;
-            send_line("*");
-        }
+        if (sasl_read().type == sasl_reply::kind::challenge)
+            protocol_failure(errc::protocol_violation, stage::authenticate,
+                             "the server answered the cancelled SASL exchange with another challenge");
     };
+    // No mechanism mailwire speaks needs more than a few round trips (SCRAM two, LOGIN two or
+    // three); a server that keeps challenging is stalling the client.
+    constexpr int max_challenges = 16;
+    int challenges = 0;
 
-    std::string pending;  // an initial response waiting for the server's empty challenge
+    // Mechanism messages and their base64 form are secrets (wiped when dropped): they carry the
+    // password or token itself (PLAIN, LOGIN, OAuth) or a value that can be attacked offline.
+    secret pending;  // an initial response waiting for the server's empty challenge
     bool have_pending = false;
     if (mech->has_initial_response()) {
-        std::string first = mech->step({});
+        secret first = mech->step({});
         if (sasl_initial_response_allowed()) {
-            const std::string b64 = first.empty() ? std::string("=") : sasl::base64_encode(first);
-            sasl_start(name, &b64, first.empty() ? "=" : mech->redact(first));
+            const secret b64 = first.empty() ? secret("=") : sasl::base64_encode_secret(first.view());
+            sasl_start(name, &b64, first.empty() ? "=" : mech->redact(first.view()));
         } else {
             sasl_start(name, nullptr, {});
             pending = std::move(first);
@@ -118,7 +124,10 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
         auto r = sasl_read();
         switch (r.type) {
         case sasl_reply::kind::challenge: {
-            std::string response;
+            if (++challenges > max_challenges)
+                protocol_failure(errc::protocol_violation, stage::authenticate,
+                                 fmt::format("the server sent more than {} SASL challenges", max_challenges));
+            secret response;
             if (have_pending) {
                 response = std::move(pending);
                 have_pending = false;
@@ -131,8 +140,9 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
                                      context(stage::authenticate, r.data));
                 }
             }
-            send_line_masked(response.empty() ? std::string() : sasl::base64_encode(response),
-                             response.empty() ? std::string_view() : std::string_view(mech->redact(response)));
+            const secret b64 = response.empty() ? secret() : sasl::base64_encode_secret(response.view());
+            send_line_masked(b64.view(),
+                             response.empty() ? std::string_view() : std::string_view(mech->redact(response.view())));
             break;
         }
         case sasl_reply::kind::success:
@@ -152,6 +162,20 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
             throw fail(r);
         }
     }
+}
+
+void client_base::send_sasl_start(std::string_view command, std::string_view mechanism, const secret* initial,
+                                  std::string_view logged) {
+    if (initial == nullptr) {
+        send_line(fmt::format("{} {}", command, mechanism));
+        return;
+    }
+    secret line;  // carries the credential: built in a secret, wiped when it goes
+    line.reserve(command.size() + 1 + mechanism.size() + 1 + initial->size());
+    line.append(command).push_back(' ');
+    line.append(mechanism).push_back(' ');
+    line.append(*initial);
+    send_line_masked(line.view(), fmt::format("{} {} {}", command, mechanism, logged));
 }
 
 }  // namespace mailwire

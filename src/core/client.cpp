@@ -65,6 +65,8 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     rbuf_.clear();
     rpos_ = 0;
     zs_.reset();
+    command_pending_ = false;
+    start_operation("connecting", std::chrono::milliseconds::max(), {});
     forget_session_state();
     stream_.set_context(host_, port_, std::string(to_string(protocol_)));
     stream_.connect(host_, port_, timeouts_.connect);
@@ -114,6 +116,9 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
 void client_base::handshake() { stream_.start_tls(tls_, host_, timeouts_.greeting); }
 
 void client_base::greet_plaintext() {
+    // The greeting as a whole gets timeouts().greeting, however the server paces its lines (a
+    // multi-line SMTP 220, one byte per interval): each read below is bounded by what is left.
+    start_operation("the greeting", timeouts_.greeting, "timeouts().greeting");
     // Before a line parser sees anything, make sure a plaintext greeting is what is coming: a
     // silent port or a TLS record means the server expects TLS first.
     if (buffered() == 0) {
@@ -221,7 +226,105 @@ void client_base::check_command_text(std::string_view text, std::string_view wha
 
 void client_base::append_command_line(std::string& out, std::string_view line) const {
     check_command_text(line, "a command line");
+    note_command(line);
+    // One allocation for line and CRLF: appending CRLF separately could reallocate and free a
+    // buffer holding the line (a LOGIN password) unwiped. Growth stays geometric for batches.
+    if (const std::size_t need = out.size() + line.size() + 2; need > out.capacity())
+        out.reserve(std::max(need, 2 * out.capacity()));
     out.append(line).append("\r\n");
+}
+
+namespace {
+
+// "the FETCH response" for "A0007 FETCH 1:* FLAGS" (IMAP: after the tag; "UID FETCH" kept whole),
+// "the RETR response" for "RETR 3"; empty for lines that are no command (SASL responses, "*").
+// Only an upper-case verb of a few letters counts: the name ends up in an error message, and
+// must never be taken from a credential.
+std::string command_phrase(protocol p, std::string_view line) {
+    const auto word = [&line]() {
+        const auto sp = line.find(' ');
+        const auto w = line.substr(0, sp);
+        line = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+        return w;
+    };
+    const auto is_verb = [](std::string_view w) {
+        return !w.empty() && w.size() <= 16 &&
+               std::all_of(w.begin(), w.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+    };
+    if (p == protocol::imap) {
+        if (line == "DONE") return "the IDLE response";  // RFC 2177: DONE ends IDLE; the tagged reply follows
+        if (word().empty()) return {};                   // the tag
+    }
+    const auto first = word();
+    if (!is_verb(first)) return {};  // checked before any copy: a SASL response line is a credential
+    std::string verb(first);
+    if (p == protocol::imap && verb == "UID") {
+        const auto next = word();
+        if (is_verb(next)) verb.append(" ").append(next);
+    }
+    return fmt::format("the {} response", verb);
+}
+
+std::string describe(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) return fmt::format("{} s", d.count() / 1000);
+    return fmt::format("{} ms", d.count());
+}
+
+}  // namespace
+
+void client_base::note_command(std::string_view line) const {
+    // The first command line since the last write names the operation that write starts.
+    if (command_pending_) return;
+    command_pending_ = true;
+    pending_what_ = command_phrase(protocol_, line);
+}
+
+void client_base::start_operation(std::string what, std::chrono::milliseconds budget, std::string_view limit_name) {
+    op_start_ = std::chrono::steady_clock::now();
+    op_budget_ = budget;
+    op_credit_bytes_ = 0;
+    op_what_ = std::move(what);
+    op_limit_ = limit_name;
+}
+
+void client_base::begin_operation(std::string_view what, std::chrono::milliseconds budget) {
+    start_operation(std::string(what), budget, {});
+}
+
+std::chrono::steady_clock::time_point client_base::operation_deadline() const noexcept {
+    using namespace std::chrono;
+    using tp = steady_clock::time_point;
+    if (op_budget_ == milliseconds::max() || op_budget_.count() <= 0) return tp::max();
+    // Saturating: a huge budget or credit means "no deadline", never a wrapped-around one.
+    const auto room = duration_cast<milliseconds>(tp::max() - op_start_);
+    auto total = op_budget_;
+    if (timeouts_.min_transfer_rate > 0 && op_credit_bytes_ > 0) {
+        const auto credit_ms = op_credit_bytes_ / timeouts_.min_transfer_rate * 1000 +
+                               op_credit_bytes_ % timeouts_.min_transfer_rate * 1000 / timeouts_.min_transfer_rate;
+        if (credit_ms >= static_cast<std::uint64_t>((room - total).count())) return tp::max();
+        total += milliseconds(static_cast<milliseconds::rep>(credit_ms));
+    }
+    if (total >= room) return tp::max();
+    return op_start_ + total;
+}
+
+void client_base::operation_timed_out(stage s) {
+    stream_.close();
+    std::string detail = fmt::format("{} did not complete within {}", op_what_.empty() ? "the response" : op_what_,
+                                     describe(op_budget_));
+    if (!op_limit_.empty()) detail += fmt::format(" ({})", op_limit_);
+    if (op_credit_bytes_ > 0 && timeouts_.min_transfer_rate > 0)
+        detail +=
+            fmt::format(" plus {} for the {} body bytes streamed at timeouts().min_transfer_rate ({} bytes/s)",
+                        describe(std::chrono::milliseconds(op_credit_bytes_ * 1000 / timeouts_.min_transfer_rate)),
+                        op_credit_bytes_, timeouts_.min_transfer_rate);
+    std::string hint = op_limit_ == "timeouts().greeting"
+                           ? "the server is too slow to greet, or is holding the connection open on purpose; raise "
+                             "timeouts().greeting (--timeout) if it is just slow"
+                           : "the server kept the response going without finishing it (a trickle, or endless "
+                             "untagged/continuation lines); raise timeouts().command (--command-timeout) if it is "
+                             "just slow";
+    throw timeout_error(errc::timeout, std::move(detail), context(s, {}, std::move(hint)));
 }
 
 void client_base::list_limit_exceeded(std::string_view what) {
@@ -233,8 +336,15 @@ void client_base::send_line(std::string_view line) { send_line_masked(line, line
 
 void client_base::send_line_masked(std::string_view line, std::string_view logged) {
     std::string out;
+    // A masked line carries a credential (AUTH, PASS, LOGIN, SASL responses): its copy here is
+    // wiped before it is freed, also when the write fails. Reserved so it never reallocates.
+    const detail::wipe_on_exit wipe_out(out);
     out.reserve(line.size() + 2);
-    append_command_line(out, line);  // before logging: a refused line was never sent
+    const bool masked = logged.data() != line.data() || logged.size() != line.size();
+    if (masked) note_command(logged);  // so that append_command_line never parses the credential
+    append_command_line(out, line);    // before logging: a refused line was never sent
+    // A masked line is named after its logged form: the name must not come from a credential.
+    if (logged.data() != line.data() || logged.size() != line.size()) pending_what_ = command_phrase(protocol_, logged);
     log(log_direction::client, logged);
     send_raw(out);
 }
@@ -244,9 +354,18 @@ void client_base::send_raw(std::string_view bytes) {
         transport_write(bytes);
     } catch (...) {
         // A failed or timed-out write leaves the session in an unknown state: it is over.
+        command_pending_ = false;
         stream_.close();
         throw;
     }
+    // The whole-command clock (timeouts().command) starts once the command, or the last piece of
+    // its payload (a literal, a message body), has been written: the server cannot make the client
+    // write, so restarting here gives a hostile server nothing, and the time an upload takes never
+    // counts against the response. A write that carries a new command line names the operation.
+    std::string what = command_pending_ && !pending_what_.empty() ? std::move(pending_what_) : std::move(op_what_);
+    command_pending_ = false;
+    pending_what_.clear();
+    start_operation(std::move(what), timeouts_.command, "timeouts().command");
 }
 
 void client_base::transport_write(std::string_view bytes) {
@@ -275,15 +394,22 @@ void client_base::transport_write(std::string_view bytes) {
     } while (left > 0);
 }
 
-std::size_t client_base::transport_read(char* out, std::size_t max, std::chrono::milliseconds timeout) {
-    if (!zs_) return stream_.read_some(std::span<char>(out, max), timeout);
+std::size_t client_base::transport_read(char* out, std::size_t max, std::chrono::steady_clock::time_point deadline) {
+    // One deadline for the whole call: with COMPRESS, a server sending empty deflate blocks
+    // would otherwise get a fresh timeout for every raw read that inflates to nothing.
+    const auto left = [&] {
+        const auto l = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (l.count() <= 0) throw timeout_error(errc::timeout, "read timed out", context(stage::command));
+        return l;
+    };
+    if (!zs_) return stream_.read_some(std::span<char>(out, max), left());
     auto& z = *zs_;
     for (;;) {
         if (z.ended) return 0;
         if (z.raw_pos == z.raw.size()) {
             z.raw.resize(16384);
             z.raw_pos = 0;
-            const auto n = stream_.read_some(std::span<char>(z.raw.data(), z.raw.size()), timeout);
+            const auto n = stream_.read_some(std::span<char>(z.raw.data(), z.raw.size()), left());
             z.raw.resize(n);
             if (n == 0) return 0;
         }
@@ -329,7 +455,17 @@ bool client_base::input_ready(std::chrono::milliseconds timeout) {
     return stream_.wait_readable(timeout);
 }
 
-bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
+bool client_base::fill(stage s, std::chrono::milliseconds per_read) {
+    using clock = std::chrono::steady_clock;
+    // Each read is bounded by `per_read` (timeouts().io, or .greeting) and by what is left of the
+    // whole operation (timeouts().command, .greeting, begin_operation()).
+    const auto now = clock::now();
+    const auto op_deadline = operation_deadline();
+    if (now >= op_deadline) operation_timed_out(s);
+    const bool op_binds = op_deadline - now <= per_read;
+    const auto read_deadline = op_binds ? op_deadline : now + per_read;
+
+    constexpr std::size_t chunk = 16 * 1024;
     if (rpos_ > 0 && rpos_ == rbuf_.size()) {
         rbuf_.clear();
         rpos_ = 0;
@@ -337,19 +473,30 @@ bool client_base::fill(stage s, std::chrono::milliseconds timeout) {
         rbuf_.erase(0, rpos_);
         rpos_ = 0;
     }
+    if constexpr (relocate_on_refill) {
+        // Sanitizer/debug builds: every refill moves the buffer and frees the old one. A normal
+        // build reallocates only when the buffer grows (or shifts it when compacting), so a view
+        // kept across a refill breaks only sometimes; here it is a use-after-free every time.
+        std::string fresh;
+        fresh.reserve(rbuf_.size() - rpos_ + chunk);
+        fresh.append(rbuf_, rpos_, std::string::npos);
+        rbuf_.swap(fresh);
+        rpos_ = 0;
+    }
     const std::size_t old = rbuf_.size();
-    const std::size_t chunk = 16 * 1024;
     rbuf_.resize(old + chunk);
     std::size_t n = 0;
     try {
-        n = transport_read(rbuf_.data() + old, chunk, timeout);
+        n = transport_read(rbuf_.data() + old, chunk, read_deadline);
     } catch (error& e) {
         rbuf_.resize(old);
+        const bool timed_out = dynamic_cast<timeout_error*>(&e) != nullptr;
+        if (timed_out && op_binds) operation_timed_out(s);
         stream_.close();  // a failed or timed-out read leaves the session in an unknown state
         // Re-stamp the stage: the transport only knows it was reading.
         error_context c = e.context();
         c.stage = s;
-        if (dynamic_cast<timeout_error*>(&e) != nullptr) throw timeout_error(e.code(), e.detail(), c);
+        if (timed_out) throw timeout_error(e.code(), e.detail(), c);
         throw protocol_error(e.code(), e.detail(), c);
     }
     rbuf_.resize(old + n);
@@ -377,14 +524,16 @@ std::string_view client_base::read_line(stage s) {
         if (avail > limits_.max_line_length)
             protocol_failure(errc::limit_exceeded, s,
                              fmt::format("a response line exceeded {} bytes", limits_.max_line_length));
+        // fill() may move the buffer (always, in sanitizer builds): `begin` is stale after it,
+        // so the partial line for the error is taken from the buffer anew.
         if (!fill(s, s == stage::greeting ? timeouts_.greeting : timeouts_.io))
             protocol_failure(errc::connection_closed, s, "the server closed the connection",
-                             std::string(begin, std::min<std::size_t>(avail, 200)));
+                             std::string(rbuf_.data() + rpos_, std::min<std::size_t>(buffered(), 200)));
     }
 }
 
 std::size_t client_base::read_some(char* out, std::size_t max, stage s) {
-    if (buffered() == 0 && !fill(s, timeouts_.io))
+    if (buffered() == 0 && !fill(s, s == stage::greeting ? timeouts_.greeting : timeouts_.io))
         protocol_failure(errc::connection_closed, s, "the server closed the connection in the middle of a transfer");
     const std::size_t n = std::min(max, buffered());
     std::memcpy(out, rbuf_.data() + rpos_, n);

@@ -154,6 +154,8 @@ using ctx_ptr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
 ctx_ptr make_server_ctx(const tls_server_options& o) {
     ctx_ptr ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
     if (!ctx) fail("SSL_CTX_new: " + ssl_errors());
+    if (o.security_level >= 0) SSL_CTX_set_security_level(ctx.get(), o.security_level);
+    if (!o.extended_master_secret) SSL_CTX_set_options(ctx.get(), SSL_OP_NO_EXTENDED_MASTER_SECRET);
     const std::string& cert = o.cert_file.empty() ? scripted_server::default_cert_file() : o.cert_file;
     const std::string& key = o.key_file.empty() ? scripted_server::default_key_file() : o.key_file;
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
@@ -161,7 +163,7 @@ ctx_ptr make_server_ctx(const tls_server_options& o) {
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
         fail("cannot load key " + key + ": " + ssl_errors());
     const auto is_old = [](tls_proto v) { return v != tls_proto::any && v < tls_proto::v1_2; };
-    if (is_old(o.min_version) || is_old(o.max_version))
+    if (o.security_level < 0 && (is_old(o.min_version) || is_old(o.max_version)))
         SSL_CTX_set_security_level(ctx.get(), 0);  // TLS 1.0/1.1 need SHA-1, banned at Debian's level 2
     if (o.min_version != tls_proto::any) SSL_CTX_set_min_proto_version(ctx.get(), static_cast<int>(o.min_version));
     if (o.max_version != tls_proto::any) SSL_CTX_set_max_proto_version(ctx.get(), static_cast<int>(o.max_version));
@@ -342,6 +344,17 @@ public:
 
     void sleep(std::chrono::milliseconds d) { sh_.sleep_until(clock::now() + d); }
 
+    // True when the client has closed (EOF or error on the raw socket); peeks, consumes nothing.
+    bool peer_closed() const {
+        if (fd_ < 0) return true;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) <= 0) return false;
+        if (p.revents & (POLLERR | POLLHUP)) return true;
+        char c;
+        const ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+
     // notify: send close_notify first. Shuts down our side, then waits briefly for the client's EOF:
     // closing a socket with unread input makes the kernel send RST, and the client could lose our last
     // reply to ECONNRESET. The wait also puts the client's last words in the transcript.
@@ -495,6 +508,28 @@ script& script::send_split(std::vector<std::string> parts, duration pause) {
         for (std::size_t i = 0; i < parts.size(); ++i) {
             if (i > 0) s.sleep(pause);
             s.write(s.substitute(parts[i]));
+        }
+    });
+}
+
+script& script::trickle(std::string text, duration pause) {
+    return add("trickle(" + visible(text, 60) + ", " + std::to_string(pause.count()) + " ms)",
+               [text, pause](session& s) {
+                   const std::string bytes = s.substitute(text);
+                   for (std::size_t i = 0; i < bytes.size(); ++i) {
+                       if (i > 0) s.sleep(pause);
+                       if (s.peer_closed()) return;
+                       s.write(std::string_view(bytes).substr(i, 1));
+                   }
+               });
+}
+script& script::repeat(std::string line, duration every, duration total) {
+    return add("repeat(" + visible(line, 60) + ")", [line, every, total](session& s) {
+        const auto until = clock::now() + total;
+        while (clock::now() < until) {
+            if (s.peer_closed()) return;
+            s.write(s.substitute(line));
+            s.sleep(every);
         }
     });
 }

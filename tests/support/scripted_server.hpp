@@ -44,6 +44,11 @@ struct tls_server_options {
     tls_proto min_version = tls_proto::any;
     tls_proto max_version = tls_proto::any;
     std::string ciphers;  ///< OpenSSL cipher list for TLS <= 1.2; empty: the default
+    /// OpenSSL security level, applied before the certificate is loaded (0 serves an RSA-1024 key
+    /// or a SHA-1-signed certificate); -1: OpenSSL's default (0 when an old version is asked for).
+    int security_level = -1;
+    /// false: SSL_OP_NO_EXTENDED_MASTER_SECRET, a TLS <= 1.2 server without RFC 7627.
+    bool extended_master_secret = true;
 };
 
 /// A list of steps run in order against one connection. Built by chaining; copyable.
@@ -61,6 +66,14 @@ public:
     /// Writes each part separately with a pause in between (TCP_NODELAY is on), so the client sees
     /// a reply split across packets.
     script& send_split(std::vector<std::string> parts, duration pause = duration(20));
+
+    /// Writes the text (after `$n` substitution) one byte at a time with `pause` between bytes: a
+    /// server that keeps every single read short of the client's timeout. Ends early, without
+    /// failing, once the client has closed.
+    script& trickle(std::string text, duration pause);
+    /// Writes `line` (after substitution) every `every` for `total` (an endless "* OK still
+    /// working" stream). Ends early, without failing, once the client has closed.
+    script& repeat(std::string line, duration every, duration total);
 
     /// Reads one line (CRLF or bare LF, terminator stripped) and requires std::regex_search to find
     /// `ecma_regex` in it; the match feeds `$n` in later steps.
