@@ -7,6 +7,8 @@
 #include <memory>
 #include <thread>
 
+#include "responses.hpp"
+
 namespace mailwire::imap {
 namespace {
 
@@ -40,28 +42,9 @@ std::string first_line(std::string_view s) {
     return std::string(line);
 }
 
-sequence_set parse_set_or_empty(std::string_view s) {
-    try {
-        return sequence_set::parse(s);
-    } catch (const parse_error&) {
-        return {};
-    }
-}
-
-void merge(sequence_set& into, const sequence_set& from) {
-    for (auto [lo, hi] : from.ranges()) into.add(lo, hi);
-}
-
-/// Parses "[COPYUID v src dst]" / "[APPENDUID v uids]" code text.
-std::vector<std::string_view> words(std::string_view s) {
-    std::vector<std::string_view> out;
-    std::size_t p = 0;
-    while (p < s.size()) {
-        while (p < s.size() && s[p] == ' ') ++p;
-        const auto e = std::min(s.find(' ', p), s.size());
-        if (e > p) out.push_back(s.substr(p, e - p));
-        p = e;
-    }
+sequence_set set_of_ranges(const std::vector<std::pair<std::uint32_t, std::uint32_t>>& ranges) {
+    sequence_set out;
+    for (auto [lo, hi] : ranges) out.add(lo, hi);
     return out;
 }
 
@@ -87,6 +70,10 @@ std::uint64_t to_u64(std::string_view s) {
 }  // namespace
 
 client::command& client::command::string(std::string_view s) {
+    // RFC 3501 §4.3: a literal carries CHAR8 (%x01-ff), so NUL fits neither a quoted string nor a
+    // literal; CR, LF and 8-bit text go as a literal, everything else quoted.
+    if (s.find('\0') != std::string_view::npos)
+        throw error(errc::invalid_argument, "an IMAP string argument contains NUL, which IMAP cannot carry");
     if (needs_literal(s)) return literal(s);
     return text(quote(s));
 }
@@ -95,7 +82,15 @@ client::client() : client_base(protocol::imap) {}
 client::~client() = default;
 
 std::string client::quote(std::string_view s) {
-    // RFC 3501 §4.3: quoted strings escape only '"' and '\'.
+    // RFC 3501 §4.3: QUOTED-CHAR excludes CR and LF, and no string may hold NUL; a quoted string
+    // escapes only '"' and '\'.
+    if (const auto bad = s.find_first_of(std::string_view("\r\n\0", 3)); bad != std::string_view::npos)
+        throw error(errc::invalid_argument,
+                    fmt::format("cannot quote a string containing {} (at byte {}): send it as a literal",
+                                s[bad] == '\r'   ? "CR"
+                                : s[bad] == '\n' ? "LF"
+                                                 : "NUL",
+                                bad));
     std::string out = "\"";
     for (char c : s) {
         if (c == '"' || c == '\\') out += '\\';
@@ -143,6 +138,9 @@ const response& client::read_response(stage s, const literal_sink* sink) {
     lim = plimits_;
     lim.max_line_length = limits().max_line_length;
     lim.max_response_bytes = std::min(plimits_.max_response_bytes, limits().max_multiline_bytes);
+    // Parenthesis nesting (BODYSTRUCTURE, THREAD, …) is the server's choice: the tighter of the two
+    // bounds holds, whichever the caller lowered.
+    lim.max_depth = static_cast<unsigned>(std::min<std::size_t>(plimits_.max_depth, limits().max_nesting_depth));
     lim.stream_threshold = (sink != nullptr && sink->data) ? sink->threshold : ~0ull;
     for (;;) {
         response_parser::event ev;
@@ -162,7 +160,10 @@ const response& client::read_response(stage s, const literal_sink* sink) {
             consume(ev.consumed);
             break;
         case response_parser::event::kind::literal_data:
-            if (sink != nullptr && sink->data) sink->data(ev.data);
+            if (sink != nullptr && sink->data) {
+                credit_transfer(ev.data.size());  // a streamed body earns time (timeouts().min_transfer_rate)
+                sink->data(ev.data);
+            }
             consume(ev.consumed);
             break;
         case response_parser::event::kind::response:
@@ -251,12 +252,13 @@ void client::absorb(const response& r) {
     }
     if (r.is("CAPABILITY")) {
         caps_.clear();
-        for (auto i = r.data; i != node::npos; i = r.nodes[i].next) caps_.push_back(upper(r.nodes[i].text));
+        for (auto i = r.data; i != node::npos; i = r.nodes[i].next)
+            bounded_push(caps_, upper(r.nodes[i].text), "CAPABILITY atoms");
     } else if (r.is("ENABLED")) {
         for (auto i = r.data; i != node::npos; i = r.nodes[i].next) {
             auto e = upper(r.nodes[i].text);
-            if (!is_enabled(e)) enabled_.push_back(e);
-            if (e == "QRESYNC" && !is_enabled("CONDSTORE")) enabled_.emplace_back("CONDSTORE");
+            if (!is_enabled(e)) bounded_push(enabled_, e, "ENABLED extensions");
+            if (e == "QRESYNC" && !is_enabled("CONDSTORE")) bounded_push(enabled_, "CONDSTORE", "ENABLED extensions");
         }
     } else if (r.is("FLAGS")) {
         if (r.data != node::npos && r.nodes[r.data].type == node::kind::list) {
@@ -264,18 +266,11 @@ void client::absorb(const response& r) {
             emit({mailbox_event::kind::flags});
         }
     } else if (r.is("VANISHED")) {
+        const auto v = interpreted([&] { return detail::interpret_vanished(r); });
+        if (!v) return;
         mailbox_event e{mailbox_event::kind::vanished};
-        auto i = r.data;
-        if (i != node::npos && r.nodes[i].type == node::kind::list) {
-            e.earlier = true;
-            i = r.nodes[i].next;
-        }
-        if (i == node::npos) return;
-        try {
-            e.uids = sequence_set::parse(r.nodes[i].text);
-        } catch (const parse_error& x) {
-            protocol_failure(errc::protocol_violation, stage::command, "malformed VANISHED: " + x.detail());
-        }
+        e.earlier = v->earlier;
+        e.uids = v->uids;
         if (!e.earlier) {
             std::uint64_t n = 0;
             for (auto [lo, hi] : e.uids.ranges()) n += (hi >= lo ? hi - lo : 0) + 1;
@@ -286,24 +281,32 @@ void client::absorb(const response& r) {
 }
 
 void client::send_parts(const std::string& tag, const command& c, stage s, std::optional<response_line>& early) {
+    // Every piece between literals is checked before the first byte leaves: a CR/LF/NUL in the
+    // last piece must not be found after the first literal went out (the server would be left
+    // holding half a command). Each line then passes the one gate, append_command_line.
+    for (std::size_t i = 0; i < c.parts.size(); i += 2) check_command_text(c.parts[i], "the IMAP command");
     const bool plus = has_capability("LITERAL+");
     const bool minus = has_capability("LITERAL-");
-    std::string out = tag;
-    out += ' ';
+    std::string out;
+    std::string line = tag;
+    line += ' ';
+    // These buffers may carry a credential (LOGIN): wiped before they are freed, on every path.
+    const mailwire::detail::wipe_on_exit wipe_out(out), wipe_line(line);
     if (!c.logged.empty()) log(log_direction::client, tag + " " + c.logged);
     for (std::size_t i = 0; i < c.parts.size(); i += 2) {
-        out += c.parts[i];
+        line += c.parts[i];
         if (i + 1 >= c.parts.size()) break;
         const auto& lit = c.parts[i + 1];
         const auto k = i / 2;  // which literal
         const literal_reader* reader = k < c.streamed.size() ? c.streamed[k].second : nullptr;
         const std::uint64_t size = reader != nullptr ? c.streamed[k].first : lit.size();
         const bool nonsync = plus || (minus && size <= 4096);
-        out += fmt::format("{{{}{}}}", size, nonsync ? "+" : "");
-        if (c.logged.empty()) log(log_direction::client, out.substr(0, 4096));
-        out += "\r\n";
+        line += fmt::format("{{{}{}}}", size, nonsync ? "+" : "");
+        if (c.logged.empty()) log(log_direction::client, std::string_view(line).substr(0, 4096));
+        append_command_line(out, line);
         send_raw(out);
         out.clear();
+        line.clear();
         if (!nonsync) {
             for (;;) {
                 const response& r = read_response(s, nullptr);
@@ -324,8 +327,8 @@ void client::send_parts(const std::string& tag, const command& c, stage s, std::
         else send_raw(lit);
         if (c.logged.empty()) log(log_direction::client, fmt::format("<{} literal bytes>", size));
     }
-    if (c.logged.empty()) log(log_direction::client, out.substr(0, 4096));
-    out += "\r\n";
+    if (c.logged.empty()) log(log_direction::client, std::string_view(line).substr(0, 4096));
+    append_command_line(out, line);
     send_raw(out);
 }
 
@@ -389,6 +392,7 @@ response_line client::check(response_line r, std::string_view what, stage s) {
 }
 
 response_line client::run(std::string_view cmd, stage s, const untagged_handler& on_untagged) {
+    check_command_text(cmd, "the IMAP command");
     command c;
     c.text(cmd);
     return check(execute(c, s, on_untagged), cmd.substr(0, cmd.find(' ')), s);
@@ -463,7 +467,7 @@ void client::send_logout() {
 
 void client::noop() { run("NOOP"); }
 
-void client::login(const std::string& user, const std::string& password) {
+void client::login(const std::string& user, const secret& password) {
     require_secure_for_credentials("an IMAP LOGIN password");
     sasl::credentials c;
     c.user = user;
@@ -480,8 +484,31 @@ std::string client::legacy_login(const sasl::credentials& cr) {
     if (has_capability("LOGINDISABLED")) return {};
     caps_from_auth_ = false;
     command c;
-    c.text("LOGIN ").string(cr.user).text(" ").string(cr.password);
-    c.logged = fmt::format("LOGIN {} <password>", quote(cr.user));
+    // The command's buffers carry the password: sized up front so that nothing reallocates (a
+    // reallocation frees the old copy unwiped) and wiped on every way out. The password is
+    // quoted in place rather than through quote(), whose temporary would be freed unwiped.
+    const std::string_view pw = cr.password.view();
+    c.parts.reserve(3);
+    c.parts.back().reserve(8 + 2 * cr.user.size() + 2 * pw.size() + 4);
+    struct parts_wiper {
+        command& c;
+        ~parts_wiper() {
+            for (auto& part : c.parts) mailwire::detail::wipe(part);
+        }
+    } wiper{c};
+    c.text("LOGIN ").string(cr.user).text(" ");
+    if (needs_literal(pw) || pw.find('\0') != std::string_view::npos) {
+        c.string(pw);  // a literal: one exact copy in its own part (NUL throws)
+    } else {
+        auto& line = c.parts.back();
+        line += '"';  // RFC 3501 §4.3 quoted string: escape '"' and '\'
+        for (const char ch : pw) {
+            if (ch == '"' || ch == '\\') line += '\\';
+            line += ch;
+        }
+        line += '"';
+    }
+    c.logged = fmt::format("LOGIN {} <password>", needs_literal(cr.user) ? "<literal>" : quote(cr.user));
     auto r = execute(c, stage::authenticate);
     if (r.status != status::ok)
         throw auth_error(errc::auth_failed, fmt::format("LOGIN failed: {}", r.text),
@@ -490,15 +517,11 @@ std::string client::legacy_login(const sasl::credentials& cr) {
     return "LOGIN";
 }
 
-void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
+void client::sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) {
     auth_tag_ = next_tag();
     caps_from_auth_ = false;
-    if (initial == nullptr) {
-        send_line(fmt::format("{} AUTHENTICATE {}", auth_tag_, mechanism));
-    } else {
-        send_line_masked(fmt::format("{} AUTHENTICATE {} {}", auth_tag_, mechanism, *initial),
-                         fmt::format("{} AUTHENTICATE {} {}", auth_tag_, mechanism, logged));
-    }
+    // RFC 3501 §6.2.2, with the SASL-IR initial response (RFC 4959).
+    send_sasl_start(auth_tag_ + " AUTHENTICATE", mechanism, initial, logged);
 }
 
 client_base::sasl_reply client::sasl_read() {
@@ -547,19 +570,21 @@ std::map<std::string, std::string> client::id(const std::map<std::string, std::s
         }
         c.text(")");
     }
-    std::map<std::string, std::string> out;
+    std::vector<std::pair<std::string, std::string>> got;
     check(execute(c, stage::command,
                   [&](const response& r) {
-                      if (!r.is("ID") || r.data == node::npos || r.nodes[r.data].type != node::kind::list) return;
-                      auto kids = children(r, r.nodes[r.data]);
-                      for (std::size_t i = 0; i + 1 < kids.size(); i += 2)
-                          out[node_string(*kids[i])] = node_string(*kids[i + 1]);
+                      if (!r.is("ID")) return;
+                      for (auto& f : interpreted([&] { return detail::interpret_id(r, limits().max_list_items); }))
+                          bounded_push(got, std::move(f), "ID fields");
                   }),
           "ID");
+    std::map<std::string, std::string> out;
+    for (auto& [k, v] : got) out[std::move(k)] = std::move(v);
     return out;
 }
 
 std::vector<std::string> client::enable(const std::vector<std::string>& extensions) {
+    for (const auto& e : extensions) check_command_text(e, "an ENABLE extension name");
     std::vector<std::string> before = enabled_;
     run("ENABLE " + join(extensions, " "));
     std::vector<std::string> out;
@@ -581,22 +606,10 @@ namespaces client::namespaces() {
     imap::namespaces out;
     run("NAMESPACE", stage::command, [&](const response& r) {
         if (!r.is("NAMESPACE")) return;
-        std::vector<namespace_entry>* lists[] = {&out.personal, &out.other_users, &out.shared};
-        std::size_t k = 0;
-        for (auto i = r.data; i != node::npos && k < 3; i = r.nodes[i].next, ++k) {
-            if (r.nodes[i].type != node::kind::list) continue;
-            for (const node* ns : children(r, r.nodes[i])) {
-                if (ns->type != node::kind::list) continue;
-                auto parts = children(r, *ns);
-                namespace_entry e;
-                if (!parts.empty()) e.prefix = decode_mailbox_name(node_string(*parts[0]));
-                if (parts.size() > 1) {
-                    const auto d = node_string(*parts[1]);
-                    e.delimiter = d.empty() ? '\0' : d[0];
-                }
-                lists[k]->push_back(std::move(e));
-            }
-        }
+        auto got = interpreted([&] { return detail::interpret_namespace(r, limits().max_list_items); });
+        for (auto& e : got.personal) bounded_push(out.personal, std::move(e), "NAMESPACE entries");
+        for (auto& e : got.other_users) bounded_push(out.other_users, std::move(e), "NAMESPACE entries");
+        for (auto& e : got.shared) bounded_push(out.shared, std::move(e), "NAMESPACE entries");
     });
     return out;
 }
@@ -607,6 +620,7 @@ std::vector<list_result> client::list(std::string_view reference, std::string_vi
     const bool utf8 = is_enabled("UTF8=ACCEPT");
     const bool extended = has_capability("LIST-EXTENDED");
     const bool list_status = has_capability("LIST-STATUS") && !o.status_items.empty();
+    for (const auto& item : o.status_items) check_command_text(item, "a LIST STATUS item");
     command c;
     c.text("LIST ");
     std::vector<std::string> sel;
@@ -622,20 +636,22 @@ std::vector<list_result> client::list(std::string_view reference, std::string_vi
     if (!ret.empty() && (extended || has_capability("SPECIAL-USE") || list_status))
         c.text(" RETURN (" + join(ret, " ") + ")");
     std::vector<list_result> out;
-    std::map<std::string, status_data> statuses;
+    std::vector<status_data> status_list;
     check(execute(c, stage::command,
                   [&](const response& r) {
-                      try {
-                          if (r.is("LIST")) out.push_back({interpret_list(r, utf8), std::nullopt});
-                          else if (r.is("STATUS")) {
-                              auto s = interpret_status(r, utf8);
-                              statuses[s.mailbox] = std::move(s);
-                          }
-                      } catch (const protocol_error& e) {
-                          parse_failure(e, stage::command);
-                      }
+                      if (r.is("LIST"))
+                          bounded_push(out, list_result{interpreted([&] { return interpret_list(r, utf8); }), {}},
+                                       "LIST entries");
+                      else if (r.is("STATUS"))
+                          bounded_push(status_list, interpreted([&] { return interpret_status(r, utf8); }),
+                                       "LIST STATUS entries");
                   }),
           "LIST");
+    std::map<std::string, status_data> statuses;
+    for (auto& st : status_list) {
+        auto name = st.mailbox;
+        statuses[std::move(name)] = std::move(st);
+    }
     if (o.subscribed && !extended) {
         // Without LIST-EXTENDED, LSUB is the subscribed list.
         out.clear();
@@ -657,12 +673,8 @@ std::vector<list_entry> client::lsub(std::string_view reference, std::string_vie
     std::vector<list_entry> out;
     check(execute(c, stage::command,
                   [&](const response& r) {
-                      if (!r.is("LSUB")) return;
-                      try {
-                          out.push_back(interpret_list(r, utf8));
-                      } catch (const protocol_error& e) {
-                          parse_failure(e, stage::command);
-                      }
+                      if (r.is("LSUB"))
+                          bounded_push(out, interpreted([&] { return interpret_list(r, utf8); }), "LSUB entries");
                   }),
           "LSUB");
     return out;
@@ -673,18 +685,14 @@ status_data client::status(std::string_view mailbox, std::vector<std::string> it
         items = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"};
         if (has_capability("CONDSTORE")) items.emplace_back("HIGHESTMODSEQ");
     }
+    for (const auto& item : items) check_command_text(item, "a STATUS item");
     command c;
     c.text("STATUS ").string(wire_mailbox(mailbox)).text(" (" + join(items, " ") + ")");
     status_data out;
     const bool utf8 = is_enabled("UTF8=ACCEPT");
     check(execute(c, stage::command,
                   [&](const response& r) {
-                      if (!r.is("STATUS")) return;
-                      try {
-                          out = interpret_status(r, utf8);
-                      } catch (const protocol_error& e) {
-                          parse_failure(e, stage::command);
-                      }
+                      if (r.is("STATUS")) out = interpreted([&] { return interpret_status(r, utf8); });
                   }),
           "STATUS");
     out.mailbox = std::string(mailbox);
@@ -693,6 +701,7 @@ status_data client::status(std::string_view mailbox, std::vector<std::string> it
 
 void client::create(std::string_view mailbox, std::string_view special_use) {
     command c;
+    check_command_text(special_use, "the special-use attribute");
     c.text("CREATE ").string(wire_mailbox(mailbox));
     if (!special_use.empty()) c.text(fmt::format(" (USE ({}))", special_use));
     check(execute(c), "CREATE");
@@ -729,17 +738,13 @@ const mailbox_state& client::open_mailbox(std::string_view verb, std::string_vie
     state_.read_only = read_only;
     command c;
     c.text(verb).text(" ").string(wire_mailbox(mailbox)).text(extra);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> vanished;
     auto r = execute(c, stage::command, [&](const response& u) {
         if (resync == nullptr) return;
-        if (u.is("FETCH")) resync->changed.push_back(scratch_);
-        if (u.is("VANISHED")) {
-            auto i = u.data;
-            if (i != node::npos && u.nodes[i].type == node::kind::list) i = u.nodes[i].next;
-            if (i != node::npos) {
-                merge(resync->vanished, parse_set_or_empty(u.nodes[i].text));
-            }
-        }
+        if (u.has_number && u.is("FETCH")) bounded_push(resync->changed, scratch_, "QRESYNC changed messages");
+        if (u.is("VANISHED")) collect_vanished(u, vanished);
     });
+    if (resync != nullptr) resync->vanished = set_of_ranges(vanished);
     if (r.status != status::ok) {
         state_ = {};
         check(r, verb);
@@ -796,6 +801,7 @@ void client::unselect() {
 void client::fetch(const sequence_set& set, std::string_view items, const fetch_handler& on_message,
                    const fetch_options& o) {
     if (set.empty()) return;
+    check_command_text(items, "the FETCH items");
     command c;
     c.text(o.uid ? "UID FETCH " : "FETCH ").text(set.to_string()).text(" ");
     const bool macro = items.find(' ') == std::string_view::npos || items.starts_with('(');
@@ -815,7 +821,7 @@ void client::fetch(const sequence_set& set, std::string_view items, const fetch_
 std::vector<fetch_data> client::fetch(const sequence_set& set, std::string_view items, const fetch_options& o) {
     std::vector<fetch_data> out;
     fetch(
-        set, items, [&](const fetch_data& f) { out.push_back(f); }, o);
+        set, items, [&](const fetch_data& f) { bounded_push(out, f, "FETCH results"); }, o);
     return out;
 }
 
@@ -828,6 +834,7 @@ std::uint64_t client::fetch_body(std::uint32_t uid, const std::function<void(std
         total += bytes.size();
         out(bytes);
     };
+    check_command_text(section, "the FETCH section");
     fetch_options o;
     o.sink = &sink;
     bool got = false;
@@ -866,6 +873,7 @@ std::uint64_t client::fetch_body_to_file(std::uint32_t uid, const std::string& p
 
 store_result client::store(const sequence_set& set, store_action action, const std::vector<std::string>& flags,
                            const store_options& o) {
+    for (const auto& f : flags) check_command_text(f, "a STORE flag");
     command c;
     c.text(o.uid ? "UID STORE " : "STORE ").text(set.to_string());
     if (o.unchanged_since) c.text(fmt::format(" (UNCHANGEDSINCE {})", *o.unchanged_since));
@@ -875,10 +883,10 @@ store_result client::store(const sequence_set& set, store_action action, const s
     store_result out;
     auto r = check(execute(c, stage::command,
                            [&](const response& u) {
-                               if (u.has_number && u.is("FETCH")) out.updated.push_back(scratch_);
+                               if (u.has_number && u.is("FETCH")) bounded_push(out.updated, scratch_, "STORE results");
                            }),
                    "STORE");
-    if (r.code == "MODIFIED") out.modified = parse_set_or_empty(r.code_args);
+    if (r.code == "MODIFIED") out.modified = detail::parse_modified(r.code_args);
     return out;
 }
 
@@ -888,8 +896,7 @@ copy_result client::copy(const sequence_set& set, std::string_view destination, 
     auto r = check(execute(c), "COPY");
     copy_result out;
     if (r.code == "COPYUID") {
-        const auto w = words(r.code_args);
-        if (w.size() == 3) out = {to_u32(w[0]), parse_set_or_empty(w[1]), parse_set_or_empty(w[2])};
+        if (auto got = detail::parse_copyuid(r.code_args)) out = std::move(*got);
     }
     return out;
 }
@@ -910,31 +917,33 @@ copy_result client::move(const sequence_set& set, std::string_view destination, 
     copy_result out;
     auto take = [&](std::string_view code, std::string_view args) {
         if (!iequals(code, "COPYUID")) return;
-        const auto w = words(args);
-        if (w.size() == 3) out = {to_u32(w[0]), parse_set_or_empty(w[1]), parse_set_or_empty(w[2])};
+        if (auto got = detail::parse_copyuid(args)) out = std::move(*got);
     };
     auto r = check(execute(c, stage::command, [&](const response& u) { take(u.code, u.code_text); }), "MOVE");
     take(r.code, r.code_args);
     return out;
 }
 
-expunge_result client::expunge() {
+void client::collect_vanished(const response& r, std::vector<std::pair<std::uint32_t, std::uint32_t>>& ranges) {
+    const auto v = interpreted([&] { return detail::interpret_vanished(r); });
+    if (!v) return;
+    for (const auto& range : v->uids.ranges()) bounded_push(ranges, range, "VANISHED UID ranges");
+}
+
+expunge_result client::expunge_with(std::string_view cmd) {
     expunge_result out;
-    run("EXPUNGE", stage::command, [&](const response& r) {
-        if (r.has_number && r.is("EXPUNGE")) out.sequence_numbers.push_back(r.number);
-        if (r.is("VANISHED") && r.data != node::npos) merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> vanished;
+    run(cmd, stage::command, [&](const response& r) {
+        if (r.has_number && r.is("EXPUNGE")) bounded_push(out.sequence_numbers, r.number, "EXPUNGE results");
+        if (r.is("VANISHED")) collect_vanished(r, vanished);
     });
+    out.vanished = set_of_ranges(vanished);
     return out;
 }
 
-expunge_result client::expunge(const sequence_set& uids) {
-    expunge_result out;
-    run("UID EXPUNGE " + uids.to_string(), stage::command, [&](const response& r) {
-        if (r.has_number && r.is("EXPUNGE")) out.sequence_numbers.push_back(r.number);
-        if (r.is("VANISHED") && r.data != node::npos) merge(out.vanished, parse_set_or_empty(r.nodes[r.data].text));
-    });
-    return out;
-}
+expunge_result client::expunge() { return expunge_with("EXPUNGE"); }
+
+expunge_result client::expunge(const sequence_set& uids) { return expunge_with("UID EXPUNGE " + uids.to_string()); }
 
 append_result client::append(std::string_view mailbox, const append_message& m) {
     return append(mailbox, std::vector<append_message>{m});
@@ -944,6 +953,8 @@ append_result client::append(std::string_view mailbox, const std::vector<append_
     append_result out;
     if (messages.empty()) return out;
     const bool utf8 = is_enabled("UTF8=ACCEPT");
+    for (const auto& m : messages)
+        for (const auto& f : m.flags) check_command_text(f, "an APPEND flag");
     auto add_message = [utf8](command& c, const append_message& m) {
         if (!m.flags.empty()) c.text(" (" + join(m.flags, " ") + ")");
         if (m.date) c.text(" \"" + format_internaldate(*m.date) + "\"");
@@ -954,10 +965,11 @@ append_result client::append(std::string_view mailbox, const std::vector<append_
     };
     auto take = [&](const response_line& r) {
         if (r.code != "APPENDUID") return;
-        const auto w = words(r.code_args);
-        if (w.size() != 2) return;
-        out.uidvalidity = to_u32(w[0]);
-        merge(out.uids, parse_set_or_empty(w[1]));
+        const auto got = detail::parse_appenduid(r.code_args);
+        if (!got) return;
+        out.uidvalidity = got->uidvalidity;
+        // One code per APPEND command the caller asked for; its size is bounded by the line length.
+        for (const auto& [lo, hi] : got->uids.ranges()) out.uids.add(lo, hi);
     };
     if (messages.size() > 1 && has_capability("MULTIAPPEND")) {
         command c;
@@ -988,7 +1000,15 @@ void add_query(client::command& c, const search_query& q) {
 }
 }  // namespace
 
+void client::check_query(const search_query& q) const {
+    // The query's text pieces are atoms and quoted strings built by search_query (its strings that
+    // cannot be quoted are literals already); search_query::raw() and keywords are the caller's.
+    for (std::size_t i = 0; i < q.parts().size(); i += 2) check_command_text(q.parts()[i], "the search query");
+}
+
 search_result client::search(const search_query& query, const search_options& o) {
+    for (const auto& r : o.returns) check_command_text(r, "a SEARCH RETURN option");
+    check_query(query);
     command c;
     c.text(o.uid ? "UID SEARCH" : "SEARCH");
     const bool esearch = !o.returns.empty() && has_capability("ESEARCH");
@@ -1000,17 +1020,13 @@ search_result client::search(const search_query& query, const search_options& o)
     check(execute(c, stage::command,
                   [&](const response& r) {
                       if (!r.is("SEARCH") && !r.is("ESEARCH")) return;
-                      try {
-                          auto part = interpret_search(r);
-                          out.ids.insert(out.ids.end(), part.ids.begin(), part.ids.end());
-                          if (part.min) out.min = part.min;
-                          if (part.max) out.max = part.max;
-                          if (part.count) out.count = part.count;
-                          if (part.all) out.all = part.all;
-                          if (part.modseq) out.modseq = part.modseq;
-                      } catch (const protocol_error& e) {
-                          parse_failure(e, stage::command);
-                      }
+                      auto part = interpreted([&] { return interpret_search(r, limits().max_list_items); });
+                      for (const auto id : part.ids) bounded_push(out.ids, id, "SEARCH results");
+                      if (part.min) out.min = part.min;
+                      if (part.max) out.max = part.max;
+                      if (part.count) out.count = part.count;
+                      if (part.all) out.all = std::move(part.all);
+                      if (part.modseq) out.modseq = part.modseq;
                   }),
           "SEARCH");
     out.uid = o.uid;
@@ -1021,6 +1037,8 @@ search_result client::search(const search_query& query, const search_options& o)
 }
 
 std::vector<std::uint32_t> client::sort(std::string_view criteria, const search_query& query, bool uid) {
+    check_command_text(criteria, "the SORT criteria");
+    check_query(query);
     command c;
     c.text(uid ? "UID SORT (" : "SORT (").text(criteria).text(") UTF-8 ");
     add_query(c, query);
@@ -1028,31 +1046,29 @@ std::vector<std::uint32_t> client::sort(std::string_view criteria, const search_
     check(execute(c, stage::command,
                   [&](const response& r) {
                       if (!r.is("SORT")) return;
-                      try {
-                          auto part = interpret_search(r);
-                          out.insert(out.end(), part.ids.begin(), part.ids.end());
-                      } catch (const protocol_error& e) {
-                          parse_failure(e, stage::command);
-                      }
+                      const auto part = interpreted([&] { return interpret_search(r, limits().max_list_items); });
+                      for (const auto id : part.ids) bounded_push(out, id, "SORT results");
                   }),
           "SORT");
     return out;
 }
 
 std::vector<thread_node> client::thread(std::string_view algorithm, const search_query& query, bool uid) {
+    check_command_text(algorithm, "the THREAD algorithm");
+    check_query(query);
     command c;
     c.text(uid ? "UID THREAD " : "THREAD ").text(algorithm).text(" UTF-8 ");
     add_query(c, query);
     std::vector<thread_node> out;
+    std::size_t nodes = 0;  // across every THREAD response, placeholders included
     check(execute(c, stage::command,
                   [&](const response& r) {
                       if (!r.is("THREAD")) return;
-                      try {
-                          auto part = interpret_thread(r);
-                          out.insert(out.end(), part.begin(), part.end());
-                      } catch (const protocol_error& e) {
-                          parse_failure(e, stage::command);
-                      }
+                      const auto max = limits().max_list_items;
+                      std::size_t n = 0;
+                      auto part = interpreted([&] { return interpret_thread(r, max - std::min(nodes, max), &n); });
+                      nodes += n;
+                      for (auto& t : part) bounded_push(out, std::move(t), "THREAD results");
                   }),
           "THREAD");
     return out;
@@ -1087,7 +1103,17 @@ void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std
     }
     done();
     idle_handler_ = on_event;
-    const auto deadline = std::chrono::steady_clock::now() + max;
+    // IDLE's own bound instead of timeouts().command: the caller's duration plus a grace period
+    // for the last line; the DONE line starts an ordinary command deadline for the tagged reply.
+    constexpr auto idle_grace = std::chrono::seconds(30);
+    begin_operation("the IDLE wait", max >= std::chrono::milliseconds::max() - idle_grace
+                                         ? std::chrono::milliseconds::max()
+                                         : max + idle_grace);
+    // Saturate: idle(cb, milliseconds::max()) means "until stopped", not an overflowed deadline.
+    const auto start = std::chrono::steady_clock::now();
+    const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::time_point::max() - start);  // compared in ms: no overflow
+    const auto deadline = max >= room ? std::chrono::steady_clock::time_point::max() : start + max;
     bool done_sent = false;
     for (;;) {
         if (!done_sent && (idle_stop_.load() || !idle_continue_ || std::chrono::steady_clock::now() >= deadline)) {
@@ -1119,22 +1145,6 @@ void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std
 
 // ---- QUOTA / METADATA --------------------------------------------------------------------------
 
-namespace {
-quota quota_of(const response& r) {
-    quota q;
-    auto i = r.data;
-    if (i == node::npos) return q;
-    q.root = node_string(r.nodes[i]);
-    i = r.nodes[i].next;
-    if (i == node::npos || r.nodes[i].type != node::kind::list) return q;
-    auto kids = children(r, r.nodes[i]);
-    for (std::size_t k = 0; k + 2 < kids.size(); k += 3) {
-        q.resources.push_back({upper(kids[k]->text), kids[k + 1]->number, kids[k + 2]->number});
-    }
-    return q;
-}
-}  // namespace
-
 std::vector<quota> client::quota_root(std::string_view mailbox) {
     command c;
     c.text("GETQUOTAROOT ").string(wire_mailbox(mailbox));
@@ -1142,18 +1152,19 @@ std::vector<quota> client::quota_root(std::string_view mailbox) {
     std::vector<std::string> roots;
     check(execute(c, stage::command,
                   [&](const response& r) {
+                      const auto max = limits().max_list_items;
                       if (r.is("QUOTAROOT")) {
-                          auto i = r.data;
-                          if (i != node::npos) i = r.nodes[i].next;
-                          for (; i != node::npos; i = r.nodes[i].next) roots.push_back(node_string(r.nodes[i]));
+                          for (auto& root : interpreted([&] { return detail::interpret_quotaroot(r, max); }))
+                              bounded_push(roots, std::move(root), "QUOTAROOT roots");
                       } else if (r.is("QUOTA")) {
-                          out.push_back(quota_of(r));
+                          bounded_push(out, interpreted([&] { return detail::interpret_quota(r, max); }),
+                                       "QUOTA responses");
                       }
                   }),
           "GETQUOTAROOT");
     for (const auto& root : roots)
         if (std::none_of(out.begin(), out.end(), [&](const quota& q) { return q.root == root; }))
-            out.push_back({root, {}});
+            bounded_push(out, quota{root, {}}, "QUOTA responses");
     return out;
 }
 
@@ -1164,13 +1175,15 @@ quota client::get_quota(std::string_view root) {
     out.root = std::string(root);
     check(execute(c, stage::command,
                   [&](const response& r) {
-                      if (r.is("QUOTA")) out = quota_of(r);
+                      if (r.is("QUOTA"))
+                          out = interpreted([&] { return detail::interpret_quota(r, limits().max_list_items); });
                   }),
           "GETQUOTA");
     return out;
 }
 
 void client::set_quota(std::string_view root, const std::vector<std::pair<std::string, std::uint64_t>>& limits) {
+    for (const auto& l : limits) check_command_text(l.first, "a quota resource name");
     command c;
     c.text("SETQUOTA ").string(root).text(" (");
     bool first = true;
@@ -1191,19 +1204,17 @@ std::map<std::string, std::optional<std::string>> client::get_metadata(std::stri
         c.string(entries[i]);
     }
     c.text(")");
-    std::map<std::string, std::optional<std::string>> out;
+    std::vector<std::pair<std::string, std::optional<std::string>>> got;
     check(execute(c, stage::command,
                   [&](const response& r) {
-                      if (!r.is("METADATA") || r.data == node::npos) return;
-                      const auto list = r.nodes[r.data].next;
-                      if (list == node::npos || r.nodes[list].type != node::kind::list) return;
-                      auto kids = children(r, r.nodes[list]);
-                      for (std::size_t i = 0; i + 1 < kids.size(); i += 2) {
-                          if (kids[i + 1]->type == node::kind::nil) out[node_string(*kids[i])] = std::nullopt;
-                          else out[node_string(*kids[i])] = node_string(*kids[i + 1]);
-                      }
+                      if (!r.is("METADATA")) return;
+                      for (auto& e :
+                           interpreted([&] { return detail::interpret_metadata(r, limits().max_list_items); }))
+                          bounded_push(got, std::move(e), "METADATA entries");
                   }),
           "GETMETADATA");
+    std::map<std::string, std::optional<std::string>> out;
+    for (auto& [k, v] : got) out[std::move(k)] = std::move(v);
     return out;
 }
 

@@ -20,6 +20,14 @@ namespace {
     throw protocol_error(errc::protocol_violation, std::move(detail), std::move(c));
 }
 
+// A collection built from one response outgrew the caller's bound (limits::max_list_items).
+[[noreturn]] void too_many(std::string detail) {
+    error_context c;
+    c.protocol = "imap";
+    c.stage = stage::parse;
+    throw protocol_error(errc::limit_exceeded, std::move(detail), std::move(c));
+}
+
 std::string upper(std::string_view s) {
     std::string out(s);
     for (auto& c : out)
@@ -555,7 +563,50 @@ bool operator==(const body_part& a, const body_part& b) {
            a.language == b.language && a.location == b.location && a.parts == b.parts && a.section == b.section;
 }
 
-bool operator==(const thread_node& a, const thread_node& b) { return a.id == b.id && a.children == b.children; }
+// A THREAD chain of n messages is an n-deep tree (RFC 5256 §4: each member is the parent of the
+// next), so none of these recurse on depth: a hostile 1 MB reply would overflow the stack.
+thread_node::thread_node(const thread_node& other) : id(other.id) {
+    std::vector<std::pair<const thread_node*, thread_node*>> todo{{&other, this}};
+    while (!todo.empty()) {
+        const auto [src, dst] = todo.back();
+        todo.pop_back();
+        // Sized once and never touched again, so the pointers pushed below stay valid.
+        dst->children.resize(src->children.size());
+        for (std::size_t i = 0; i < src->children.size(); ++i) {
+            dst->children[i].id = src->children[i].id;
+            if (!src->children[i].children.empty()) todo.emplace_back(&src->children[i], &dst->children[i]);
+        }
+    }
+}
+
+thread_node& thread_node::operator=(const thread_node& other) {
+    if (this != &other) *this = thread_node(other);  // the move destroys the old subtree iteratively
+    return *this;
+}
+
+thread_node::~thread_node() {
+    if (children.empty()) return;
+    // Detach every descendant into a flat list before it is destroyed, so each destructor that
+    // runs sees an empty `children` and returns at once.
+    std::vector<thread_node> pending = std::move(children);
+    while (!pending.empty()) {
+        thread_node last = std::move(pending.back());
+        pending.pop_back();
+        for (auto& c : last.children)
+            if (!c.children.empty()) pending.push_back(std::move(c));
+    }
+}
+
+bool operator==(const thread_node& a, const thread_node& b) {
+    std::vector<std::pair<const thread_node*, const thread_node*>> todo{{&a, &b}};
+    while (!todo.empty()) {
+        const auto [x, y] = todo.back();
+        todo.pop_back();
+        if (x->id != y->id || x->children.size() != y->children.size()) return false;
+        for (std::size_t i = 0; i < x->children.size(); ++i) todo.emplace_back(&x->children[i], &y->children[i]);
+    }
+    return true;
+}
 
 const body_section* fetch_data::find(std::string_view section) const {
     for (const auto& s : sections)
@@ -810,7 +861,7 @@ status_data interpret_status(const response& r, bool utf8) {
     return s;
 }
 
-search_result interpret_search(const response& r) {
+search_result interpret_search(const response& r, std::size_t max_ids) {
     search_result s;
     const node* k = r.data == node::npos ? nullptr : &r.nodes[r.data];
     if (r.is("ESEARCH")) {
@@ -835,7 +886,7 @@ search_result interpret_search(const response& r) {
                 std::uint64_t n = 0;
                 for (auto [lo, hi] : s.all->ranges())
                     n += (lo == sequence_set::star || hi == sequence_set::star) ? (1ull << 32) : hi - lo + 1ull;
-                if (n <= (4u << 20)) s.ids = s.all->expand();
+                if (n <= std::min<std::uint64_t>(max_ids, 4u << 20)) s.ids = s.all->expand();
             }
             k = v;
         }
@@ -848,44 +899,60 @@ search_result interpret_search(const response& r) {
             if (m != nullptr && iequals(m->text, "MODSEQ")) s.modseq = num(next_of(r, m));
             continue;
         }
+        if (s.ids.size() >= max_ids)
+            too_many(fmt::format("{} results exceed the limit of {} entries", upper(r.name), max_ids));
         s.ids.push_back(num32(k));
     }
     return s;
 }
 
-namespace {
-void thread_into(const response& r, const node& list, std::vector<thread_node>& out, unsigned depth) {
-    // thread-list = "(" (thread-members / thread-nested) ")"; members are a chain: each is the
-    // parent of what follows; nested lists are siblings under the last member.
-    if (depth > 200) fail("THREAD nested too deeply");
-    std::vector<thread_node>* level = &out;
-    for (const node* k = first_of(r, list); k != nullptr; k = next_of(r, k)) {
-        if (is_list(k)) {
-            thread_into(r, *k, *level, depth + 1);
-        } else {
-            thread_node t;
-            t.id = num32(k);
-            level->push_back(std::move(t));
-            level = &level->back().children;
-        }
-    }
-}
-}  // namespace
-
-std::vector<thread_node> interpret_thread(const response& r) {
+std::vector<thread_node> interpret_thread(const response& r, std::size_t max_nodes, std::size_t* nodes) {
+    // thread-list = "(" (thread-members / thread-nested) ")" (RFC 5256 §4); members are a chain:
+    // each is the parent of what follows; nested lists are siblings under the last member. Walked
+    // with an explicit stack: the parser bounds list nesting, but the chain's depth is unbounded.
+    struct frame {
+        const node* next;                 // the next element of this list, nullptr at its end
+        std::vector<thread_node>* level;  // where this list's next member goes
+    };
     std::vector<thread_node> out;
+    std::size_t count = 0;
+    auto add = [&](std::vector<thread_node>& level, std::uint32_t id) -> thread_node& {
+        if (count >= max_nodes) too_many(fmt::format("THREAD results exceed the limit of {} entries", max_nodes));
+        ++count;
+        return level.emplace_back(id);
+    };
+    std::vector<frame> stack;
+    std::vector<thread_node> one;
     for (std::uint32_t i = r.data; i != node::npos; i = r.nodes[i].next) {
         if (!is_list(&r.nodes[i])) continue;
-        std::vector<thread_node> one;
-        thread_into(r, r.nodes[i], one, 0);
+        one.clear();
+        stack.push_back({first_of(r, r.nodes[i]), &one});
+        while (!stack.empty()) {
+            frame& f = stack.back();
+            const node* k = f.next;
+            if (k == nullptr) {
+                stack.pop_back();
+                continue;
+            }
+            f.next = next_of(r, k);
+            if (is_list(k)) {
+                // Frames above this one only append to vectors this frame's level owns, and are
+                // popped before this frame appends again, so `level` pointers stay valid.
+                auto* level = f.level;
+                stack.push_back({first_of(r, *k), level});
+            } else {
+                f.level = &add(*f.level, num32(k)).children;
+            }
+        }
         if (one.size() == 1) {
             out.push_back(std::move(one[0]));
         } else {
-            thread_node placeholder;  // "((1)(2))": siblings without a common message
+            auto& placeholder = add(out, 0);  // "((1)(2))": siblings without a common message
             placeholder.children = std::move(one);
-            out.push_back(std::move(placeholder));
+            one = {};
         }
     }
+    if (nodes != nullptr) *nodes = count;
     return out;
 }
 
@@ -1026,6 +1093,10 @@ search_query search_query::key(std::string k) {
 search_query search_query::key_string(std::string_view k, std::string_view s) {
     search_query q;
     q.empty_ = false;
+    // RFC 3501 §4.3: a literal carries CHAR8 (%x01-ff); NUL fits no IMAP string.
+    if (s.find('\0') != std::string_view::npos)
+        throw error(errc::invalid_argument,
+                    fmt::format("the SEARCH {} string contains NUL, which IMAP cannot carry", k));
     q.text_ = fmt::format("{} \"{}\"", k, s);
     if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) q.utf8_ = true;
     if (needs_literal(s)) {

@@ -162,7 +162,7 @@ public:
     /// LOGIN (RFC 3501 §6.2.3) explicitly; authenticate() prefers SASL and uses LOGIN only when no
     /// mechanism fits. Refused over plaintext unless allow_plaintext_auth.
     /// Throws auth_error with the server's text and response code on NO.
-    void login(const std::string& user, const std::string& password);
+    void login(const std::string& user, const secret& password);
     /// NOOP; also collects unsolicited responses.
     void noop();
     /// Runs `command` (without tag) and returns the tagged completion; NO/BAD throw command_error.
@@ -276,7 +276,10 @@ public:
     /// SETMETADATA; nullopt removes an entry.
     void set_metadata(std::string_view mailbox, const std::map<std::string, std::optional<std::string>>& entries);
 
-    /// Quotes a string for a command (quoted or, for 8-bit/CRLF content, not possible: throws).
+    /// Quotes a string for a command: `"` and `\` escaped (RFC 3501 §4.3). Throws
+    /// error(errc::invalid_argument) when `s` holds CR, LF or NUL, which a quoted string cannot
+    /// carry: send such a string with command::string(), which makes it a literal. 8-bit text is
+    /// quoted as is (valid only once UTF8=ACCEPT is enabled; command::string() uses a literal).
     [[nodiscard]] static std::string quote(std::string_view s);
     /// A mailbox name as it goes on the wire (modified UTF-7 unless UTF8=ACCEPT is enabled).
     [[nodiscard]] std::string wire_mailbox(std::string_view utf8_name) const;
@@ -289,7 +292,7 @@ protected:
     void forget_session_state() override;
     void send_logout() override;
     [[nodiscard]] bool greeting_preauthenticated() const override { return preauth_; }
-    void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) override;
+    void sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) override;
     sasl_reply sasl_read() override;
     [[nodiscard]] bool sasl_initial_response_allowed() const override { return has_capability("SASL-IR"); }
     std::string legacy_login(const sasl::credentials& credentials) override;
@@ -323,7 +326,8 @@ public:
             streamed.emplace_back(size, &reader);
             return *this;
         }
-        /// An astring: atom, quoted string or (8-bit, CR/LF) literal.
+        /// An astring: quoted string, or a literal for 8-bit text, CR or LF. Throws
+        /// error(errc::invalid_argument) for NUL, which no IMAP string can carry.
         command& string(std::string_view s);
     };
     /// Sends `c` with a fresh tag and reads to its completion; untagged responses go to the state
@@ -344,6 +348,22 @@ private:
     /// Sends a streamed literal's `size` bytes from `reader` (closes the connection if it falls short).
     void send_streamed(const literal_reader& reader, std::uint64_t size, stage s);
     [[noreturn]] void parse_failure(const protocol_error& e, stage s);
+    /// Runs a sans-I/O interpretation `f` of a response; its protocol_error (malformed input, a
+    /// collection over its bound) closes the session like any other protocol failure.
+    template <class F>
+    auto interpreted(F&& f) -> decltype(f()) {
+        try {
+            return f();
+        } catch (const protocol_error& e) {
+            parse_failure(e, stage::command);
+        }
+    }
+    /// Adds the UID ranges of a VANISHED response to `ranges`, bounded by limits().max_list_items.
+    void collect_vanished(const response& r, std::vector<std::pair<std::uint32_t, std::uint32_t>>& ranges);
+    /// EXPUNGE or UID EXPUNGE (`cmd`), collecting what the server removed.
+    expunge_result expunge_with(std::string_view cmd);
+    /// Refuses a search query whose text holds CR, LF or NUL (from search_query::raw or a keyword).
+    void check_query(const search_query& q) const;
     /// Drops the bytes of the response last returned by read_response.
     void done() noexcept;
 

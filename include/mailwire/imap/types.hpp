@@ -174,7 +174,7 @@ struct status_data {
 /// SEARCH/ESEARCH results (RFC 4731) and SORT results.
 struct search_result {
     std::vector<std::uint32_t> ids;       ///< SEARCH, or ESEARCH ALL expanded (left empty when ALL holds
-                                          ///< more than 4 Mi numbers: use `all`)
+                                          ///< more than 4 Mi numbers or limits::max_list_items: use `all`)
     std::optional<std::uint32_t> min;     ///< ESEARCH MIN
     std::optional<std::uint32_t> max;     ///< ESEARCH MAX
     std::optional<std::uint32_t> count;   ///< ESEARCH COUNT
@@ -186,11 +186,31 @@ struct search_result {
 };
 
 /// THREAD result: a forest; a node with id 0 is a placeholder parent.
-struct thread_node {
+///
+/// A THREAD chain "(1 2 3 … n)" is an n-deep tree, and n is the server's choice: copying,
+/// comparing and destroying a node therefore walk the tree with an explicit stack, never by
+/// recursion, so any depth the node budget (limits::max_list_items) allows is safe. Code that walks
+/// a thread tree itself should do the same.
+struct MAILWIRE_API thread_node {
     std::uint32_t id = 0;               ///< message number or UID; 0 for a placeholder
     std::vector<thread_node> children;  ///< replies
-    /// Deep equality.
-    friend bool operator==(const thread_node&, const thread_node&);
+
+    /// A placeholder (id 0) without children.
+    thread_node() = default;
+    /// A node for message `message_id` without children.
+    explicit thread_node(std::uint32_t message_id) : id(message_id) {}
+    /// Deep copy, iterative.
+    thread_node(const thread_node& other);
+    /// Takes `other`'s subtree (constant time).
+    thread_node(thread_node&& other) noexcept = default;
+    /// Deep copy, iterative; the old subtree is destroyed iteratively.
+    thread_node& operator=(const thread_node& other);
+    /// Takes `other`'s subtree; the old subtree is destroyed iteratively.
+    thread_node& operator=(thread_node&& other) noexcept = default;
+    /// Destroys the subtree iteratively.
+    ~thread_node();
+    /// Deep equality, iterative.
+    friend MAILWIRE_API bool operator==(const thread_node&, const thread_node&);
 };
 
 /// One namespace of a NAMESPACE response (RFC 2342).
@@ -278,10 +298,16 @@ MAILWIRE_API body_part interpret_body(const response& r, const node& list);
 MAILWIRE_API list_entry interpret_list(const response& r, bool utf8 = false);
 /// "* STATUS name (MESSAGES 3 …)"; `utf8` as for interpret_list.
 MAILWIRE_API status_data interpret_status(const response& r, bool utf8 = false);
-/// "* SEARCH 1 2 [(MODSEQ n)]", "* ESEARCH (TAG "x") UID MIN 1 …", "* SORT …".
-MAILWIRE_API search_result interpret_search(const response& r);
-/// "* THREAD (1 2)(3 (4)(5))" → a forest.
-MAILWIRE_API std::vector<thread_node> interpret_thread(const response& r);
+/// "* SEARCH 1 2 [(MODSEQ n)]", "* ESEARCH (TAG "x") UID MIN 1 …", "* SORT …". A SEARCH or SORT
+/// response with more than `max_ids` numbers is a protocol_error (errc::limit_exceeded); an ESEARCH
+/// ALL set is expanded into `ids` only when it holds at most min(`max_ids`, 4 Mi) numbers
+/// (otherwise use `all`).
+MAILWIRE_API search_result interpret_search(const response& r, std::size_t max_ids = std::size_t{4} << 20);
+/// "* THREAD (1 2)(3 (4)(5))" → a forest. Built iteratively (no recursion on the tree's depth); more
+/// than `max_nodes` nodes (placeholders included) is a protocol_error (errc::limit_exceeded).
+/// `nodes`, when given, receives the number of nodes built.
+MAILWIRE_API std::vector<thread_node> interpret_thread(const response& r, std::size_t max_nodes = std::size_t{4} << 20,
+                                                       std::size_t* nodes = nullptr);
 /// Flag list node → flags as sent.
 MAILWIRE_API std::vector<std::string> interpret_flags(const response& r, const node& list);
 /// The nodes of a list as a vector of pointers (helper for callers that walk responses).
@@ -313,6 +339,9 @@ MAILWIRE_API std::string format_internaldate(const mime::date_time& t);
 /// @code
 /// auto q = search_query::unseen() && search_query::from("alice") && !search_query::deleted();
 /// @endcode
+/// Strings holding 8-bit text, CR or LF go as literals; a string holding NUL throws
+/// error(errc::invalid_argument), as no IMAP string can carry it. Keywords and raw() criteria are
+/// sent as given: client::search() refuses them with CR, LF or NUL before anything is sent.
 class MAILWIRE_API search_query {
 public:
     search_query() = default;
