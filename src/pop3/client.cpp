@@ -37,6 +37,16 @@ void client::fill_input(stage s) {
         in_cap_ = initial_buffer;
         in_ = std::make_unique<char[]>(in_cap_);
     }
+    if constexpr (relocate_on_refill) {
+        // Sanitizer builds move the unread bytes to a fresh buffer on every refill, so a view into
+        // the buffer kept across a read (read_reply_line's result, a body chunk) is a use-after-free
+        // that ASan reports, instead of a bug that shows only when the buffer happens to move or grow.
+        auto fresh = std::make_unique<char[]>(in_cap_);
+        std::memcpy(fresh.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+        in_ = std::move(fresh);
+    }
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
     } else if (in_cap_ - in_end_ < min_read) {
@@ -94,15 +104,17 @@ pop3::status client::read_status(stage s) {
     }
 }
 
-std::uint64_t client::read_body(stage s, std::uint64_t limit, const std::function<void(std::string_view)>& out,
-                                std::uint32_t number, std::optional<std::uint64_t> total) {
+std::uint64_t client::read_body(stage s, std::uint64_t limit, std::string_view limit_name,
+                                const std::function<void(std::string_view)>& out, std::uint32_t number,
+                                std::optional<std::uint64_t> total) {
     multiline_decoder d;
     const multiline_decoder::output emit = [&](std::string_view chunk) {
         if (limit != 0 && d.body_bytes() + chunk.size() > limit)
             protocol_failure(errc::limit_exceeded, s,
-                             fmt::format("a multi-line response grew beyond {} bytes without its terminating line",
-                                         limit),
-                             {}, "raise the limit if such large messages are expected");
+                             fmt::format("a multi-line response grew beyond {} bytes ({}) without its terminating "
+                                         "line",
+                                         limit, limit_name),
+                             {}, fmt::format("raise {} if such large responses are expected", limit_name));
         try {
             out(chunk);
         } catch (...) {
@@ -121,20 +133,37 @@ std::uint64_t client::read_body(stage s, std::uint64_t limit, const std::functio
     }
 }
 
-std::vector<std::string> client::read_lines(stage s) {
-    std::string all;
-    read_body(
-        s, limits().max_multiline_bytes, [&](std::string_view c) { all.append(c); }, 0, std::nullopt);
+std::vector<std::string> client::read_lines(stage s, std::string_view what) {
+    // Split as the body arrives rather than after buffering all of it: the reply is held once,
+    // bounded by limits().max_multiline_bytes, and its line count by limits().max_list_items.
     std::vector<std::string> lines;
-    std::string_view rest = all;
-    while (!rest.empty()) {
-        auto nl = rest.find('\n');
-        auto line = rest.substr(0, nl);
-        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    std::string partial;  // a line cut by the end of a chunk
+    auto complete = [&](std::string_view line) {
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         log(log_direction::server, line);
-        lines.emplace_back(line);
-    }
+        bounded_push(lines, std::string(line), what);
+    };
+    read_body(
+        s, limits().max_multiline_bytes, "limits().max_multiline_bytes",
+        [&](std::string_view chunk) {
+            while (!chunk.empty()) {
+                const auto nl = chunk.find('\n');
+                if (nl == std::string_view::npos) {
+                    partial.append(chunk);
+                    return;
+                }
+                if (partial.empty()) {
+                    complete(chunk.substr(0, nl));
+                } else {
+                    partial.append(chunk.substr(0, nl));
+                    complete(partial);
+                    partial.clear();
+                }
+                chunk.remove_prefix(nl + 1);
+            }
+        },
+        0, std::nullopt);
+    if (!partial.empty()) complete(partial);
     return lines;
 }
 
@@ -173,8 +202,8 @@ void client::pipelined(std::size_t count, const std::function<std::string(std::s
                 batch.clear();
                 while (sent < count && sent - done < window) {
                     auto c = command(sent++);
+                    append_command_line(batch, c);  // the one gate, as for a single command
                     log(log_direction::client, c);
-                    batch.append(c).append("\r\n");
                 }
                 send_raw(batch);
             }
@@ -213,7 +242,14 @@ void client::query_capabilities() {
     const auto st = read_status(stage::capability);
     caps_ = {};
     if (!st.ok) return;  // a pre-RFC 2449 server: no capabilities known
-    caps_ = parse_capa(read_lines(stage::capability));
+    try {
+        caps_ = parse_capa(read_lines(stage::capability, "CAPA lines"), limits().max_list_items);
+    } catch (const protocol_error& e) {
+        if (is_connected())
+            protocol_failure(static_cast<errc>(e.code().value()), stage::capability,
+                             e.detail() + " (limits().max_list_items)");
+        throw;
+    }
 }
 
 void client::request_starttls() {
@@ -280,12 +316,14 @@ mailbox_stat client::stat() {
 std::vector<message_info> client::list() {
     run("LIST");
     std::vector<message_info> out;
-    for (const auto& l : read_lines(stage::command)) {
+    for (auto& l : read_lines(stage::command, "LIST lines")) {
+        message_info item;
         try {
-            out.push_back(parse_list_line(l));
+            item = parse_list_line(l);
         } catch (const protocol_error& e) {
-            protocol_failure(errc::protocol_violation, stage::command, e.detail(), l);
+            protocol_failure(errc::protocol_violation, stage::command, e.detail(), l.substr(0, 200));
         }
+        bounded_push(out, std::move(item), "LIST results");
     }
     return out;
 }
@@ -317,12 +355,14 @@ std::vector<std::optional<message_info>> client::list(std::span<const std::uint3
 std::vector<message_uid> client::uidl() {
     run("UIDL");
     std::vector<message_uid> out;
-    for (const auto& l : read_lines(stage::command)) {
+    for (auto& l : read_lines(stage::command, "UIDL lines")) {
+        message_uid item;
         try {
-            out.push_back(parse_uidl_line(l));
+            item = parse_uidl_line(l);
         } catch (const protocol_error& e) {
-            protocol_failure(errc::protocol_violation, stage::command, e.detail(), l);
+            protocol_failure(errc::protocol_violation, stage::command, e.detail(), l.substr(0, 200));
         }
+        bounded_push(out, std::move(item), "UIDL results");
     }
     return out;
 }
@@ -351,34 +391,40 @@ std::vector<std::optional<message_uid>> client::uidl(std::span<const std::uint32
     return out;
 }
 
-std::uint64_t client::fetch(std::string command, std::uint32_t number, const body_sink& sink, std::uint64_t limit) {
+std::uint64_t client::fetch(std::string command, std::uint32_t number, const body_sink& sink, std::uint64_t limit,
+                            std::string_view limit_name) {
     const auto st = exchange(command, stage::command);
     if (!st.ok) refused(command, st, stage::command);
     const auto total = command.starts_with("RETR") ? announced_octets(st.text) : std::nullopt;
-    return read_body(stage::data, limit, sink, number, total);
+    // The body goes to the caller's sink: it earns time at timeouts().min_transfer_rate.
+    const body_sink credited = [&](std::string_view b) {
+        credit_transfer(b.size());
+        sink(b);
+    };
+    return read_body(stage::data, limit, limit_name, credited, number, total);
 }
 
 std::uint64_t client::retr(std::uint32_t number, const body_sink& sink) {
-    return fetch(fmt::format("RETR {}", number), number, sink, max_message_);
+    return fetch(fmt::format("RETR {}", number), number, sink, max_message_, "max_message_bytes()");
 }
 
 std::string client::retr(std::uint32_t number) {
     std::string out;
     fetch(
         fmt::format("RETR {}", number), number, [&](std::string_view c) { out.append(c); },
-        limits().max_multiline_bytes);
+        limits().max_multiline_bytes, "limits().max_multiline_bytes");
     return out;
 }
 
 std::uint64_t client::top(std::uint32_t number, std::uint32_t lines, const body_sink& sink) {
-    return fetch(fmt::format("TOP {} {}", number, lines), number, sink, max_message_);
+    return fetch(fmt::format("TOP {} {}", number, lines), number, sink, max_message_, "max_message_bytes()");
 }
 
 std::string client::top(std::uint32_t number, std::uint32_t lines) {
     std::string out;
     fetch(
         fmt::format("TOP {} {}", number, lines), number, [&](std::string_view c) { out.append(c); },
-        limits().max_multiline_bytes);
+        limits().max_multiline_bytes, "limits().max_multiline_bytes");
     return out;
 }
 
@@ -396,7 +442,12 @@ download_result client::retrieve(std::span<const std::uint32_t> numbers, message
             const auto total = announced_octets(st.text);
             handler.begin(n, total);
             const auto bytes = read_body(
-                stage::data, max_message_, [&](std::string_view c) { handler.data(n, c); }, n, total);
+                stage::data, max_message_, "max_message_bytes()",
+                [&](std::string_view c) {
+                    credit_transfer(c.size());  // a streamed body earns time (timeouts().min_transfer_rate)
+                    handler.data(n, c);
+                },
+                n, total);
             handler.end(n, bytes);
             ++res.retrieved;
             res.bytes += bytes;
@@ -406,7 +457,8 @@ download_result client::retrieve(std::span<const std::uint32_t> numbers, message
 
 // ---- authentication ---------------------------------------------------------------------------
 
-void client::login(const std::string& user, const std::string& password) {
+void client::login(const std::string& user, const secret& password) {
+    check_credentials(user, &password);
     require_secure_for_credentials("a POP3 password");
     sasl::credentials c;
     c.user = user;
@@ -415,9 +467,23 @@ void client::login(const std::string& user, const std::string& password) {
     set_authenticated("USER");
 }
 
+void client::check_credentials(std::string_view user, const secret* password) const {
+    // RFC 1939 §7: USER, PASS and APOP take their argument up to CRLF, so a CR or LF in it would
+    // end the command and start another ("alice\r\nDELE 1"). Both are checked before USER goes
+    // out: a password refused after USER was accepted would leave the server waiting for PASS.
+    check_command_text(user, "the POP3 user name");
+    if (password != nullptr) check_command_text(password->view(), "the POP3 password");
+}
+
 void client::user_pass(const sasl::credentials& c) {
+    check_credentials(c.user, &c.password);
     auto st = exchange("USER " + c.user, stage::authenticate);
-    if (st.ok) st = exchange("PASS " + c.password, stage::authenticate, "PASS <password>");
+    if (st.ok) {
+        secret line;  // "PASS <password>" is the password in clear: built in a secret
+        line.reserve(5 + c.password.size());
+        line.append("PASS ").append(c.password);
+        st = exchange(line.view(), stage::authenticate, "PASS <password>");
+    }
     if (!st.ok)
         throw auth_error(errc::auth_failed, fmt::format("login failed: {}", st.text),
                          context(stage::authenticate, st.text), st.code);
@@ -425,10 +491,20 @@ void client::user_pass(const sasl::credentials& c) {
 
 std::string client::legacy_login(const sasl::credentials& c) {
     if (!apop_.empty()) {
+        check_credentials(c.user, nullptr);  // the password only enters the digest
         // RFC 1939 §7: APOP name digest, digest = MD5(timestamp + secret) in lower-case hex.
-        const std::string digest = detail::md5_hex(apop_ + c.password);
-        auto st = exchange(fmt::format("APOP {} {}", c.user, digest), stage::authenticate,
-                           fmt::format("APOP {} <digest>", c.user));
+        // The digest with the public timestamp lets anyone test password guesses offline, so the
+        // input, the digest and the command line are all wiped.
+        secret input;
+        input.reserve(apop_.size() + c.password.size());
+        input.append(apop_).append(c.password);
+        std::string digest = detail::md5_hex(input.view());
+        const mailwire::detail::wipe_on_exit wipe_digest(digest);
+        secret line;
+        line.reserve(5 + c.user.size() + 1 + digest.size());
+        line.append("APOP ").append(c.user).push_back(' ');
+        line.append(digest);
+        auto st = exchange(line.view(), stage::authenticate, fmt::format("APOP {} <digest>", c.user));
         if (!st.ok)
             throw auth_error(errc::auth_failed, fmt::format("APOP failed: {}", st.text),
                              context(stage::authenticate, st.text), st.code);
@@ -438,10 +514,9 @@ std::string client::legacy_login(const sasl::credentials& c) {
     return "USER";
 }
 
-void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
+void client::sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) {
     // RFC 5034 §4: AUTH mechanism [initial-response], "=" for an empty one.
-    if (initial == nullptr) send_line(fmt::format("AUTH {}", mechanism));
-    else send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
+    send_sasl_start("AUTH", mechanism, initial, logged);
 }
 
 client_base::sasl_reply client::sasl_read() {

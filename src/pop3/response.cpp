@@ -153,7 +153,7 @@ bool capabilities::has(std::string_view keyword) const {
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return upper(first_word(l)) == k; });
 }
 
-capabilities parse_capa(const std::vector<std::string>& lines) {
+capabilities parse_capa(const std::vector<std::string>& lines, std::size_t max_mechanisms) {
     capabilities c;
     c.lines = lines;
     for (const auto& l : lines) {
@@ -174,7 +174,13 @@ capabilities parse_capa(const std::vector<std::string>& lines) {
             std::string_view a = arg;
             while (!a.empty()) {
                 auto w = first_word(a);
-                if (!w.empty()) c.sasl.push_back(upper(w));
+                if (!w.empty()) {
+                    if (c.sasl.size() >= max_mechanisms)
+                        throw protocol_error(errc::limit_exceeded,
+                                             fmt::format("the CAPA reply lists more than {} SASL mechanisms",
+                                                         max_mechanisms));
+                    c.sasl.push_back(upper(w));
+                }
                 a = rest(a);
             }
         }

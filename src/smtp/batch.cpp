@@ -161,9 +161,19 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         const auto size = m.message->size();
         const bool small = pipelined && size && *size <= inline_limit;
         bool read_whole = false;
+        std::string head;  // this message's command lines, built through the gate before any is queued
+        // The previous transaction's fate is unknown yet. After a refused BDAT the state is
+        // indeterminate and an RSET must come before anything else (RFC 3030 §2; Postfix leaves a
+        // DATA transaction open when every RCPT was refused): start clean.
+        const bool rset_first = !flights.empty();
         try {
             check_envelope(m.env, size);
-            if (small) read_whole = read_small(*m.message, *size, raw);
+            if (small) {
+                if (rset_first) append_command_line(head, "RSET");
+                append_command_line(head, mail_command(m.env, size));
+                for (const auto& r : m.env.to) append_command_line(head, rcpt_command(m.env, r));
+                read_whole = read_small(*m.message, *size, raw);
+            }
         } catch (const error&) {
             // Nothing of this message was sent: its outcome, and the batch goes on.
             if (!is_connected()) fatal(std::current_exception());
@@ -204,10 +214,7 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         flight f;
         f.index = index;
         f.to = m.env.to;
-        // The previous transaction's fate is unknown yet. After a refused BDAT the state is
-        // indeterminate and an RSET must come before anything else (RFC 3030 §2; Postfix leaves a
-        // DATA transaction open when every RCPT was refused): start clean.
-        f.rset = !flights.empty();
+        f.rset = rset_first;
         f.result.bytes = raw.size();
         f.result.chunked = true;
         body.clear();
@@ -220,17 +227,19 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         }
         m.message.reset();  // closes a file source now, not after the batch
         const auto start = out.size();
-        auto command = [&](const std::string& c) {
-            if (logging) log(log_direction::client, c);
-            out += c;
-            out += "\r\n";
-        };
-        if (f.rset) command("RSET");
-        command(mail_command(m.env, size));
-        for (const auto& r : m.env.to) command(rcpt_command(m.env, r));
-        command(fmt::format("BDAT {} LAST", body.size()));
-        if (logging) log(log_direction::client, fmt::format("<message: {} bytes>", body.size()));
-        out += body;
+        const auto bdat = fmt::format("BDAT {} LAST", body.size());
+        append_command_line(head, bdat);
+        if (logging) {
+            std::string_view lines = head;
+            while (!lines.empty()) {
+                const auto end = lines.find("\r\n");
+                log(log_direction::client, lines.substr(0, end));
+                lines.remove_prefix(end + 2);
+            }
+            log(log_direction::client, fmt::format("<message: {} bytes>", body.size()));
+        }
+        out += head;
+        out += body;  // the message itself, not a command line
         f.wire_bytes = out.size() - start;
         unsettled += f.wire_bytes;
         flights.push_back(std::move(f));

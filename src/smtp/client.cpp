@@ -2,19 +2,37 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace mailwire::smtp {
 
 client::client() : client_base(protocol::smtp) {}
 client::~client() = default;
 
+namespace {
+// RFC 5321 §4.2.1 puts no bound on continuation lines; real servers send a few dozen (EHLO). A
+// reply is held in memory, so a hostile server must not be able to grow it without end.
+constexpr std::size_t max_reply_lines = 4096;
+}  // namespace
+
 smtp::reply client::read_reply(stage s) {
     reply_parser parser;
+    parser.set_max_lines(std::min(max_reply_lines, limits().max_list_items));
+    parser.set_max_bytes(limits().max_multiline_bytes);
     for (;;) {
+        // The view is valid only until the next read: feed_line copies what it keeps.
         const auto line = read_line(s);
         try {
             if (parser.feed_line(line)) return parser.take();
         } catch (const protocol_error& e) {
-            protocol_failure(static_cast<errc>(e.code().value()), s, e.detail(), std::string(line));
+            const auto code = static_cast<errc>(e.code().value());
+            std::string detail = e.detail();
+            if (code == errc::limit_exceeded)
+                detail += parser.lines() >= parser.max_lines()
+                              ? fmt::format(" (limits().max_list_items is {}; a reply has at most {} lines)",
+                                            limits().max_list_items, max_reply_lines)
+                              : " (limits().max_multiline_bytes)";
+            protocol_failure(code, s, std::move(detail), std::string(line.substr(0, 200)));
         }
     }
 }
@@ -36,6 +54,24 @@ void client::read_greeting() {
     }
 }
 
+void client::set_ehlo_name(std::string name) {
+    check_command_text(name, "the EHLO name");
+    // RFC 5321 §4.1.1.1: "EHLO" SP ( Domain / address-literal ) — one word. A space would add
+    // arguments, other controls have no place in a domain (U-labels, RFC 6531, are allowed).
+    const auto bad = std::find_if(name.begin(), name.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c <= 0x20 || c == 0x7f;
+    });
+    if (bad != name.end())
+        throw error(errc::invalid_argument,
+                    fmt::format("the EHLO name contains {} (byte 0x{:02X} at {}); it must be one domain or "
+                                "address literal (RFC 5321 §4.1.1.1)",
+                                *bad == ' ' ? "a space" : "a control character", static_cast<unsigned char>(*bad),
+                                bad - name.begin()),
+                    context(stage::command));
+    ehlo_name_ = std::move(name);
+}
+
 std::string client::ehlo_name() const {
     if (!ehlo_name_.empty()) return ehlo_name_;
     const auto addr = transport().local_address();
@@ -46,7 +82,12 @@ std::string client::ehlo_name() const {
 void client::query_capabilities() {
     auto r = exchange("EHLO " + ehlo_name(), stage::capability);
     if (r.code == 250) {
-        caps_ = parse_ehlo(r);
+        try {
+            caps_ = parse_ehlo(r, limits().max_list_items);
+        } catch (const protocol_error& e) {
+            protocol_failure(static_cast<errc>(e.code().value()), stage::capability,
+                             e.detail() + " (limits().max_list_items)");
+        }
         return;
     }
     if (r.permanent()) {
@@ -80,10 +121,9 @@ void client::noop() {
                             context(stage::command, r.text()));
 }
 
-void client::sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) {
+void client::sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) {
     // RFC 4954 §4: AUTH mechanism [initial-response], "=" for an empty one.
-    if (initial == nullptr) send_line(fmt::format("AUTH {}", mechanism));
-    else send_line_masked(fmt::format("AUTH {} {}", mechanism, *initial), fmt::format("AUTH {} {}", mechanism, logged));
+    send_sasl_start("AUTH", mechanism, initial, logged);
 }
 
 client_base::sasl_reply client::sasl_read() {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 
 #include "mailwire/error.hpp"
 
@@ -66,8 +67,13 @@ bool reply_parser::feed_line(std::string_view line) {
         throw protocol_error(errc::protocol_violation,
                              fmt::format("SMTP multi-line reply changed code from {} to {}", current_.code, code));
     }
+    // Bound the whole reply, not only its lines: 4096 lines of 1 MiB each would still be 4 GiB.
     if (current_.lines.size() >= max_lines_)
-        throw protocol_error(errc::limit_exceeded, fmt::format("SMTP reply longer than {} lines", max_lines_));
+        throw protocol_error(errc::limit_exceeded, fmt::format("an SMTP reply exceeded {} lines", max_lines_));
+    const std::size_t wire = line.size() + 2;  // as sent, with its CRLF
+    if (wire > max_bytes_ || bytes_ > max_bytes_ - wire)
+        throw protocol_error(errc::limit_exceeded, fmt::format("an SMTP reply exceeded {} bytes", max_bytes_));
+    bytes_ += wire;
     std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view{};
     if (current_.lines.empty()) {
         if (auto n = enhanced_code_length(text); n != 0 && text[0] == line[0])
@@ -82,13 +88,16 @@ reply reply_parser::take() {
     reply r = std::move(current_);
     current_ = {};
     complete_ = false;
+    bytes_ = 0;
     return r;
 }
 
 bool capabilities::has(std::string_view keyword) const { return keywords.contains(upper(keyword)); }
 
-capabilities parse_ehlo(const reply& r) {
+capabilities parse_ehlo(const reply& r, std::size_t max_mechanisms) {
     capabilities caps;
+    // Mechanisms seen so far: a linear search per mechanism would make a long AUTH line quadratic.
+    std::unordered_set<std::string> seen_mechanisms;
     caps.extended = true;
     if (!r.lines.empty()) {
         std::string_view first = r.lines.front();
@@ -108,8 +117,13 @@ capabilities parse_ehlo(const reply& r) {
                 if (end == std::string::npos) end = params.size();
                 if (end > pos) {
                     auto mech = upper(std::string_view(params).substr(pos, end - pos));
-                    if (std::find(caps.auth.begin(), caps.auth.end(), mech) == caps.auth.end())
-                        caps.auth.push_back(mech);
+                    if (seen_mechanisms.insert(mech).second) {
+                        if (caps.auth.size() >= max_mechanisms)
+                            throw protocol_error(errc::limit_exceeded,
+                                                 fmt::format("the EHLO reply lists more than {} AUTH mechanisms",
+                                                             max_mechanisms));
+                        caps.auth.push_back(std::move(mech));
+                    }
                 }
                 pos = end + 1;
             }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <istream>
 
@@ -21,11 +22,27 @@ bool is_ascii(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-void check_address(std::string_view a, const char* what) {
-    // CR/LF or angle brackets would let an address smuggle in commands or parameters.
-    if (a.find_first_of("\r\n<>") != std::string_view::npos ||
-        (a.find(' ') != std::string_view::npos && !a.starts_with('"')))
-        throw error(errc::invalid_argument, fmt::format("invalid {} address `{}`", what, a));
+// RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element, elements SUCCESS,
+// FAILURE and DELAY (case-insensitive). Anything else is refused rather than sent as it is.
+bool valid_notify(std::string_view v) {
+    if (v.empty()) return false;
+    auto is = [](std::string_view t, std::string_view k) {
+        return t.size() == k.size() && std::equal(t.begin(), t.end(), k.begin(), [](char a, char b) {
+                   return std::toupper(static_cast<unsigned char>(a)) == b;
+               });
+    };
+    bool never = false;
+    std::size_t count = 0;
+    while (true) {
+        const auto comma = v.find(',');
+        const auto t = v.substr(0, comma);
+        if (is(t, "NEVER")) never = true;
+        else if (!is(t, "SUCCESS") && !is(t, "FAILURE") && !is(t, "DELAY")) return false;
+        ++count;
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+    }
+    return !never || count == 1;
 }
 
 class memory_source_impl final : public message_source {
@@ -107,13 +124,36 @@ void client::fail(const smtp::reply& r, stage s, std::string what, std::string r
     throw e;
 }
 
+void client::check_address(std::string_view a, std::string_view what) const {
+    check_command_text(a, what);  // CR, LF, NUL: the one rule for command text, with its message
+    // Angle brackets would close the path early and let the rest pose as ESMTP parameters; other
+    // controls have no place in an address (RFC 5321 §4.1.2, RFC 6531 §3.3 for UTF-8). A space is
+    // only legal inside a quoted local part ("john doe"@example.com).
+    bool quoted = false;
+    bool escaped = false;  // after a backslash in a quoted string: the byte is literal (still checked)
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto c = static_cast<unsigned char>(a[i]);
+        const char* problem = nullptr;
+        if (c < 0x20 || c == 0x7f) problem = "a control character";
+        else if (c == '<' || c == '>') problem = "an angle bracket";
+        else if (c == ' ' && !quoted) problem = "a space outside a quoted local part";
+        if (problem != nullptr)
+            throw error(errc::invalid_argument,
+                        fmt::format("{} contains {} (at byte {}); refusing to send it", what, problem, i),
+                        context(stage::command));
+        if (escaped) escaped = false;
+        else if (c == '"' && (i == 0 || quoted)) quoted = !quoted;
+        else if (c == '\\' && quoted) escaped = true;
+    }
+}
+
 void client::rset() {
     auto r = exchange("RSET");
     if (!r.positive()) fail(r, stage::command, "RSET refused");
 }
 
 smtp::reply client::vrfy(std::string_view user) {
-    check_address(user, "VRFY");
+    check_address(user, "the VRFY argument");
     return exchange(fmt::format("VRFY {}", user));
 }
 
@@ -151,8 +191,19 @@ send_result client::send(const envelope& env, std::string_view message) {
 void client::check_envelope(const envelope& env, std::optional<std::uint64_t> size) const {
     if (!is_connected()) throw error(errc::not_connected, "send needs a connection", context(stage::command));
     if (env.to.empty()) throw error(errc::invalid_argument, "no recipients", context(stage::command));
-    check_address(env.from, "sender");
-    for (const auto& r : env.to) check_address(r, "recipient");
+    check_address(env.from, "the sender address (envelope.from)");
+    for (std::size_t i = 0; i < env.to.size(); ++i)
+        check_address(env.to[i], fmt::format("recipient address {} (envelope.to[{}])", i + 1, i));
+    if (!env.notify.empty()) {
+        check_command_text(env.notify, "envelope.notify");
+        if (!valid_notify(env.notify))
+            throw error(errc::invalid_argument,
+                        fmt::format("envelope.notify `{}` is neither NEVER nor a comma-separated list of SUCCESS, "
+                                    "FAILURE and DELAY (RFC 3461 §4.1)",
+                                    env.notify),
+                        context(stage::command));
+    }
+    check_command_text(env.envid, "envelope.envid");
     if (size && caps_.has_size && caps_.size > 0 && *size > caps_.size) {
         throw smtp_error(errc::limit_exceeded,
                          fmt::format("the message has {} bytes, more than the server's limit of {} (SIZE)", *size,
@@ -184,6 +235,10 @@ send_result client::send(const envelope& env, message_source& message) {
     std::vector<std::string> commands;
     commands.push_back(mail_command(env, size));
     for (const auto& r : env.to) commands.push_back(rcpt_command(env, r));
+    // Every line through the one gate before the first byte goes out, pipelined or not: a refused
+    // line must leave nothing half sent.
+    std::string batch;
+    for (const auto& c : commands) append_command_line(batch, c);
 
     // A small message of known size rides along as "BDAT n LAST" in the same write.
     std::string inline_body;
@@ -221,23 +276,18 @@ send_result client::send(const envelope& env, message_source& message) {
         return read_reply(s);
     };
     if (pipe) {
-        std::string batch;
-        for (const auto& c : commands) {
-            log(log_direction::client, c);
-            batch += c;
-            batch += "\r\n";
-        }
+        for (const auto& c : commands) log(log_direction::client, c);
         outstanding = commands.size();
         if (bdat_inline) {
             const auto bdat = fmt::format("BDAT {} LAST", inline_body.size());
+            append_command_line(batch, bdat);
             log(log_direction::client, bdat);
             log(log_direction::client, fmt::format("<message: {} bytes>", inline_body.size()));
-            batch += bdat + "\r\n";
-            batch += inline_body;
+            batch += inline_body;  // a message body, not a command line
             ++outstanding;
         } else if (!use_bdat) {
+            append_command_line(batch, "DATA");
             log(log_direction::client, "DATA");
-            batch += "DATA\r\n";
             ++outstanding;
         }
         send_raw(batch);
@@ -361,8 +411,10 @@ void client::upload_bdat(message_source& message, send_result& result, std::stri
         const bool last = !more && next.empty();
         if (last && text) enc.finish(current);
         const auto cmd = fmt::format("BDAT {}{}", current.size(), last ? " LAST" : "");
+        out.clear();
+        append_command_line(out, cmd);
         log(log_direction::client, cmd);
-        out.assign(cmd).append("\r\n").append(current);
+        out.append(current);  // the chunk's bytes are not a command line
         send_raw(out);
         auto r = read_reply(stage::data);
         if (!r.positive()) {

@@ -12,7 +12,7 @@
 //
 // Bodies (RETR, TOP) are streamed: the sink receives unstuffed bytes in blocks as they arrive; the
 // whole message is never held in memory. Listings (LIST, UIDL, CAPA) are buffered up to
-// limits().max_multiline_bytes.
+// limits().max_multiline_bytes and limits().max_list_items lines.
 #pragma once
 
 #include <cstdint>
@@ -95,22 +95,28 @@ public:
     [[nodiscard]] std::vector<std::string> auth_mechanisms() const override { return caps_.sasl; }
 
     /// USER/PASS (RFC 1939 §7) explicitly; authenticate() prefers SASL, then APOP, then USER/PASS.
-    /// Refused over plaintext unless allow_plaintext_auth.
-    void login(const std::string& user, const std::string& password);
+    /// Refused over plaintext unless allow_plaintext_auth. A user name or password holding CR, LF
+    /// or NUL throws error(errc::invalid_argument) before anything is sent (here and in
+    /// authenticate()'s APOP and USER/PASS); the session stays usable.
+    void login(const std::string& user, const secret& password);
     /// Sends a command and returns its +OK status; -ERR throws pop3_error (a command_error) carrying the code.
+    /// A command holding CR, LF or NUL throws error(errc::invalid_argument) and nothing is sent.
     pop3::status run(std::string_view command, stage s = stage::command);
 
     // ---- TRANSACTION state (RFC 1939 §5) ------------------------------------------------------
     /// STAT: message count and total size (messages marked deleted are not counted).
     mailbox_stat stat();
-    /// LIST: every message not marked deleted, with its size.
+    /// LIST: every message not marked deleted, with its size. The listing is bounded like every
+    /// buffered multi-line reply (CAPA, LIST, UIDL): more than limits().max_multiline_bytes bytes or
+    /// limits().max_list_items lines is a protocol_error (errc::limit_exceeded) that closes the
+    /// connection.
     std::vector<message_info> list();
     /// LIST n. Throws pop3_error when there is no such message.
     message_info list(std::uint32_t number);
     /// LIST n for each number, pipelined when the server offers PIPELINING; nullopt where the server
     /// answered -ERR.
     std::vector<std::optional<message_info>> list(std::span<const std::uint32_t> numbers);
-    /// UIDL: the unique id of every message (stable across sessions).
+    /// UIDL: the unique id of every message (stable across sessions); bounded as list() is.
     std::vector<message_uid> uidl();
     /// UIDL n. Throws pop3_error when there is no such message.
     message_uid uidl(std::uint32_t number);
@@ -176,24 +182,29 @@ protected:
     void request_starttls() override;
     void forget_session_state() override;
     void send_logout() override;
-    void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) override;
+    void sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) override;
     sasl_reply sasl_read() override;
     std::string legacy_login(const sasl::credentials& credentials) override;
 
 private:
     void user_pass(const sasl::credentials& credentials);
+    void check_credentials(std::string_view user, const secret* password) const;
     pop3::status exchange(std::string_view command, stage s, std::string_view logged = {});
     pop3::status read_status(stage s);
     [[noreturn]] void refused(std::string_view command, const pop3::status& st, stage s);
     std::string_view read_reply_line(stage s);
     void fill_input(stage s);
-    /// Reads a multi-line body into `out` (per chunk) until its terminating line.
-    std::uint64_t read_body(stage s, std::uint64_t limit, const std::function<void(std::string_view)>& out,
-                            std::uint32_t number, std::optional<std::uint64_t> total);
-    std::vector<std::string> read_lines(stage s);
+    /// Reads a multi-line body into `out` (per chunk) until its terminating line; more than
+    /// `limit` bytes (0: none) is a protocol_error naming `limit_name`.
+    std::uint64_t read_body(stage s, std::uint64_t limit, std::string_view limit_name,
+                            const std::function<void(std::string_view)>& out, std::uint32_t number,
+                            std::optional<std::uint64_t> total);
+    /// Reads a multi-line listing into lines, bounded by limits() (`what` names it in errors).
+    std::vector<std::string> read_lines(stage s, std::string_view what);
     void pipelined(std::size_t count, const std::function<std::string(std::size_t)>& command,
                    const std::function<void(std::size_t, const pop3::status&)>& response);
-    std::uint64_t fetch(std::string command, std::uint32_t number, const body_sink& sink, std::uint64_t limit);
+    std::uint64_t fetch(std::string command, std::uint32_t number, const body_sink& sink, std::uint64_t limit,
+                        std::string_view limit_name);
 
     pop3::capabilities caps_;
     std::string apop_;

@@ -1,7 +1,9 @@
 // POP3 status lines (RFC 1939), response codes (RFC 2449/3206) and CAPA — sans-I/O.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,7 +93,10 @@ struct capabilities {
     /// True when the first word of a capability line is `keyword` (case-insensitive), e.g. "X-FOO".
     [[nodiscard]] MAILWIRE_API bool has(std::string_view keyword) const;
 };
-/// Parses the lines of a CAPA response (between "+OK" and ".", already unstuffed).
-MAILWIRE_API capabilities parse_capa(const std::vector<std::string>& lines);
+/// Parses the lines of a CAPA response (between "+OK" and ".", already unstuffed). More than
+/// `max_mechanisms` SASL mechanisms throw protocol_error(errc::limit_exceeded) (the client passes
+/// limits().max_list_items), so one long SASL line cannot turn into an unbounded list.
+MAILWIRE_API capabilities parse_capa(const std::vector<std::string>& lines,
+                                     std::size_t max_mechanisms = std::numeric_limits<std::size_t>::max());
 
 }  // namespace mailwire::pop3

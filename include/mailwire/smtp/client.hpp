@@ -36,7 +36,9 @@ struct envelope {
     // Delivery status notifications (RFC 3461), used when the server offers DSN.
     dsn_return ret = dsn_return::unspecified;  ///< RET=FULL or RET=HDRS
     std::string envid;                         ///< ENVID
-    std::string notify;                        ///< NOTIFY for every recipient: "NEVER", or e.g. "SUCCESS,FAILURE,DELAY"
+    /// NOTIFY for every recipient: "NEVER", or e.g. "SUCCESS,FAILURE,DELAY" (any case); anything
+    /// else is refused by send() before anything is sent.
+    std::string notify;
     bool orcpt = false;  ///< add ORCPT=rfc822;ADDRESS (each recipient's own, xtext) to every recipient
 };
 
@@ -128,17 +130,24 @@ public:
     [[nodiscard]] const smtp::capabilities& capabilities() const noexcept { return caps_; }
     /// SASL mechanisms from the EHLO AUTH keyword.
     [[nodiscard]] std::vector<std::string> auth_mechanisms() const override { return caps_.auth; }
-    /// The name sent with EHLO/HELO; default: the local address as a literal, "[127.0.0.1]".
-    void set_ehlo_name(std::string name) { ehlo_name_ = std::move(name); }
-    /// Sends a command line and returns the reply (whatever its code).
+    /// The name sent with EHLO/HELO; default (or when set to ""): the local address as a literal,
+    /// "[127.0.0.1]". RFC 5321 §4.1.1.1: one domain or address literal, so a name with a space or a
+    /// control character (CR, LF and NUL included) throws error(errc::invalid_argument) here and
+    /// the previous name stays.
+    void set_ehlo_name(std::string name);
+    /// Sends a command line and returns the reply (whatever its code). Throws
+    /// error(errc::invalid_argument), before sending anything, when `command` holds CR, LF or NUL.
     smtp::reply exchange(std::string_view command, stage s = stage::command);
-    /// Reads one reply.
+    /// Reads one reply. A reply of more than min(4096, limits().max_list_items) lines or more than
+    /// limits().max_multiline_bytes bytes (lines with their CRLF) is a protocol_error
+    /// (errc::limit_exceeded) and closes the connection.
     smtp::reply read_reply(stage s);
     /// NOOP; throws command_error unless the server answers 2xx.
     void noop();
     /// RSET: abandons the current transaction.
     void rset();
-    /// VRFY (RFC 5321 §3.5.1); returns the reply, whatever its code.
+    /// VRFY (RFC 5321 §3.5.1); returns the reply, whatever its code. `user` is checked as an
+    /// address is (no CR, LF, NUL, other controls, angle brackets or unquoted spaces).
     smtp::reply vrfy(std::string_view user);
 
     /// Sends one message. MAIL FROM carries SIZE=, BODY=, SMTPUTF8, RET/ENVID and REQUIRETLS as the
@@ -148,6 +157,12 @@ public:
     /// normalisation done while streaming. A message larger than the server's SIZE is refused
     /// before upload. Throws smtp_error when MAIL, every RCPT, or the data is refused (the
     /// transaction is reset, the session lives on); 421 closes the connection.
+    ///
+    /// Every envelope value is checked before anything is sent, and a bad one throws
+    /// error(errc::invalid_argument) naming it, with the session untouched: addresses may not hold
+    /// CR, LF, NUL or other controls, angle brackets, or spaces outside a quoted local part;
+    /// `notify` must be NEVER or a comma-separated list of SUCCESS, FAILURE and DELAY (RFC 3461
+    /// §4.1); `envid` may not hold CR, LF or NUL (it is sent as xtext, RFC 3461 §4.4).
     send_result send(const envelope& env, message_source& message);
     /// Sends one message held in memory (see the overload above).
     send_result send(const envelope& env, std::string_view message);
@@ -186,13 +201,14 @@ protected:
     void request_starttls() override;
     void forget_session_state() override;
     void send_logout() override;
-    void sasl_start(std::string_view mechanism, const std::string* initial, std::string_view logged) override;
+    void sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) override;
     sasl_reply sasl_read() override;
     std::string legacy_login(const sasl::credentials&) override { return {}; }
 
 private:
     std::string ehlo_name() const;
     void check_envelope(const envelope& env, std::optional<std::uint64_t> size) const;
+    void check_address(std::string_view address, std::string_view what) const;
     [[noreturn]] void fail(const smtp::reply& r, stage s, std::string what, std::string recipient = {},
                            std::vector<recipient_result> rcpts = {});
     std::string mail_command(const envelope& env, std::optional<std::uint64_t> size) const;

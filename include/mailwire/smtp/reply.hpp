@@ -1,7 +1,9 @@
 // SMTP replies (RFC 5321 §4.2) and EHLO capabilities — sans-I/O.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <string_view>
@@ -29,20 +31,36 @@ struct reply {
     bool operator==(const reply&) const = default;
 };
 
-/// Assembles replies from lines (without CRLF). Malformed lines throw protocol_error.
+/// Assembles replies from lines (without CRLF). Malformed lines throw protocol_error
+/// (errc::protocol_violation); a reply beyond max_lines() lines or max_bytes() bytes throws
+/// protocol_error(errc::limit_exceeded), so a server that never ends its continuation lines
+/// cannot make the parser hold more than that.
 class MAILWIRE_API reply_parser {
 public:
     /// Returns true when `line` completed a reply; collect it with take().
     bool feed_line(std::string_view line);
     /// The completed reply; the parser starts afresh for the next one.
     reply take();
-    /// Limit on the number of lines of one reply.
+    /// Limit on the number of lines of one reply (default 4096).
     void set_max_lines(std::size_t n) noexcept { max_lines_ = n; }
+    /// Limit on the bytes of one reply, counted as on the wire (each line with its CRLF);
+    /// default 64 MiB, as limits::max_multiline_bytes.
+    void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
+    /// The current line limit.
+    [[nodiscard]] std::size_t max_lines() const noexcept { return max_lines_; }
+    /// The current byte limit.
+    [[nodiscard]] std::size_t max_bytes() const noexcept { return max_bytes_; }
+    /// Lines of the reply being assembled (or completed and not yet taken).
+    [[nodiscard]] std::size_t lines() const noexcept { return current_.lines.size(); }
+    /// Wire bytes of the reply being assembled, as counted against max_bytes().
+    [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
 
 private:
     reply current_;
     bool complete_ = false;
+    std::size_t bytes_ = 0;
     std::size_t max_lines_ = 4096;
+    std::size_t max_bytes_ = std::size_t{64} << 20;
 };
 
 /// EHLO keywords (RFC 5321 §4.1.1.1 and the extensions mailwire uses).
@@ -65,7 +83,10 @@ struct capabilities {
     /// Whether the server listed `keyword` (any case).
     [[nodiscard]] bool has(std::string_view keyword) const;
 };
-/// Reads the keyword lines of a 250 reply to EHLO.
-MAILWIRE_API capabilities parse_ehlo(const reply& r);
+/// Reads the keyword lines of a 250 reply to EHLO. Repeated AUTH mechanisms are listed once;
+/// more than `max_mechanisms` distinct ones throw protocol_error(errc::limit_exceeded) (the
+/// client passes limits().max_list_items), so the list cannot outgrow the reply.
+MAILWIRE_API capabilities parse_ehlo(const reply& r,
+                                     std::size_t max_mechanisms = std::numeric_limits<std::size_t>::max());
 
 }  // namespace mailwire::smtp

@@ -98,5 +98,16 @@ TEST(pop3_response_codes, classified_with_sub_levels) {
     EXPECT_EQ(classify_response_code("IN-USED"), response_code::other);
 }
 
+TEST(pop3_response, capa_sasl_mechanisms_are_bounded) {
+    auto c = parse_capa({"SASL PLAIN LOGIN"}, 2);
+    EXPECT_EQ(c.sasl, (std::vector<std::string>{"PLAIN", "LOGIN"}));
+    try {
+        (void)parse_capa({"SASL A B", "SASL C"}, 2);
+        FAIL();
+    } catch (const protocol_error& e) {
+        EXPECT_EQ(e.code(), errc::limit_exceeded);
+    }
+}
+
 }  // namespace
 }  // namespace mailwire::pop3

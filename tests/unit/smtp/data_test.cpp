@@ -82,6 +82,8 @@ TEST(smtp_data, xtext) {
     EXPECT_EQ(xtext("user+tag=x@example.com"), "user+2Btag+3Dx@example.com");
     EXPECT_EQ(xtext("a b"), "a+20b");
     EXPECT_EQ(xtext("\xc3\xa9"), "+C3+A9");
+    // Nothing that could end or split a command line survives (RFC 3461 §4: xchar is 0x21-0x7E).
+    EXPECT_EQ(xtext(std::string_view("a\r\nRSET\0 x", 10)), "a+0D+0ARSET+00+20x");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "mailwire/error.hpp"
 #include "support/grind.hpp"
 
@@ -101,6 +103,49 @@ TEST(smtp_ehlo, minimal_and_odd_servers) {
     auto d = parse_ehlo(reply{250, "", {"x", "SIZE", "SIZE 99999999999999999999999999", "auth plain"}});
     EXPECT_TRUE(d.has_size);
     EXPECT_EQ(d.auth, std::vector<std::string>{"PLAIN"});
+}
+
+TEST(smtp_reply, byte_limit_counts_the_whole_reply) {
+    reply_parser p;
+    p.set_max_bytes(20);  // wire bytes, CRLF included: "250-abcdefgh\r\n" is 14
+    EXPECT_FALSE(p.feed_line("250-abcdefgh"));
+    EXPECT_EQ(p.bytes(), 14u);
+    try {
+        p.feed_line("250 ijklmnop");
+        FAIL();
+    } catch (const protocol_error& e) {
+        EXPECT_EQ(e.code(), errc::limit_exceeded);
+    }
+    reply_parser q;
+    q.set_max_bytes(14);
+    ASSERT_TRUE(q.feed_line("250 abcdefgh"));  // exactly the limit
+    EXPECT_EQ(q.take().lines.front(), "abcdefgh");
+    EXPECT_EQ(q.bytes(), 0u);  // take() starts the count afresh
+    ASSERT_TRUE(q.feed_line("250 abcdefgh"));
+}
+
+TEST(smtp_ehlo, auth_mechanisms_are_deduplicated_and_bounded) {
+    auto c = parse_ehlo(reply{250, "", {"x", "AUTH PLAIN LOGIN plain", "AUTH=LOGIN PLAIN"}}, 2);
+    EXPECT_EQ(c.auth, (std::vector<std::string>{"PLAIN", "LOGIN"}));
+    try {
+        (void)parse_ehlo(reply{250, "", {"x", "AUTH A B C"}}, 2);
+        FAIL();
+    } catch (const protocol_error& e) {
+        EXPECT_EQ(e.code(), errc::limit_exceeded);
+    }
+}
+
+TEST(smtp_ehlo, a_long_auth_line_is_parsed_in_linear_time) {
+    // One 1 MiB line (the default max_line_length) of distinct names: a linear search per name
+    // to drop repeats took ~10^10 comparisons; a hash set takes one lookup each.
+    std::string line = "AUTH";
+    std::size_t n = 0;
+    while (line.size() < (std::size_t{1} << 20) - 16) line += " M" + std::to_string(n++);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto c = parse_ehlo(reply{250, "", {"x", line}});
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(c.auth.size(), n);
+    EXPECT_LT(elapsed, std::chrono::seconds(5));  // ~0.1 s; generous for sanitizer builds
 }
 
 }  // namespace

@@ -1,0 +1,302 @@
+// SMTP against hostile input (issue #12 items 6 and 8): no envelope value, EHLO name or raw
+// command can put a line break on the wire (each is refused with a typed invalid_argument naming
+// it, nothing is sent and the session goes on), and a reply — greeting or EHLO — is bounded by
+// limits() in lines and bytes, ending the connection with protocol_error(limit_exceeded).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "mailwire/smtp/client.hpp"
+#include "support/scripted_server.hpp"
+
+namespace mailwire::smtp {
+namespace {
+
+using namespace std::chrono_literals;
+using test::script;
+using test::scripted_server;
+
+script ehlo(const std::string& keywords) {
+    return std::move(script{}
+                         .send("220 scripted ESMTP\r\n")
+                         .expect_line_matching("^EHLO ")
+                         .send("250-scripted\r\n" + keywords + "250 8BITMIME\r\n"));
+}
+
+void connect(client& c, const scripted_server& srv) {
+    c.timeouts().greeting = 2000ms;
+    c.timeouts().io = 2000ms;
+    c.connect(srv.host(), srv.port(), security::none);
+}
+
+template <class F>
+void expect_refused(F&& f, const std::string& what) {
+    try {
+        f();
+        ADD_FAILURE() << "accepted a value naming " << what;
+    } catch (const error& e) {
+        EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+        EXPECT_NE(e.detail().find(what), std::string::npos) << e.detail();
+    }
+}
+
+template <class F>
+void expect_limit(client& c, F&& f, const std::string& limit) {
+    try {
+        f();
+        ADD_FAILURE() << "no limit hit";
+    } catch (const protocol_error& e) {
+        EXPECT_EQ(e.code(), errc::limit_exceeded) << e.what();
+        EXPECT_NE(e.detail().find(limit), std::string::npos) << e.detail();
+    }
+    EXPECT_FALSE(c.is_connected());
+}
+
+// ---- injection ---------------------------------------------------------------------------------
+
+TEST(smtp_hostile, ehlo_name_is_checked_when_set) {
+    client c;
+    expect_refused([&] { c.set_ehlo_name("client.example\r\nMAIL FROM:<x@evil>"); }, "EHLO name");
+    expect_refused([&] { c.set_ehlo_name(std::string("client\0x", 8)); }, "EHLO name");
+    expect_refused([&] { c.set_ehlo_name("client.example RCPT"); }, "EHLO name");
+    expect_refused([&] { c.set_ehlo_name("client\texample"); }, "EHLO name");
+    c.set_ehlo_name("client.example");
+    expect_refused([&] { c.set_ehlo_name("bad\nname"); }, "EHLO name");
+    // The refused value left the previous name in place.
+    scripted_server srv(script{}
+                            .send("220 scripted ESMTP\r\n")
+                            .expect_line("EHLO client.example")
+                            .send("250 scripted\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    connect(c, srv);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_hostile, envelope_values_with_line_breaks_send_nothing) {
+    // DSN offered, so NOTIFY, ENVID and ORCPT would all be sent if they got through.
+    scripted_server srv(ehlo("250-DSN\r\n")
+                            .expect_line("NOOP")
+                            .send("250 ok\r\n")
+                            .expect_line("MAIL FROM:<a@x> ENVID=id+2B1")
+                            .send("250 ok\r\n")
+                            .expect_line("RCPT TO:<b@x> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@x")
+                            .send("250 ok\r\n")
+                            .expect_line("DATA")
+                            .send("354 go\r\n")
+                            .read_dot_body()
+                            .send("250 queued\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    connect(c, srv);
+    auto env = [] {
+        envelope e{"a@x", {"b@x"}};
+        e.notify = "SUCCESS,FAILURE";
+        e.envid = "id+1";
+        e.orcpt = true;
+        return e;
+    };
+    const std::string msg = "Subject: s\r\n\r\nhi\r\n";
+    {
+        auto e = env();
+        e.from = "a@x>\r\nRCPT TO:<evil@x";
+        expect_refused([&] { c.send(e, msg); }, "envelope.from");
+    }
+    {
+        auto e = env();
+        e.from = std::string("a@x\0", 4);
+        expect_refused([&] { c.send(e, msg); }, "envelope.from");
+    }
+    {
+        auto e = env();
+        e.to.push_back("c@x\r\nDATA");
+        expect_refused([&] { c.send(e, msg); }, "envelope.to[1]");
+    }
+    {
+        auto e = env();
+        e.to.push_back("c@x\x1b[2J");  // other controls have no place in an address either
+        expect_refused([&] { c.send(e, msg); }, "envelope.to[1]");
+    }
+    {
+        auto e = env();
+        e.to[0] = "b@x> NOTIFY=NEVER";
+        expect_refused([&] { c.send(e, msg); }, "envelope.to[0]");
+    }
+    {
+        auto e = env();
+        e.notify = "SUCCESS\r\nRSET";
+        expect_refused([&] { c.send(e, msg); }, "envelope.notify");
+    }
+    for (const char* bad : {"SUCCESS ORCPT=rfc822;x@y", "NEVER,SUCCESS", "SUCCESS,", "ALWAYS", ",DELAY"}) {
+        auto e = env();
+        e.notify = bad;
+        expect_refused([&] { c.send(e, msg); }, "envelope.notify");
+    }
+    {
+        auto e = env();
+        e.envid = "id\r\nRSET";
+        expect_refused([&] { c.send(e, msg); }, "envelope.envid");
+    }
+    expect_refused([&] { (void)c.vrfy("bob\r\nRSET"); }, "VRFY");
+    expect_refused([&] { (void)c.exchange("NOOP\r\nRSET"); }, "command line");
+    EXPECT_TRUE(c.is_connected());
+    c.noop();
+    // A well-formed envelope still goes through, with every DSN parameter.
+    const auto r = c.send(env(), msg);
+    EXPECT_EQ(r.final_reply.code, 250);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+    EXPECT_EQ(srv.received().find("evil"), std::string::npos);
+    EXPECT_EQ(srv.received().find("RSET"), std::string::npos);
+}
+
+TEST(smtp_hostile, pipelined_send_checks_every_line_before_the_first_write) {
+    scripted_server srv(ehlo("250-PIPELINING\r\n250-DSN\r\n")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .expect_line("RCPT TO:<b@x>")
+                            .expect_line("RCPT TO:<\"john doe\"@x>")
+                            .expect_line("DATA")
+                            .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+                            .read_dot_body()
+                            .send("250 queued\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    connect(c, srv);
+    envelope bad{"a@x", {"b@x", "c@x", std::string("d@x\0", 4)}};
+    expect_refused([&] { c.send(bad, "x\r\n"); }, "envelope.to[2]");
+    envelope spaced{"a@x", {"b@x", "\"john doe\" SIZE=1@x"}};  // a space after the quoted part
+    expect_refused([&] { c.send(spaced, "x\r\n"); }, "envelope.to[1]");
+    // A space inside a quoted local part is legal (RFC 5321 §4.1.2).
+    const auto r = c.send(envelope{"a@x", {"b@x", "\"john doe\"@x"}}, "x\r\n");
+    EXPECT_EQ(r.accepted(), 2u);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_hostile, send_many_refuses_a_bad_message_and_goes_on) {
+    // PIPELINING + CHUNKING: small messages go as MAIL, RCPT, "BDAT n LAST" in one write.
+    scripted_server srv(ehlo("250-PIPELINING\r\n250-CHUNKING\r\n")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .expect_line("RCPT TO:<b@x>")
+                            .expect_line("BDAT 3 LAST")
+                            .expect_exact("1\r\n")
+                            .send("250 ok\r\n250 ok\r\n250 queued 1\r\n")
+                            .expect_line("MAIL FROM:<a@x>")
+                            .expect_line("RCPT TO:<c@x>")
+                            .expect_line("BDAT 3 LAST")
+                            .expect_exact("3\r\n")
+                            .send("250 ok\r\n250 ok\r\n250 queued 3\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    connect(c, srv);
+    std::vector<outgoing> batch(3);
+    batch[0].env = envelope{"a@x", {"b@x"}};
+    batch[0].message = memory_source("1\r\n");
+    batch[1].env = envelope{"a@x", {"evil@x\r\nRCPT TO:<more@x>"}};
+    batch[1].message = memory_source("2\r\n");
+    batch[2].env = envelope{"a@x", {"c@x"}};
+    batch[2].message = memory_source("3\r\n");
+    const auto out = c.send_many(std::move(batch));
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_TRUE(out[0].ok());
+    ASSERT_FALSE(out[1].ok());
+    try {
+        std::rethrow_exception(out[1].error);
+    } catch (const error& e) {
+        EXPECT_EQ(e.code(), errc::invalid_argument);
+        EXPECT_NE(e.detail().find("envelope.to[0]"), std::string::npos) << e.detail();
+    }
+    EXPECT_TRUE(out[2].ok());
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+    EXPECT_EQ(srv.received().find("evil"), std::string::npos);
+}
+
+// ---- bounded replies ---------------------------------------------------------------------------
+
+std::string continuation_lines(int n, std::size_t width, const std::string& code = "250") {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+        std::string kw = "X-KEYWORD-" + std::to_string(i);
+        kw.resize(std::max(kw.size(), width), 'x');
+        out += code + "-" + kw + "\r\n";
+    }
+    return out;
+}
+
+TEST(smtp_hostile, giant_ehlo_many_lines) {
+    scripted_server srv(ehlo(continuation_lines(300, 0)).stall(3s));
+    client c;
+    c.limits().max_list_items = 100;
+    expect_limit(
+        c, [&] { connect(c, srv); }, "max_list_items");
+    srv.stop();  // the client hung up, possibly with bytes unread
+}
+
+TEST(smtp_hostile, giant_ehlo_beyond_4096_lines_with_default_limits) {
+    scripted_server srv(ehlo(continuation_lines(5000, 0)).stall(3s));
+    client c;
+    expect_limit(
+        c, [&] { connect(c, srv); }, "4096");
+    srv.stop();  // the client hung up, possibly with bytes unread
+}
+
+TEST(smtp_hostile, giant_ehlo_one_huge_line) {
+    scripted_server srv(ehlo("250-" + std::string(200'000, 'A') + "\r\n").stall(3s));
+    client c;
+    c.limits().max_line_length = 64 * 1024;
+    expect_limit(
+        c, [&] { connect(c, srv); }, "bytes");
+    srv.stop();  // the client hung up, possibly with bytes unread
+}
+
+TEST(smtp_hostile, giant_ehlo_total_bytes_over_max_multiline_bytes) {
+    // Every line is short and there are few of them; only the total is too much.
+    scripted_server srv(ehlo(continuation_lines(40, 200)).stall(3s));
+    client c;
+    c.limits().max_multiline_bytes = 4096;
+    expect_limit(
+        c, [&] { connect(c, srv); }, "max_multiline_bytes");
+    srv.stop();  // the client hung up, possibly with bytes unread
+}
+
+TEST(smtp_hostile, endless_greeting_is_bounded_too) {
+    scripted_server srv(script{}.send(continuation_lines(200, 100, "220")).stall(3s));
+    client c;
+    c.limits().max_multiline_bytes = 8192;
+    expect_limit(
+        c, [&] { connect(c, srv); }, "max_multiline_bytes");
+    srv.stop();  // the client hung up, possibly with bytes unread
+}
+
+TEST(smtp_hostile, auth_mechanism_flood) {
+    std::string mechs;
+    for (int i = 0; i < 300; ++i) mechs += " X-MECH-" + std::to_string(i);
+    scripted_server srv(ehlo("250-AUTH" + mechs + "\r\n").stall(3s));
+    client c;
+    c.limits().max_list_items = 100;
+    expect_limit(
+        c, [&] { connect(c, srv); }, "max_list_items");
+    srv.stop();  // the client hung up, possibly with bytes unread
+}
+
+TEST(smtp_hostile, a_reply_at_the_limits_is_fine) {
+    const std::string lines = continuation_lines(20, 0);
+    scripted_server srv(ehlo(lines).expect_line("QUIT").send("221 bye\r\n"));
+    client c;
+    c.limits().max_list_items = 22;  // 1 greeting-name line + 20 keywords + 8BITMIME
+    connect(c, srv);
+    EXPECT_TRUE(c.capabilities().eight_bit_mime);
+    EXPECT_TRUE(c.capabilities().has("X-KEYWORD-19"));
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+}  // namespace
+}  // namespace mailwire::smtp
