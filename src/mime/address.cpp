@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <optional>
 
+#include "mailwire/error.hpp"
 #include "mailwire/mime/rfc2047.hpp"
+#include "mime/detail_model.hpp"
 #include "mime/detail_rfc2047.hpp"
 #include "mime/detail_text.hpp"
 
@@ -96,7 +98,8 @@ std::vector<token> tokenize(std::string_view s) {
             // Kept as "[" + content + "]" with quoted-pairs resolved and stray brackets and
             // backslashes dropped, so that it always reads back the same (also when unterminated).
             const std::string content = read_delimited(s, i, ']');
-            t.text = "[";
+            t.text.reserve(content.size() + 2);
+            t.text.push_back('[');
             for (char ch : content)
                 if (ch != '[' && ch != ']' && ch != '\\') t.text.push_back(ch);
             t.text.push_back(']');
@@ -126,14 +129,16 @@ std::string phrase(const std::vector<token>& t, range r) {
         if (t[i].ws_before && !raw.empty()) raw.push_back(' ');
         raw += t[i].text;
     }
-    std::string name = decode_header_text(raw);
+    // Encoded words can carry CR, LF and other controls: a decoded name is made single-line
+    // text, the same rule format_mailbox applies, so a name never reads back as more than one line.
+    const std::string name = detail::single_line_text(decode_header_text(raw));
     return std::string(detail::trim(name));
 }
 
 std::string first_comment(const std::vector<token>& t, range r) {
     for (std::size_t i = r.first; i < r.second; ++i)
         if (t[i].k == kind::comment) {
-            std::string n(detail::trim(decode_header_text(t[i].text)));
+            std::string n(detail::trim(detail::single_line_text(decode_header_text(t[i].text))));
             if (!n.empty()) return n;
         }
     return {};
@@ -300,18 +305,6 @@ std::vector<piece> parse_pieces(std::string_view value) {
     return merged;
 }
 
-bool is_dot_atom(std::string_view s) {
-    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '.') {
-            if (s[i + 1] == '.') return false;
-        } else if (!detail::is_atext(s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string quote(std::string_view s) {
     std::string q = "\"";
     for (char c : s) {
@@ -322,7 +315,11 @@ std::string quote(std::string_view s) {
     return q;
 }
 
-std::string format_phrase(std::string_view name) {
+std::string format_phrase(std::string_view raw_name) {
+    // A display or group name is unstructured text: line breaks unfolded, controls dropped, so
+    // nothing in it can end the header line, even once a reader decodes the encoded words.
+    const std::string single = detail::single_line_text(raw_name);
+    const std::string_view name = detail::trim(single);
     // Non-ASCII, controls, or a literal "=?" (which readers would decode) need encoded words.
     bool ctl = false;
     for (unsigned char c : name) ctl = ctl || c < 0x20 || c == 0x7F;
@@ -343,7 +340,7 @@ std::string format_phrase(std::string_view name) {
 }  // namespace
 
 std::string mailbox::address() const {
-    std::string a = is_dot_atom(local) ? local : quote(local);
+    std::string a = detail::is_dot_atom_text(local) ? local : quote(local);
     if (!domain.empty()) {
         a.push_back('@');
         a += domain;
@@ -398,11 +395,36 @@ std::vector<mailbox> parse_mailbox_list(std::string_view header_value) {
     return out;
 }
 
+const char* detail::mailbox_problem(const mailbox& m) noexcept {
+    // The local part is written as a dot-atom or a quoted string; a quoted string may hold any
+    // printable character but no control (qtext, RFC 5322 §3.2.4): CR or LF there would end the
+    // header line.
+    for (const char c : m.local) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) return "the local part contains a control character";
+    }
+    if (!m.domain.empty() && !is_domain(m.domain))
+        return "the domain is neither a dot-atom nor a domain literal (RFC 5322 §3.4.1)";
+    return nullptr;
+}
+
 std::string format_mailbox(const mailbox& m) {
+    if (const char* why = detail::mailbox_problem(m))
+        throw error(errc::invalid_argument, std::string("mailbox: ") + why);
+    std::string out;
+    // A name that is nothing but blanks and controls is no name.
+    const std::string clean = detail::single_line_text(m.name);
+    const std::string name = detail::trim(clean).empty() ? std::string() : format_phrase(clean);
     // Without a domain (or a local part) the angle brackets keep a bare word from reading as
     // the first half of an unquoted "Doe, John <x@y>" name.
-    if (m.name.empty()) return m.local.empty() || m.domain.empty() ? "<" + m.address() + ">" : m.address();
-    return format_phrase(m.name) + " <" + m.address() + ">";
+    const bool angle = !name.empty() || m.local.empty() || m.domain.empty();
+    out.reserve(name.size() + m.local.size() + m.domain.size() + 8);
+    out.append(name);
+    if (!name.empty()) out.push_back(' ');
+    if (angle) out.push_back('<');
+    out.append(m.address());
+    if (angle) out.push_back('>');
+    return out;
 }
 
 std::string format_address_list(const std::vector<address>& list) {

@@ -2,6 +2,7 @@
 #include "mailwire/mime/builder.hpp"
 
 #include <array>
+#include <cstddef>
 #include <utility>
 
 #include "detail_model.hpp"
@@ -64,10 +65,77 @@ std::string guess_mime_type(std::string_view filename) {
 }
 
 std::string make_message_id(std::string_view domain) {
-    return "<" + detail::random_hex(16) + "@" + std::string(domain.empty() ? "localhost" : domain) + ">";
+    if (domain.empty()) domain = "localhost";
+    if (!detail::is_domain(domain) || domain.size() > detail::max_msg_id_length - 33)
+        throw error(errc::invalid_argument, "make_message_id: the domain is not a dot-atom or a domain literal");
+    std::string id;
+    id.reserve(domain.size() + 35);
+    id += '<';
+    id += detail::random_hex(16);
+    id += '@';
+    id.append(domain);
+    id += '>';
+    return id;
 }
 
 namespace {
+
+// Header names the builder writes itself; header() refuses them so that a message never gets
+// two From/Subject/Message-ID fields (RFC 5322 §3.6 allows one) or a second Content-Type that
+// readers would let win over the structure built here.
+bool builder_owned(std::string_view name) {
+    static constexpr std::array<std::string_view, 10> owned{"from",       "sender",      "to",      "cc",
+                                                            "bcc",        "reply-to",    "subject", "date",
+                                                            "message-id", "mime-version"};
+    for (const auto o : owned)
+        if (detail::iequals(name, o)) return true;
+    return name.size() >= 8 && detail::iequals(name.substr(0, 8), "content-");
+}
+
+const mailbox& checked(const mailbox& m) {
+    if (const char* why = detail::mailbox_problem(m))
+        throw error(errc::invalid_argument, std::string("message_builder: mailbox ") + why);
+    return m;
+}
+
+// "type/subtype" (RFC 2045 §5.1 tokens), nothing else: parameters are the builder's business.
+std::string checked_mime_type(std::string_view t) {
+    const auto slash = t.find('/');
+    const auto tokens = [](std::string_view x) {
+        if (x.empty()) return false;
+        for (const char c : x)
+            if (!detail::is_token_char(c)) return false;
+        return true;
+    };
+    if (slash == std::string_view::npos || !tokens(t.substr(0, slash)) || !tokens(t.substr(slash + 1)))
+        throw error(errc::invalid_argument, "message_builder: MIME type must be \"type/subtype\" (RFC 2045 tokens)");
+    return detail::to_lower(t);
+}
+
+// Content-ID (RFC 2045 §7, RFC 2392): msg-id content "left@right", or a bare dot-atom such as
+// "logo" that many mailers use; angle brackets optional.
+std::string checked_content_id(std::string_view id) {
+    if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+    if (id.find('@') == std::string_view::npos && detail::is_dot_atom_text(id) &&
+        id.size() <= detail::max_msg_id_length)
+        return std::string(id);
+    return detail::checked_msg_id(id, "message_builder: Content-ID");
+}
+
+// A file name is unstructured text: made single-line like a subject (it is written as an
+// RFC 2231 parameter, so any other character is safe).
+std::string clean_filename(std::string_view name) { return std::string(detail::trim(detail::single_line_text(name))); }
+
+// Mailboxes from a received message that can be written back; the others (control characters
+// in the local part, a malformed domain) are dropped rather than sent on.
+std::vector<mailbox> writable(std::vector<mailbox> list) {
+    std::erase_if(list, [](const mailbox& m) { return detail::mailbox_problem(m) != nullptr; });
+    return list;
+}
+
+// At most this many ids in a reply's References: the first (the thread root) and the most
+// recent ones (RFC 5322 §3.6.4 lets a writer trim References; threading needs the ends).
+constexpr std::size_t max_references = 20;
 
 std::string address_header(const std::vector<mailbox>& list) {
     std::vector<address> a;
@@ -84,14 +152,17 @@ std::string base_name(std::string_view path) {
 // "Content-Type: type/subtype; params" with the parameters folded.
 void set_type(entity& e, std::string_view mime_type, std::vector<parameter> params) {
     const content_type ct = parse_content_type(mime_type);
-    const std::string t = ct.mime_type();
-    e.set("Content-Type", t + format_parameters_folded(params, 14 + t.size()));
+    std::string t = ct.mime_type();
+    t += format_parameters_folded(params, 14 + t.size());
+    e.set("Content-Type", std::move(t));
 }
 
 void set_disposition(entity& e, std::string_view kind, const std::string& filename) {
     std::vector<parameter> params;
     if (!filename.empty()) params.push_back(parameter{"filename", filename});
-    e.set("Content-Disposition", std::string(kind) + format_parameters_folded(params, 21 + kind.size()));
+    std::string v(kind);
+    v += format_parameters_folded(params, 21 + kind.size());
+    e.set("Content-Disposition", std::move(v));
 }
 
 bool starts_with_prefix(std::string_view subject, std::string_view prefix) {
@@ -139,26 +210,32 @@ std::string who(const entity& original) {
 }  // namespace
 
 message_builder& message_builder::from(mailbox m) {
+    checked(m);
     from_ = std::move(m);
     return *this;
 }
 message_builder& message_builder::sender(mailbox m) {
+    checked(m);
     sender_ = std::move(m);
     return *this;
 }
 message_builder& message_builder::to(mailbox m) {
+    checked(m);
     to_.push_back(std::move(m));
     return *this;
 }
 message_builder& message_builder::cc(mailbox m) {
+    checked(m);
     cc_.push_back(std::move(m));
     return *this;
 }
 message_builder& message_builder::bcc(mailbox m) {
+    checked(m);
     bcc_.push_back(std::move(m));
     return *this;
 }
 message_builder& message_builder::reply_to(mailbox m) {
+    checked(m);
     reply_to_.push_back(std::move(m));
     return *this;
 }
@@ -179,19 +256,22 @@ message_builder& message_builder::date(date_time d) {
     return *this;
 }
 message_builder& message_builder::message_id(std::string id) {
-    message_id_ = std::move(id);
+    message_id_ = detail::checked_msg_id(id, "message_builder: Message-ID");
     return *this;
 }
 
 message_builder& message_builder::header(std::string name, std::string value) {
+    detail::check_header_field(name, value);
+    if (builder_owned(name))
+        throw error(errc::invalid_argument, "message_builder: " + name + " is set by the builder; use its own setter");
     headers_.emplace_back(std::move(name), std::move(value));
     return *this;
 }
 
 message_builder& message_builder::attach(std::string filename, std::string data, std::string mime_type) {
     part p;
-    p.mime_type = mime_type.empty() ? guess_mime_type(filename) : std::move(mime_type);
-    p.filename = std::move(filename);
+    p.filename = clean_filename(filename);
+    p.mime_type = mime_type.empty() ? guess_mime_type(p.filename) : checked_mime_type(mime_type);
     p.data = std::move(data);
     attachments_.push_back(std::move(p));
     return *this;
@@ -199,8 +279,8 @@ message_builder& message_builder::attach(std::string filename, std::string data,
 
 message_builder& message_builder::attach_file(const std::string& path, std::string mime_type) {
     part p;
-    p.filename = base_name(path);
-    p.mime_type = mime_type.empty() ? guess_mime_type(p.filename) : std::move(mime_type);
+    p.filename = clean_filename(base_name(path));
+    p.mime_type = mime_type.empty() ? guess_mime_type(p.filename) : checked_mime_type(mime_type);
     p.path = path;
     attachments_.push_back(std::move(p));
     return *this;
@@ -209,10 +289,10 @@ message_builder& message_builder::attach_file(const std::string& path, std::stri
 message_builder& message_builder::inline_image(std::string content_id, std::string filename, std::string data,
                                                std::string mime_type) {
     part p;
-    p.mime_type = mime_type.empty() ? guess_mime_type(filename) : std::move(mime_type);
-    p.filename = std::move(filename);
+    p.content_id = checked_content_id(content_id);
+    p.filename = clean_filename(filename);
+    p.mime_type = mime_type.empty() ? guess_mime_type(p.filename) : checked_mime_type(mime_type);
     p.data = std::move(data);
-    p.content_id = std::move(content_id);
     inline_.push_back(std::move(p));
     return *this;
 }
@@ -226,13 +306,15 @@ message_builder& message_builder::attach_message(const entity& msg) {
 }
 
 message_builder message_builder::reply(const entity& original, bool reply_all, std::optional<mailbox> self) {
+    // Everything taken from `original` is sender-controlled: addresses that cannot be written
+    // back are dropped, the subject is made single-line, and message ids are re-validated.
     message_builder b;
-    auto to = flatten(original.reply_to());
-    if (to.empty()) to = flatten(original.from());
+    auto to = writable(flatten(original.reply_to()));
+    if (to.empty()) to = writable(flatten(original.from()));
     for (auto& m : to) b.to(m);
     if (reply_all) {
-        auto others = flatten(original.to());
-        for (auto& m : flatten(original.cc())) others.push_back(m);
+        auto others = writable(flatten(original.to()));
+        for (auto& m : writable(flatten(original.cc()))) others.push_back(m);
         for (auto& m : others) {
             bool skip = self && same_address(m, *self);
             for (const auto& t : b.to_) skip = skip || same_address(m, t);
@@ -241,14 +323,31 @@ message_builder message_builder::reply(const entity& original, bool reply_all, s
         }
     }
     if (self) b.from(*self);
-    const std::string subject = original.subject();
+    const std::string subject(detail::trim(detail::single_line_text(original.subject())));
     b.subject(starts_with_prefix(subject, "re:") ? subject : "Re: " + subject);
+    // RFC 5322 §3.6.4: In-Reply-To = the parent's Message-ID; References = the parent's
+    // References (or, without them, its single In-Reply-To id) followed by its Message-ID.
+    // Ids are taken only when they are valid msg-ids, so no received byte becomes a line break.
     const std::string id = original.message_id();
-    if (!id.empty()) {
-        b.header("In-Reply-To", "<" + id + ">");
-        std::string refs;
-        for (const auto& r : original.references()) refs += "<" + r + "> ";
-        b.header("References", refs + "<" + id + ">");
+    std::vector<std::string> refs;
+    for (auto& r : original.references())
+        if (detail::is_msg_id(r)) refs.push_back(std::move(r));
+    if (refs.empty() && detail::is_msg_id(original.in_reply_to())) refs.push_back(original.in_reply_to());
+    if (detail::is_msg_id(id)) {
+        refs.push_back(id);
+        b.headers_.emplace_back("In-Reply-To", "<" + id + ">");
+    }
+    if (refs.size() > max_references)  // keep the root and the most recent
+        refs.erase(refs.begin() + 1, refs.end() - static_cast<std::ptrdiff_t>(max_references - 1));
+    if (!refs.empty()) {
+        std::string v;
+        for (const auto& r : refs) {
+            if (!v.empty()) v += ' ';
+            v += '<';
+            v += r;
+            v += '>';
+        }
+        b.headers_.emplace_back("References", std::move(v));
     }
     std::string attribution = "On ";
     if (auto d = original.date()) attribution += format_date(*d) + ", ";
@@ -259,7 +358,7 @@ message_builder message_builder::reply(const entity& original, bool reply_all, s
 
 message_builder message_builder::forward(const entity& original, bool as_attachment) {
     message_builder b;
-    const std::string subject = original.subject();
+    const std::string subject(detail::trim(detail::single_line_text(original.subject())));
     b.subject(starts_with_prefix(subject, "fwd:") ? subject : "Fwd: " + subject);
     if (as_attachment) {
         b.attach_message(original);
@@ -268,9 +367,10 @@ message_builder message_builder::forward(const entity& original, bool as_attachm
         t += "From: " + who(original) + "\n";
         if (auto d = original.date()) t += "Date: " + format_date(*d) + "\n";
         t += "Subject: " + subject + "\n";
-        const auto to = flatten(original.to());
+        const auto to = writable(flatten(original.to()));
         if (!to.empty()) t += "To: " + address_header(to) + "\n";
-        t += "\n" + original_text(original);
+        t += '\n';
+        t += original_text(original);
         b.text(std::move(t));
     }
     return b;
@@ -352,7 +452,7 @@ message message_builder::build() const {
     if (!reply_to_.empty()) m.add("Reply-To", address_header(reply_to_));
     m.add("Subject", encode_header_text(subject_, 9));
     m.add("Date", format_date(date_ ? *date_ : now_utc()));
-    m.add("Message-ID", message_id_.empty() ? make_message_id(from_->domain_ascii()) : message_id_);
+    m.add("Message-ID", message_id_.empty() ? make_message_id(from_->domain_ascii()) : "<" + message_id_ + ">");
     for (const auto& [n, v] : headers_) m.add(n, v);
     m.add("MIME-Version", "1.0");
     for (const auto& h : content) m.add(h.name, h.value);

@@ -30,6 +30,29 @@ inline std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
+/// Unstructured header text (Subject, display and group names, file names) made safe for a
+/// header: every line break (CRLF, bare CR or bare LF) and the blanks around it become one space,
+/// as unfolding would (RFC 5322 §2.2.3), and the other C0 controls (HT excepted) and DEL are
+/// removed, so no caller- or sender-supplied text can start a new header line. Idempotent.
+inline std::string single_line_text(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const char c = s[i];
+        if (c == '\r' || c == '\n') {
+            while (!out.empty() && is_wsp(out.back())) out.pop_back();
+            while (i < s.size() && (is_blank(s[i]) || s[i] == '\0')) ++i;
+            out += ' ';
+            continue;
+        }
+        const auto u = static_cast<unsigned char>(c);
+        if ((u >= 0x20 && u != 0x7F) || c == '\t') out += c;
+        ++i;
+    }
+    return out;
+}
+
 /// Hex digit value, -1 when not a hex digit (either case).
 inline int hex_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "detail_model.hpp"
+#include "detail_rfc2047.hpp"
 #include "detail_text.hpp"
 #include "mailwire/error.hpp"
 #include "mailwire/mime/charset.hpp"
@@ -90,6 +91,45 @@ std::vector<std::string> message_ids(std::string_view v) {
     return ids;
 }
 
+bool is_dot_atom_text(std::string_view s) noexcept {
+    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '.') {
+            if (s[i + 1] == '.') return false;  // s.back() != '.', so i + 1 is in range
+        } else if (!is_atext(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_domain(std::string_view s) noexcept {
+    if (s.size() >= 2 && s.front() == '[' && s.back() == ']') {
+        // dtext = %d33-90 / %d94-126 (RFC 5322 §3.4.1), plus UTF-8 (RFC 6532).
+        for (const char c : s.substr(1, s.size() - 2)) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u < 33 || u == 127 || c == '[' || c == ']' || c == '\\') return false;
+        }
+        return true;
+    }
+    return is_dot_atom_text(s);
+}
+
+bool is_msg_id(std::string_view id) noexcept {
+    if (id.size() > max_msg_id_length) return false;
+    const auto at = id.rfind('@');
+    if (at == std::string_view::npos) return false;
+    return is_dot_atom_text(id.substr(0, at)) && is_domain(id.substr(at + 1));
+}
+
+std::string checked_msg_id(std::string_view id, std::string_view what) {
+    std::string_view core = id;
+    if (core.size() >= 2 && core.front() == '<' && core.back() == '>') core = core.substr(1, core.size() - 2);
+    if (!is_msg_id(core))
+        throw error(errc::invalid_argument, std::string(what) + ": not a message id of the form <left@right>");
+    return std::string(core);
+}
+
 }  // namespace detail
 
 std::string header::unfolded() const { return detail::unfold(value); }
@@ -133,6 +173,7 @@ std::vector<std::string> entity::get_all(std::string_view name) const {
 }
 
 void entity::set(std::string_view name, std::string value) {
+    detail::check_header_field(name, value);  // before anything changes
     bool done = false;
     for (auto it = headers_.begin(); it != headers_.end();) {
         if (!detail::iequals(it->name, name)) {
@@ -153,6 +194,7 @@ void entity::set(std::string_view name, std::string value) {
 }
 
 void entity::add(std::string name, std::string value) {
+    detail::check_header_field(name, value);
     headers_.push_back(header{std::move(name), std::move(value), {}});
 }
 
@@ -435,6 +477,19 @@ message message::load(const std::string& path, const parser_options& options) {
     opt.decode = false;
     parse_file(path, b, opt);
     return result;
+}
+
+void message::set_envelope(std::string line) {
+    if (!line.empty()) {
+        std::string_view body(line);
+        if (body.back() == '\n') body.remove_suffix(1);
+        if (!body.empty() && body.back() == '\r') body.remove_suffix(1);
+        const bool one_line = body.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+        if (line.back() != '\n' || !one_line || body.substr(0, 5) != "From ")
+            throw error(errc::invalid_argument,
+                        "mbox envelope must be a single \"From \" line ending in LF or CRLF, without NUL");
+    }
+    envelope_ = std::move(line);
 }
 
 // ---- mbox ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "mailwire/error.hpp"
 #include "mailwire/mime/charset.hpp"
 #include "mailwire/mime/rfc2047.hpp"
 #include "mime/detail_text.hpp"
@@ -322,10 +323,19 @@ std::vector<std::string> encode_2231_pieces(std::string_view v, std::size_t max)
     return pieces;
 }
 
+// A structured token written into a header (type, subtype, disposition kind, parameter name):
+// RFC 2045 §5.1 token. Anything else ("x; boundary=y", a CR or LF) would add parameters or
+// lines the caller did not ask for, so it is refused before anything is produced.
+void check_token(std::string_view t, const char* what) {
+    if (t.empty() || !std::all_of(t.begin(), t.end(), is_token_char))
+        throw error(errc::invalid_argument, std::string(what) + " is not an RFC 2045 token");
+}
+
 // Each "name=value" unit, continuation segments as separate units.
 std::vector<std::string> parameter_units(const std::vector<parameter>& params) {
     constexpr std::size_t max_unit = 72;  // so a unit plus "; " fits a 78-character line
     std::vector<std::string> units;
+    for (const auto& p : params) check_token(p.name, "parameter name");
     for (const auto& p : params) {
         const std::string name = detail::to_lower(p.name);
         if (needs_extended(p.value)) {
@@ -469,8 +479,19 @@ std::string format_parameters_folded(const std::vector<parameter>& params, std::
     return out;
 }
 
-std::string format_content_type(const content_type& ct) { return ct.mime_type() + format_parameters(ct.params); }
+std::string format_content_type(const content_type& ct) {
+    check_token(ct.type, "Content-Type type");
+    check_token(ct.subtype, "Content-Type subtype");
+    std::string out = ct.mime_type();
+    out += format_parameters(ct.params);
+    return out;
+}
 
-std::string format_content_disposition(const content_disposition& cd) { return cd.kind + format_parameters(cd.params); }
+std::string format_content_disposition(const content_disposition& cd) {
+    if (!cd.kind.empty()) check_token(cd.kind, "Content-Disposition kind");
+    std::string out = cd.kind;
+    out += format_parameters(cd.params);
+    return out;
+}
 
 }  // namespace mailwire::mime

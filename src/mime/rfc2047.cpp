@@ -188,7 +188,9 @@ std::string decode_header_text(std::string_view raw) {
 }
 
 std::string encode_header_text(std::string_view utf8, std::size_t first_line_used) {
-    return detail::encode_words(utf8, false, true, first_line_used);
+    // Unstructured text is one logical line: line breaks become spaces and controls go, so
+    // neither the header nor (after decoding) the reader's copy of it can gain a line.
+    return detail::encode_words(detail::single_line_text(utf8), false, true, first_line_used);
 }
 
 std::string detail::encode_words(std::string_view utf8, bool phrase, bool fold, std::size_t first_line_used) {

@@ -8,23 +8,71 @@
 #include <cstring>
 #include <memory>
 
+#include "detail_model.hpp"
+#include "detail_text.hpp"
 #include "mailwire/error.hpp"
 
 namespace mailwire::mime {
 
 output::~output() = default;
 
+namespace detail {
+
+void check_header_name(std::string_view name) {
+    // RFC 5322 §2.2: ftext = %d33-57 / %d59-126. A longer name could not share a line with its
+    // colon within the 998-octet limit of §2.1.1.
+    if (name.empty()) throw error(errc::invalid_argument, "header name is empty");
+    if (name.size() > 996) throw error(errc::invalid_argument, "header name longer than 996 characters");
+    for (const char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 33 || u > 126 || c == ':')
+            throw error(errc::invalid_argument,
+                        "header name contains a character that is not printable US-ASCII or is a colon");
+    }
+}
+
+void check_header_value(std::string_view name, std::string_view value) {
+    // The only line break a field body may contain is folding: CRLF followed by WSP (RFC 5322
+    // §2.2.3), and a continuation line of nothing but blanks is obsolete syntax (§4.2) that
+    // readers treat as the end of the header block. Anything else would let the value start a
+    // header (or the body) of its own.
+    const auto bad = [&](const char* what) {
+        return error(errc::invalid_argument, std::string("header ") + std::string(name) + ": value contains " + what);
+    };
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c == '\0') throw bad("a NUL character");
+        if (c == '\n') throw bad("a bare LF (only CRLF followed by a space or tab may fold a header)");
+        if (c != '\r') continue;
+        if (i + 1 >= value.size() || value[i + 1] != '\n')
+            throw bad("a bare CR (only CRLF followed by a space or tab may fold a header)");
+        if (i + 2 >= value.size() || !is_wsp(value[i + 2])) throw bad("a line break not followed by a space or tab");
+        std::size_t j = i + 2;
+        while (j < value.size() && is_wsp(value[j])) ++j;
+        if (j == value.size() || value[j] == '\r' || value[j] == '\n') throw bad("an empty continuation line");
+        i = j - 1;
+    }
+}
+
+void check_header_field(std::string_view name, std::string_view value) {
+    check_header_name(name);
+    check_header_value(name, value);
+}
+
+}  // namespace detail
+
 std::string format_header(std::string_view name, std::string_view value) {
+    // Every header line written from API values passes here (the entity writer calls it for
+    // each header without raw bytes), so the injection rule holds even for a header list
+    // edited after entity::set/add checked it.
+    detail::check_header_field(name, value);
     std::string out;
     out.reserve(name.size() + value.size() + 8);
     out.append(name);
     out += ':';
-    if (value.find('\n') != std::string_view::npos) {  // pre-folded
-        if (!value.empty() && value.front() != ' ' && value.front() != '\t') out += ' ';
-        for (std::size_t i = 0; i < value.size(); ++i) {
-            if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r')) out += '\r';
-            out += value[i];
-        }
+    if (value.find('\r') != std::string_view::npos) {  // pre-folded, checked above: CRLF WSP only
+        if (value.front() != ' ' && value.front() != '\t' && value.front() != '\r') out += ' ';
+        out.append(value);
         out += "\r\n";
         return out;
     }
@@ -36,10 +84,12 @@ std::string format_header(std::string_view name, std::string_view value) {
     while (i < value.size()) {
         // A segment: leading blanks, then the word up to the next blank.
         std::size_t j = i;
-        while (j < value.size() && (value[j] == ' ' || value[j] == '\t')) ++j;
-        while (j < value.size() && value[j] != ' ' && value[j] != '\t') ++j;
+        while (j < value.size() && detail::is_wsp(value[j])) ++j;
+        const bool has_word = j < value.size();
+        while (j < value.size() && !detail::is_wsp(value[j])) ++j;
         const std::string_view seg = value.substr(i, j - i);
-        if (col + seg.size() > width && col > min_col && (seg.front() == ' ' || seg.front() == '\t')) {
+        // Never fold before trailing blanks: that would write a blank continuation line.
+        if (has_word && col + seg.size() > width && col > min_col && detail::is_wsp(seg.front())) {
             out += "\r\n";
             col = 0;
         }

@@ -13,7 +13,7 @@ namespace mailwire::mime {
 
 /// One mailbox: "Name <local@domain>".
 struct MAILWIRE_API mailbox {
-    std::string name;    ///< display name, decoded (RFC 2047) to UTF-8; "" when none
+    std::string name;    ///< display name, decoded (RFC 2047) to UTF-8, single-line; "" when none
     std::string local;   ///< local part, unquoted (quoted-pairs resolved), ASCII or UTF-8
     std::string domain;  ///< domain as written (ASCII, UTF-8 or a [literal]); "" when missing
 
@@ -41,7 +41,9 @@ struct MAILWIRE_API address {
     friend bool operator==(const address&, const address&) = default;
 };
 
-/// Parses an address-list header value (From, To, Cc, Reply-To, ...). Lenient and never throws:
+/// Parses an address-list header value (From, To, Cc, Reply-To, ...). Display names are decoded
+/// and made single-line (line breaks to spaces, control characters other than tab removed).
+/// Lenient and never throws:
 /// whatever cannot be understood is skipped; an empty or hopeless value gives an empty list.
 /// Handles groups (empty ones too), route addresses `<@a,@b:x@y>`, quoted local parts, comments
 /// (a comment serves as the name of a bare address: `x@y (Name)`), addresses without angle brackets
@@ -53,10 +55,15 @@ MAILWIRE_API std::vector<address> parse_address_list(std::string_view header_val
 MAILWIRE_API std::vector<mailbox> parse_mailbox_list(std::string_view header_value);
 
 /// "Name <local@domain>" with the name quoted or RFC 2047-encoded as needed; just the address
-/// when there is no name. No folding.
+/// when there is no name. No folding. The name is unstructured text: line breaks (with their
+/// blanks) become one space and other control characters (tab excepted) are removed, so it
+/// stays on one line even once decoded. Throws mailwire::error (invalid_argument) when the local
+/// part contains a control character or the domain is neither a dot-atom nor a domain literal
+/// (RFC 5322 §3.4.1): such an address cannot be written without breaking the header.
 MAILWIRE_API std::string format_mailbox(const mailbox& m);
 
-/// Addresses separated by ", "; groups as "Name: a, b;". No folding.
+/// Addresses separated by ", "; groups as "Name: a, b;". No folding. Names and mailboxes as
+/// for format_mailbox (same exception).
 MAILWIRE_API std::string format_address_list(const std::vector<address>& list);
 
 }  // namespace mailwire::mime

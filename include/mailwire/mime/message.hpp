@@ -58,9 +58,15 @@ public:
     [[nodiscard]] std::vector<std::string> get_all(std::string_view name) const;
     /// Sets `name` to `value` (replacing the first such header in place and removing the others,
     /// or appending). The value is written as given: encode it first (encode_header_text,
-    /// format_address_list, ...). It is folded when written.
+    /// format_address_list, ...). It is folded when written, unless it is already folded.
+    ///
+    /// Header injection guard: throws mailwire::error (invalid_argument), changing nothing, when
+    /// `name` is not an RFC 5322 §2.2 field name (1..996 printable US-ASCII characters except
+    /// colon) or `value` contains NUL or any line break other than folding (CRLF followed by a
+    /// space or tab and then by something other than blanks): no bare CR, no bare LF, no empty
+    /// continuation line. The same rule is applied again by format_header when writing.
     void set(std::string_view name, std::string value);
-    /// Appends a header.
+    /// Appends a header. Same checks (and exception) as set().
     void add(std::string name, std::string value);
     /// Removes every `name` header; returns how many.
     std::size_t remove(std::string_view name);
@@ -187,8 +193,11 @@ public:
 
     /// The mbox "From " line this message came with (with line end), "" when none.
     [[nodiscard]] const std::string& envelope() const noexcept { return envelope_; }
-    /// Sets the mbox "From " line (with line end) written before the message.
-    void set_envelope(std::string line) { envelope_ = std::move(line); }
+    /// Sets the mbox "From " line (with line end) written before the message; "" for none.
+    /// Throws mailwire::error (invalid_argument) unless `line` is one line that starts with
+    /// "From " and ends with its only LF or CRLF, without NUL: anything else would put extra
+    /// lines (headers) in front of the message.
+    void set_envelope(std::string line);
     /// The line end that separated it from the next mbox message.
     [[nodiscard]] const std::string& trailer() const noexcept { return trailer_; }
 

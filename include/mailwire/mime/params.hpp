@@ -88,17 +88,22 @@ MAILWIRE_API std::vector<parameter> parse_parameters(std::string_view list);
 /// non-ASCII values and values with control characters use RFC 2231 (`name*=utf-8''%E2%82%AC`),
 /// and values that would make a long line are split into RFC 2231 continuations
 /// (`name*0*=utf-8''...; name*1*=...` or quoted `name*0="..."`). Folding is left to the caller
-/// (see format_parameters_folded for a ready-folded form).
+/// (see format_parameters_folded for a ready-folded form). Values are always written safely (any
+/// control character forces the RFC 2231 form); a parameter name that is not an RFC 2045 token
+/// (empty, or with a space, control, CR/LF or tspecial such as ';' or '=') throws mailwire::error
+/// (invalid_argument), since it would inject parameters or lines.
 MAILWIRE_API std::string format_parameters(const std::vector<parameter>& params);
 
 /// As format_parameters, but folded with CRLF SP before a parameter whenever it would push the
 /// line past 76 characters. `first_line_used` is how much of the first line is already taken
-/// (e.g. "Content-Type: text/plain" = 24).
+/// (e.g. "Content-Type: text/plain" = 24). Same parameter name check as format_parameters.
 MAILWIRE_API std::string format_parameters_folded(const std::vector<parameter>& params, std::size_t first_line_used);
 
-/// "type/subtype" + format_parameters(params).
+/// "type/subtype" + format_parameters(params). Throws mailwire::error (invalid_argument) when the
+/// type or subtype is not an RFC 2045 token, or as format_parameters.
 MAILWIRE_API std::string format_content_type(const content_type& ct);
-/// kind + format_parameters(params).
+/// kind + format_parameters(params). Throws mailwire::error (invalid_argument) when a non-empty
+/// kind is not an RFC 2045 token, or as format_parameters.
 MAILWIRE_API std::string format_content_disposition(const content_disposition& cd);
 
 }  // namespace mailwire::mime

@@ -27,6 +27,11 @@ MAILWIRE_API std::string decode_header_text(std::string_view raw);
 /// alphabet of RFC 2047 §5(3)), plain words are kept, and the line is folded with CRLF SP so no
 /// line exceeds 76 characters where possible. `first_line_used` is how much of the first line the
 /// caller has already used (e.g. "Subject: " = 9).
+///
+/// The text is first made single-line, so it can never inject a header: every line break
+/// (CRLF, bare CR or bare LF) with the blanks around it becomes one space (RFC 5322 §2.2.3
+/// unfolding), and other C0 controls (tab excepted) and DEL are removed. Decoding the result
+/// therefore gives that single-line text, not necessarily `utf8` itself.
 MAILWIRE_API std::string encode_header_text(std::string_view utf8, std::size_t first_line_used = 0);
 
 }  // namespace mailwire::mime

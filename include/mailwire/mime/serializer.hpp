@@ -48,7 +48,13 @@ MAILWIRE_API void write_file(const message& m, const std::string& path);
 
 /// A header field written canonically: "Name: value" CRLF, folded at whitespace so lines stay
 /// within 78 columns where possible. A value that already contains line breaks is taken as
-/// pre-folded (its line ends are made CRLF).
+/// pre-folded and written as it is.
+///
+/// Every header the serialiser writes from API values goes through here, so this is where header
+/// injection stops: throws mailwire::error (invalid_argument) when `name` is not an RFC 5322 §2.2
+/// field name (1..996 printable US-ASCII characters except colon) or `value` contains NUL or a
+/// line break that is not folding (CRLF followed by a space or tab, then by something other than
+/// blanks; RFC 5322 §2.2.3): a bare CR, a bare LF and an empty continuation line are rejected.
 [[nodiscard]] MAILWIRE_API std::string format_header(std::string_view name, std::string_view value);
 
 }  // namespace mailwire::mime

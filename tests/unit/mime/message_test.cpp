@@ -121,7 +121,8 @@ TEST(MimeMessage, FormatHeaderFolds) {
     EXPECT_GT(lines, 1);
     const auto m = mime::message::parse(h + "\r\n");
     EXPECT_EQ(m.get("x-long"), std::string(value.substr(0, value.size() - 1)));
-    EXPECT_EQ(mime::format_header("A", "b\nc"), "A: b\r\nc\r\n");  // pre-folded value: CRLF
+    EXPECT_EQ(mime::format_header("A", "b\r\n c"), "A: b\r\n c\r\n");       // pre-folded value kept
+    EXPECT_THROW((void)mime::format_header("A", "b\nc"), mailwire::error);  // a bare LF is no folding
     EXPECT_EQ(mime::format_header("A", std::string(100, 'x')), "A: " + std::string(100, 'x') + "\r\n");
 }
 
