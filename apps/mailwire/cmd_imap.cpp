@@ -26,6 +26,7 @@
 #include "mailwire/mime/date.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "safe_file.hpp"
 
 namespace mailwire::cli {
 namespace {
@@ -49,11 +50,12 @@ struct imap_state {
     std::string date;
     std::string destination;
     bool no_expunge = false, expunge_all = false;
+    bool skip_existing = false;  ///< fetch --body -o DIR: leave out messages whose file is there
     double wait = 0;
     unsigned count = 0;
 };
 
-void print_json(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
+void print_json(const json& j) { std::cout << json_text(j) << "\n"; }
 
 /// A client that logs out when it goes out of scope, also after a refused command (the session is
 /// still good then; only a protocol error closes it).
@@ -71,7 +73,7 @@ struct session {
 /// Connects, logs in (IMAP LOGIN for --auth legacy) and insists on being logged in: every command
 /// but caps works on a user's mailboxes.
 void open_session(imap::client& c, session_setup& setup, const connection_options& o) {
-    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
+    setup.open(c, o, [&](const secret& pw) { c.login(o.user, pw); });
     if (!c.is_authenticated())
         throw usage_error("this command works on a user's mailboxes: give --user and --password-env VAR");
 }
@@ -94,12 +96,10 @@ std::size_t columns(std::string_view s) {
     return n;
 }
 
-/// `s` without control characters, cut to `width` columns ("…" marks a cut), padded to it when
-/// `pad`.
+/// `s` as terminal_text() shows it (controls and bidi overrides escaped, TAB as a space), cut to
+/// `width` columns ("…" marks a cut), padded to it when `pad`.
 std::string fit(std::string_view s, std::size_t width, bool pad = true) {
-    std::string clean;
-    clean.reserve(s.size());
-    for (const char ch : s) clean += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? ' ' : ch;
+    std::string clean = terminal_text(s);
     if (columns(clean) > width) {
         std::string cut;
         std::size_t n = 0;
@@ -184,7 +184,7 @@ std::string first_sender(const imap::envelope& e) {
 int run_caps(const connection_options& o) {
     imap::client c;
     session_setup setup;
-    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
+    setup.open(c, o, [&](const secret& pw) { c.login(o.user, pw); });
     if (o.json) {
         auto j = session_json(c);
         j["ok"] = true;
@@ -200,7 +200,7 @@ int run_caps(const connection_options& o) {
         if (!o.user.empty()) r.field("logged in", fmt::format("{} with {}", o.user, c.authenticated_with()));
         r.field("capabilities", join(c.capabilities()));
         r.field("auth", join(c.auth_mechanisms()));
-        std::cout << r.str();
+        print_out(r.str());
     }
     c.disconnect();
     return exit_ok;
@@ -262,7 +262,7 @@ int run_list(const imap_state& st) {
     }
 
     std::size_t name_w = 7;
-    for (const auto& e : entries) name_w = std::max(name_w, columns(e.entry.name));
+    for (const auto& e : entries) name_w = std::max(name_w, columns(terminal_text(e.entry.name)));
     name_w = std::min<std::size_t>(name_w, output_width() - (counts ? 40 : 20));
     std::string out = fit("MAILBOX", name_w) + "  " + fit("SPECIAL-USE", 12, counts);
     if (counts) out += right("MESSAGES", 9) + right("UNSEEN", 8);
@@ -281,7 +281,7 @@ int run_list(const imap_state& st) {
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";
     }
-    std::cout << out;
+    print_out(out);
     return exit_ok;
 }
 
@@ -322,7 +322,7 @@ int run_status(const imap_state& st) {
     field("uidvalidity", s.uidvalidity);
     field("highestmodseq", s.highestmodseq);
     if (s.size) r.field("size", fmt::format("{} ({} bytes)", human_bytes(*s.size), *s.size));
-    std::cout << r.str();
+    print_out(r.str());
     return exit_ok;
 }
 
@@ -361,8 +361,8 @@ void fetch_envelopes(imap::client& c, const imap_state& st, const fetch_target& 
     const std::size_t from_w = std::max<std::size_t>(10, rest * 2 / 5);
     const std::size_t subject_w = std::max<std::size_t>(10, rest > from_w + 2 ? rest - from_w - 2 : 0);
     if (!st.o.json)
-        std::cout << right("UID", 7) << "  " << fit("DATE", 16) << "  " << fit("FROM", from_w) << "  "
-                  << right("SIZE", 8) << "  " << fit("FLAGS", 5) << "  SUBJECT\n";
+        print_out(right("UID", 7) + "  " + fit("DATE", 16) + "  " + fit("FROM", from_w) + "  " + right("SIZE", 8) +
+                  "  " + fit("FLAGS", 5) + "  SUBJECT\n");
     c.fetch(
         t.set, "UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE",
         [&](const imap::fetch_data& f) {
@@ -392,7 +392,7 @@ void fetch_envelopes(imap::client& c, const imap_state& st, const fetch_target& 
                                fit(first_sender(e), from_w) + "  " +
                                right(f.rfc822_size ? human_bytes(*f.rfc822_size) : "", 8) + "  " +
                                fit(flag_letters(flags), 5) + "  " + fit(e.subject, subject_w, false);
-            std::cout << line << "\n";
+            print_out(line + "\n");
         },
         fo);
     if (st.o.json) print_json({{"ok", true}, {"mailbox", st.mailbox}, {"messages", list}});
@@ -443,122 +443,138 @@ void fetch_headers(imap::client& c, const imap_state& st, const fetch_target& t)
                     {{"seq", f.seq}, {"uid", *f.uid}, {"headers", h->data}, {"fields", header_fields(h->data)}});
                 return;
             }
-            if (!t.single) std::cout << "==> UID " << *f.uid << " <==\n";
-            std::cout << h->data;
+            // Human output, not a copy of the message (that is --body): the raw header block keeps
+            // its line ends and folding TABs, but a raw ESC or C1 in it is shown escaped.
+            if (!t.single) print_out(fmt::format("==> UID {} <==\n", *f.uid));
+            print_out(h->data);
             std::cout.flush();
         },
         fo);
     if (st.o.json) print_json({{"ok", true}, {"mailbox", st.mailbox}, {"messages", list}});
 }
 
-struct file_closer {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
-
 /// BODY.PEEK[] of each message, streamed as it arrives (literal_sink) into DIR/<UID>.eml, or to
-/// stdout for a single message. Never holds a message in memory.
+/// stdout for a single message. Never holds a message in memory. Files go through safe_file: a
+/// 0600 temporary, published with a rename that never replaces, removed on any error.
 int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
-    namespace fs = std::filesystem;
     // First the sizes (for the progress meter and to know how many messages the set matches).
     imap::fetch_options fo;
     fo.uid = t.uid;
-    std::uint64_t total = 0;
-    std::vector<std::uint32_t> uids;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> found;  // UID, size
     c.fetch(
         t.set, "UID RFC822.SIZE",
         [&](const imap::fetch_data& f) {
             if (!f.uid || !f.rfc822_size) return;
-            uids.push_back(*f.uid);
-            total += *f.rfc822_size;
+            found.emplace_back(*f.uid, *f.rfc822_size);
         },
         fo);
     const bool to_stdout = st.out_dir.empty();
-    if (to_stdout && uids.size() != 1) {
-        if (uids.empty())
+    if (to_stdout && found.size() != 1) {
+        if (found.empty())
             throw command_error(errc::command_failed,
                                 fmt::format("no message matches {} {} in {}", t.uid ? "UID" : "sequence number",
                                             t.set.to_string(), st.mailbox));
         throw usage_error(
-            fmt::format("--body without -o DIR writes one message to stdout, but {} match; give -o DIR", uids.size()));
+            fmt::format("--body without -o DIR writes one message to stdout, but {} match; give -o DIR", found.size()));
     }
-    if (!to_stdout) {
-        std::error_code ec;
-        fs::create_directories(st.out_dir, ec);
-        if (ec) throw error(errc::io_error, fmt::format("cannot create {}: {}", st.out_dir, ec.message()));
+
+    // An existing DIR/UID.eml is never replaced: --skip-existing leaves those messages out, and
+    // without it the command refuses before downloading anything.
+    std::unique_ptr<output_dir> dir;
+    std::vector<std::uint32_t> uids, skipped, in_the_way;
+    std::uint64_t total = 0;
+    if (!to_stdout) dir = std::make_unique<output_dir>(st.out_dir);
+    for (const auto& [uid, size] : found) {
+        if (dir && dir->has(fmt::format("{}.eml", uid))) {
+            (st.skip_existing ? skipped : in_the_way).push_back(uid);
+            continue;
+        }
+        uids.push_back(uid);
+        total += size;
     }
+    if (!in_the_way.empty())
+        throw error(errc::io_error, fmt::format("{} of the files exist already in {} (first: {}.eml); existing files "
+                                                "are never replaced: give --skip-existing to fetch only the others",
+                                                in_the_way.size(), st.out_dir, in_the_way.front()));
 
     progress meter(progress_enabled(st.o.progress) && (st.o.progress == "always" || total >= 1'000'000),
                    fmt::format("fetch {}", st.mailbox), total);
-    std::unique_ptr<std::FILE, file_closer> file;
-    std::string part_path;
+    std::unique_ptr<temp_file> file;  // the body arriving now; its destructor removes it on any error
     json written = json::array();
+    json not_replaced = json::array();
     std::uint64_t bytes = 0;
 
-    // Each body goes to DIR/.mailwire-SEQ.part while it arrives (the literal announces only the
-    // sequence number) and is renamed to UID.eml when its FETCH response is complete.
+    // Each body goes to a temporary while it arrives (the literal announces only the sequence
+    // number) and is published as UID.eml when its FETCH response is complete.
     imap::literal_sink sink;
     sink.threshold = 1;
-    sink.begin = [&](std::uint32_t seq, std::string_view, std::uint64_t) {
-        if (to_stdout) return;
-        part_path = (fs::path(st.out_dir) / fmt::format(".mailwire-{}.part", seq)).string();
-        file.reset(std::fopen(part_path.c_str(), "wb"));
-        if (!file) throw error(errc::io_error, fmt::format("cannot open {} for writing", part_path));
+    sink.begin = [&](std::uint32_t, std::string_view, std::uint64_t) {
+        if (!to_stdout) file = std::make_unique<temp_file>(*dir);
     };
     sink.data = [&](std::string_view b) {
-        std::FILE* out = to_stdout ? stdout : file.get();
-        if (out == nullptr || std::fwrite(b.data(), 1, b.size(), out) != b.size())
-            throw error(errc::io_error, to_stdout ? std::string("writing to stdout failed")
-                                                  : fmt::format("writing {} failed", part_path));
+        if (to_stdout) {
+            if (std::fwrite(b.data(), 1, b.size(), stdout) != b.size())
+                throw error(errc::io_error, "writing to stdout failed");
+        } else {
+            if (!file) throw error(errc::io_error, "body data outside a literal");
+            file->write(b);
+        }
         bytes += b.size();
         meter.add(b.size());
     };
     fo.sink = &sink;
-    c.fetch(
-        t.set, "UID BODY.PEEK[]",
-        [&](const imap::fetch_data& f) {
-            const auto* s = f.find("");
-            if (s == nullptr || !f.uid) return;
-            if (to_stdout) {
-                std::fflush(stdout);
-                written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}});
-                return;
-            }
-            const auto target = (fs::path(st.out_dir) / fmt::format("{}.eml", *f.uid)).string();
-            if (!file) {  // NIL or an empty literal that announced nothing: an empty file
-                part_path = target + ".part";
-                file.reset(std::fopen(part_path.c_str(), "wb"));
-                if (!file) throw error(errc::io_error, fmt::format("cannot open {} for writing", part_path));
-            }
-            if (std::fclose(file.release()) != 0)
-                throw error(errc::io_error, fmt::format("writing {} failed", part_path));
-            std::error_code ec;
-            fs::rename(part_path, target, ec);
-            if (ec)
-                throw error(errc::io_error, fmt::format("cannot rename {} to {}: {}", part_path, target, ec.message()));
-            written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}, {"file", target}});
-        },
-        fo);
+    const bool pending = !uids.empty() || to_stdout;
+    if (!to_stdout) fo.uid = true;
+    const auto body_set = to_stdout ? t.set : imap::sequence_set::from(uids);
+    if (pending)
+        c.fetch(
+            body_set, "UID BODY.PEEK[]",
+            [&](const imap::fetch_data& f) {
+                const auto* s = f.find("");
+                if (s == nullptr || !f.uid) return;
+                if (to_stdout) {
+                    std::fflush(stdout);
+                    written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}});
+                    return;
+                }
+                const auto name = fmt::format("{}.eml", *f.uid);
+                if (!file) file = std::make_unique<temp_file>(*dir);  // NIL or an empty literal: an empty file
+                const auto published = file->publish(name);
+                file.reset();  // removes the temporary when it was not published
+                if (!published) {
+                    // Appeared since the check above (another process): kept as it is.
+                    print_err(fmt::format("note: {} appeared during the download; not replaced\n",
+                                          terminal_text(dir->path_of(name))));
+                    not_replaced.push_back(*f.uid);
+                    return;
+                }
+                written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}, {"file", dir->path_of(name)}});
+            },
+            fo);
     meter.finish();
-    if (file) {  // a body without its FETCH completing: should not happen; do not leave it behind
-        file.reset();
-        std::remove(part_path.c_str());
-    }
+    file.reset();  // a body without its FETCH completing: should not happen; do not leave it behind
     if (st.o.json) {
-        print_json({{"ok", true}, {"mailbox", st.mailbox}, {"messages", written}, {"bytes", bytes}});
+        json j = {{"ok", not_replaced.empty()}, {"mailbox", st.mailbox}, {"messages", written}, {"bytes", bytes}};
+        if (st.skip_existing) j["skipped"] = skipped;
+        if (!not_replaced.empty()) j["not_replaced"] = not_replaced;
+        print_json(j);
     } else if (!to_stdout) {
         for (const auto& w : written)
-            std::cout << fmt::format("{}  {}\n", w["file"].get<std::string>(),
-                                     human_bytes(w["size"].get<std::uint64_t>()));
-        std::cout << fmt::format("{} message{}, {} written to {}\n", written.size(), written.size() == 1 ? "" : "s",
-                                 human_bytes(bytes), st.out_dir);
+            print_out(fmt::format("{}  {}\n", terminal_text(w["file"].get<std::string>()),
+                                  human_bytes(w["size"].get<std::uint64_t>())));
+        std::string line = fmt::format("{} message{}, {} written to {}", written.size(), written.size() == 1 ? "" : "s",
+                                       human_bytes(bytes), terminal_text(st.out_dir));
+        if (!skipped.empty()) line += fmt::format(" ({} already there, skipped)", skipped.size());
+        print_out(line + "\n");
     }
-    return exit_ok;
+    return not_replaced.empty() ? exit_ok : exit_protocol;
 }
 
 int run_fetch(const imap_state& st) {
     const auto& o = st.o;
     if (st.envelope + st.headers + st.body > 1) throw usage_error("give one of --envelope, --headers, --body");
     if (!st.out_dir.empty() && !st.body) throw usage_error("-o DIR goes with --body");
+    if (st.skip_existing && st.out_dir.empty()) throw usage_error("--skip-existing goes with --body -o DIR");
     if (st.body && o.json && st.out_dir.empty())
         throw usage_error("--body --json needs -o DIR: the bodies go to files and the JSON lists them");
     const auto t = fetch_target_of(st);
@@ -783,7 +799,7 @@ int run_search(const imap_state& st) {
     }
     std::string out;
     for (auto u : uids) out += std::to_string(u) + "\n";
-    std::cout << out;
+    print_out(out);
     return exit_ok;
 }
 
@@ -924,10 +940,10 @@ int run_append(const imap_state& st) {
                             {"uid", uids.empty() ? json() : json(uids.front())},
                             {"uidvalidity", r.uidvalidity != 0 ? json(r.uidvalidity) : json()}});
         } else {
-            std::cout << fmt::format("appended {} ({}{}) to {}", path, human_bytes(size),
-                                     lf ? ", LF line ends sent as CRLF" : "", st.mailbox);
-            if (!uids.empty()) std::cout << fmt::format(" as UID {} (UIDVALIDITY {})", uids.front(), r.uidvalidity);
-            std::cout << "\n";
+            std::string line = fmt::format("appended {} ({}{}) to {}", terminal_text(path), human_bytes(size),
+                                           lf ? ", LF line ends sent as CRLF" : "", terminal_text(st.mailbox));
+            if (!uids.empty()) line += fmt::format(" as UID {} (UIDVALIDITY {})", uids.front(), r.uidvalidity);
+            print_out(line + "\n");
         }
     }
     c.disconnect();
@@ -975,18 +991,19 @@ int run_move(const imap_state& st) {
         return exit_ok;
     }
     if (uids.empty()) {
-        std::cout << fmt::format("nothing moved: no message in {} matches {} {}\n", st.mailbox,
-                                 st.seq ? "sequence numbers" : "UIDs", st.set);
+        print_out(fmt::format("nothing moved: no message in {} matches {} {}\n", terminal_text(st.mailbox),
+                              st.seq ? "sequence numbers" : "UIDs", terminal_text(st.set)));
         return exit_ok;
     }
-    std::cout << fmt::format("moved {} (UIDs {}) from {} to {} with {}", plural(uids.size(), "message"), source,
-                             st.mailbox, st.destination, method);
+    std::string line = fmt::format("moved {} (UIDs {}) from {} to {} with {}", plural(uids.size(), "message"), source,
+                                   terminal_text(st.mailbox), terminal_text(st.destination), method);
     if (!r.destination.empty())
-        std::cout << fmt::format("; new UIDs {} (UIDVALIDITY {})", r.destination.to_string(), r.uidvalidity);
-    std::cout << "\n";
+        line += fmt::format("; new UIDs {} (UIDVALIDITY {})", r.destination.to_string(), r.uidvalidity);
+    print_out(line + "\n");
     if (!has_move && !uidplus)
-        std::cerr << "note: the server has neither MOVE nor UIDPLUS: the EXPUNGE also removed any other message "
-                     "already marked \\Deleted\n";
+        print_err(
+            "note: the server has neither MOVE nor UIDPLUS: the EXPUNGE also removed any other message "
+            "already marked \\Deleted\n");
     return exit_ok;
 }
 
@@ -1041,15 +1058,16 @@ int run_delete(const imap_state& st) {
         return exit_ok;
     }
     if (uids.empty()) {
-        std::cout << fmt::format("nothing deleted: no message in {} matches {} {}\n", st.mailbox,
-                                 st.seq ? "sequence numbers" : "UIDs", st.set);
+        print_out(fmt::format("nothing deleted: no message in {} matches {} {}\n", terminal_text(st.mailbox),
+                              st.seq ? "sequence numbers" : "UIDs", terminal_text(st.set)));
     } else if (method != "none") {
-        std::cout << fmt::format("deleted {} (UIDs {}) from {}: flagged \\Deleted, then {} removed {}\n",
-                                 plural(uids.size(), "message"), set.to_string(), st.mailbox, method,
-                                 plural(expunged, "message"));
+        print_out(fmt::format("deleted {} (UIDs {}) from {}: flagged \\Deleted, then {} removed {}\n",
+                              plural(uids.size(), "message"), set.to_string(), terminal_text(st.mailbox), method,
+                              plural(expunged, "message")));
     } else {
-        std::cout << fmt::format("flagged {} (UIDs {}) in {} \\Deleted; not expunged: {}\n",
-                                 plural(uids.size(), "message"), set.to_string(), st.mailbox, why);
+        print_out(fmt::format("flagged {} (UIDs {}) in {} \\Deleted; not expunged: {}\n",
+                              plural(uids.size(), "message"), set.to_string(), terminal_text(st.mailbox),
+                              terminal_text(why)));
     }
     return exit_ok;
 }
@@ -1076,11 +1094,11 @@ int run_idle(const imap_state& st) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::milliseconds(static_cast<long long>(st.wait * 1000));
     if (!o.json)
-        std::cerr << fmt::format("idling in {} ({}); {}\n", st.mailbox, plural(state.exists, "message"),
-                                 st.wait > 0    ? fmt::format("stops after {} s{}", st.wait,
-                                                           st.count > 0 ? fmt::format(" or {} events", st.count) : "")
-                                 : st.count > 0 ? fmt::format("stops after {} events", st.count)
-                                                : std::string("Ctrl-C stops"));
+        print_err(fmt::format("idling in {} ({}); {}\n", terminal_text(st.mailbox), plural(state.exists, "message"),
+                              st.wait > 0    ? fmt::format("stops after {} s{}", st.wait,
+                                                        st.count > 0 ? fmt::format(" or {} events", st.count) : "")
+                              : st.count > 0 ? fmt::format("stops after {} events", st.count)
+                                             : std::string("Ctrl-C stops")));
 
     unsigned events = 0;
     auto on_event = [&](const imap::mailbox_event& e) {
@@ -1114,19 +1132,19 @@ int run_idle(const imap_state& st) {
             }
             if (e.fetch != nullptr && e.fetch->flags) {
                 j["flags"] = *e.fetch->flags;
-                line += fmt::format(" FLAGS ({})", join(*e.fetch->flags));
+                line += fmt::format(" FLAGS ({})", terminal_text(join(*e.fetch->flags)));
             }
             if (e.modseq != 0) j["modseq"] = e.modseq;
             break;
         }
         case kind::alert:
-            std::cerr << "server alert: " << e.text << "\n";
+            print_err("server alert: " + terminal_text(e.text) + "\n");
             return true;
         default:
             return true;  // RECENT, FLAGS, UIDNEXT …: state, not news
         }
-        if (o.json) std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-        else std::cout << j["time"].get<std::string>() << "  " << line << "\n";
+        if (o.json) std::cout << json_text(j, -1) << "\n";
+        else print_out(j["time"].get<std::string>() + "  " + line + "\n");
         std::cout.flush();
         ++events;
         return st.count == 0 || events < st.count;
@@ -1173,12 +1191,13 @@ int run_idle(const imap_state& st) {
     c.disconnect();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (o.json)
-        std::cout << json{{"event", "end"}, {"events", events}, {"reason", reason}, {"seconds", secs}}.dump() << "\n";
+        std::cout << json_text(json{{"event", "end"}, {"events", events}, {"reason", reason}, {"seconds", secs}}, -1)
+                  << "\n";
     else
-        std::cerr << fmt::format("{} in {:.1f} s ({})\n", plural(events, "event"), secs,
-                                 reason == "count"  ? "--count reached"
-                                 : reason == "time" ? "--wait passed"
-                                                    : "interrupted");
+        print_err(fmt::format("{} in {:.1f} s ({})\n", plural(events, "event"), secs,
+                              reason == "count"  ? "--count reached"
+                              : reason == "time" ? "--wait passed"
+                                                 : "interrupted"));
     return exit_ok;
 }
 
@@ -1216,6 +1235,8 @@ command add_imap(CLI::App& app) {
     fetch->add_flag("--headers", st->headers, "The header block of each message");
     fetch->add_flag("--body", st->body, "Whole messages, streamed to stdout (one message) or DIR/UID.eml (-o)");
     fetch->add_option("-o,--output-dir", st->out_dir, "With --body: write each message to DIR/UID.eml");
+    fetch->add_flag("--skip-existing", st->skip_existing,
+                    "With -o DIR: leave out messages already saved (files are never replaced)");
 
     auto* search = sub->add_subcommand("search", "Find messages; prints UIDs");
     search->fallthrough();

@@ -23,6 +23,7 @@
 #include "mailwire/mime/parser.hpp"
 #include "mailwire/mime/rfc2047.hpp"
 #include "report.hpp"
+#include "safe_file.hpp"
 
 namespace mailwire::cli {
 namespace {
@@ -147,33 +148,6 @@ nlohmann::json node_json(const structure_handler& h, std::size_t i) {
 
 // ---- extraction ------------------------------------------------------------------------------
 
-/// A file name that cannot leave the target directory or surprise a shell: directory parts
-/// (either slash) dropped, control bytes and the characters Windows forbids replaced by '_',
-/// leading dots and blanks removed (no "..", no hidden files), trailing dots and blanks removed,
-/// at most 160 bytes (cut on a UTF-8 boundary, the extension kept). "" when nothing is left.
-std::string sanitize_filename(std::string_view name) {
-    if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
-    std::string out;
-    for (char ch : name) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f || std::strchr(":*?\"<>|", ch) != nullptr) out += '_';
-        else out += ch;
-    }
-    std::size_t b = 0;
-    while (b < out.size() && (out[b] == '.' || out[b] == ' ' || out[b] == '_')) ++b;
-    out.erase(0, b);
-    while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
-    constexpr std::size_t max_len = 160;
-    if (out.size() > max_len) {
-        std::string ext;
-        if (const auto dot = out.rfind('.'); dot != std::string::npos && out.size() - dot <= 16) ext = out.substr(dot);
-        std::size_t keep = max_len - ext.size();
-        while (keep > 0 && (static_cast<unsigned char>(out[keep]) & 0xC0) == 0x80) --keep;  // UTF-8 boundary
-        out = out.substr(0, keep) + ext;
-    }
-    return out;
-}
-
 std::string default_extension(std::string_view mime_type) {
     if (mime_type == "text/plain") return ".txt";
     if (mime_type == "text/html") return ".html";
@@ -191,15 +165,12 @@ struct extracted_file {
     std::uint64_t bytes = 0;
 };
 
-/// Writes each attachment or named leaf part, decoded, into `dir`. Files are created with
-/// O_EXCL | O_NOFOLLOW: nothing existing is overwritten and no symlink is followed; a name that
-/// is taken gets "-2", "-3", ... before its extension.
+/// Writes each attachment or named leaf part, decoded, into `dir` through safe_file: each part goes
+/// to a 0600 temporary and is published under its safe name, or the next free "name-N.ext", with a
+/// rename that never replaces; an existing file or symlink is never overwritten or followed.
 class extract_handler : public mime::parser_handler {
 public:
-    explicit extract_handler(std::string dir) : dir_(std::move(dir)) {}
-    ~extract_handler() override { close_current(); }
-    extract_handler(const extract_handler&) = delete;
-    extract_handler& operator=(const extract_handler&) = delete;
+    explicit extract_handler(const std::string& dir) : dir_(dir) {}
 
     std::vector<extracted_file> files;
 
@@ -213,12 +184,10 @@ public:
         const auto naming = naming_of(head);
         if (naming.filename.empty() && naming.disposition != "attachment") return;
         const std::string type = head.type != nullptr ? head.type->mime_type() : "text/plain";
-        std::string name = sanitize_filename(naming.filename);
-        if (name.empty()) name = fmt::format("part-{}-{}{}", message_, index, default_extension(type));
-        open_unique(name);
+        wished_ = safe_file_name(naming.filename);
+        if (wished_.empty()) wished_ = fmt::format("part-{}-{}{}", message_, index, default_extension(type));
+        current_ = std::make_unique<temp_file>(dir_);
         extracted_file f;
-        f.name = current_name_;
-        f.path = (std::filesystem::path(dir_) / current_name_).string();
         f.original_name = naming.filename;
         f.content_type = type;
         f.message = message_;
@@ -226,69 +195,24 @@ public:
         files.push_back(std::move(f));
     }
     void on_decoded(std::string_view data) override {
-        if (fd_ < 0) return;
+        if (!current_) return;
         files.back().bytes += data.size();
-        buffer_.append(data);
-        if (buffer_.size() >= (256u << 10)) flush();
+        current_->write(data);
     }
-    void on_part_end() override { close_current(); }
+    void on_part_end() override {
+        if (!current_) return;
+        auto file = std::move(current_);
+        auto& f = files.back();
+        f.name = names_.publish(*file, wished_);
+        f.path = dir_.path_of(f.name);
+    }
 
 private:
-    void open_unique(const std::string& name) {
-        std::string stem = name, ext;
-        if (const auto dot = name.rfind('.'); dot != std::string::npos && dot > 0) {
-            stem = name.substr(0, dot);
-            ext = name.substr(dot);
-        }
-        for (unsigned n = 1;; ++n) {
-            std::string candidate = n == 1 ? name : fmt::format("{}-{}{}", stem, n, ext);
-            const auto path = std::filesystem::path(dir_) / candidate;
-            if (taken_.count(candidate) == 0) {
-                fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (fd_ >= 0) {
-                    taken_.insert(candidate);
-                    current_name_ = std::move(candidate);
-                    return;
-                }
-                if (errno != EEXIST && errno != ELOOP)
-                    file_failure(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
-            }
-            if (n > 100000) file_failure("no free file name for " + name + " in " + dir_);
-        }
-    }
-    void flush() {
-        std::size_t off = 0;
-        while (off < buffer_.size()) {
-            const ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                file_failure(fmt::format("cannot write {}: {}", files.back().path, std::strerror(errno)));
-            }
-            off += static_cast<std::size_t>(n);
-        }
-        buffer_.clear();
-    }
-    void close_current() {
-        if (fd_ < 0) return;
-        try {
-            flush();
-        } catch (...) {
-            ::close(fd_);
-            fd_ = -1;
-            throw;
-        }
-        if (::close(fd_) != 0) {
-            fd_ = -1;
-            file_failure(fmt::format("cannot write {}: {}", files.back().path, std::strerror(errno)));
-        }
-        fd_ = -1;
-    }
-
-    std::string dir_;
+    output_dir dir_;
     std::size_t message_ = 0, part_ = 0;
-    int fd_ = -1;
-    std::string current_name_, buffer_;
-    std::set<std::string> taken_;
+    std::string wished_;
+    std::unique_ptr<temp_file> current_;  // removed by its destructor if the parse fails mid-part
+    name_allocator names_;
 };
 
 // ---- statistics ------------------------------------------------------------------------------
@@ -400,12 +324,14 @@ nlohmann::json extracted_json(const std::vector<extracted_file>& files) {
 }
 
 void print_extracted(const std::vector<extracted_file>& files, const std::string& dir) {
-    std::cout << fmt::format("\nextracted {} file{} to {}\n", files.size(), files.size() == 1 ? "" : "s", dir);
+    print_out(
+        fmt::format("\nextracted {} file{} to {}\n", files.size(), files.size() == 1 ? "" : "s", terminal_text(dir)));
     for (const auto& f : files) {
-        std::string line = fmt::format("  {}  {}  {}", f.name, human_size(f.bytes), f.content_type);
+        std::string line =
+            fmt::format("  {}  {}  {}", terminal_text(f.name), human_size(f.bytes), terminal_text(f.content_type));
         if (!f.original_name.empty() && f.original_name != f.name)
-            line += fmt::format("  (named \"{}\")", one_line(f.original_name));
-        std::cout << line << "\n";
+            line += fmt::format("  (named \"{}\")", terminal_text(f.original_name));
+        print_out(line + "\n");
     }
 }
 
@@ -455,7 +381,7 @@ int run_stats(const parse_state& st) {
                             {"mb_per_s", mbps},
                             {"peak_rss_kib", rss}};
         if (ex) j["extracted"] = extracted_json(ex->files);
-        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        std::cout << json_text(j) << "\n";
         return exit_ok;
     }
     text_report r(output_width(), 12);
@@ -468,7 +394,7 @@ int run_stats(const parse_state& st) {
     r.field("elapsed", fmt::format("{:.3f} s (CPU {:.3f} s)", seconds, cpu));
     r.field("throughput", fmt::format("{:.1f} MB/s", mbps));
     r.field("peak memory", fmt::format("{:.1f} MiB (VmHWM)", static_cast<double>(rss) / 1024.0));
-    std::cout << r.str();
+    print_out(r.str());
     if (ex) print_extracted(ex->files, st.extract_dir);
     return exit_ok;
 }
@@ -499,7 +425,7 @@ int run_tree(const parse_state& st) {
                             {"parts", h.nodes.size()},
                             {"tree", node_json(h, 0)}};
         if (ex) j["extracted"] = extracted_json(ex->files);
-        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        std::cout << json_text(j) << "\n";
         return exit_ok;
     }
     const auto width = output_width();
@@ -509,7 +435,7 @@ int run_tree(const parse_state& st) {
     if (!h.from.empty()) r.field("from", h.from);
     if (!h.date.empty()) r.field("date", h.date);
     r.blank();
-    std::cout << r.str();
+    print_out(r.str());
     for (const auto& n : h.nodes) {
         std::string line = std::string(2 + 2 * n.depth, ' ') + n.mime_type;
         if (n.kind == "leaf") {
@@ -518,8 +444,9 @@ int run_tree(const parse_state& st) {
             if (!n.disposition.empty()) line += "  " + n.disposition;
             if (!n.filename.empty()) line += "  \"" + n.filename + "\"";
         }
+        line = terminal_text(line);
         if (line.size() > width) line = line.substr(0, width - 3) + "...";
-        std::cout << line << "\n";
+        print_out(line + "\n");
     }
     if (ex) print_extracted(ex->files, st.extract_dir);
     return exit_ok;

@@ -3,6 +3,10 @@
 //
 // Message numbers are per session (RFC 1939 §5: they change when another session deletes mail),
 // so every command that takes numbers also takes --uid UIDL, which is stable across sessions.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,6 +28,7 @@
 #include "mailwire/pop3/client.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "safe_file.hpp"
 
 namespace mailwire::cli {
 namespace {
@@ -43,7 +48,7 @@ struct pop3_state {
 /// Progress is drawn for transfers of at least this many bytes (or always with --progress always).
 constexpr std::uint64_t progress_threshold = 1'000'000;
 
-void print_json(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n"; }
+void print_json(const json& j) { std::cout << json_text(j) << "\n"; }
 
 std::string plural(std::size_t n, std::string_view word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
@@ -57,7 +62,7 @@ std::string join_numbers(const std::vector<std::uint32_t>& v) {
 /// but caps works on a user's maildrop.
 void open_session(pop3::client& c, session_setup& setup, const connection_options& o) {
     if (o.user.empty()) throw usage_error("this command works on a maildrop: give --user and --password-env VAR");
-    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
+    setup.open(c, o, [&](const secret& pw) { c.login(o.user, pw); });
     if (!c.is_authenticated()) throw usage_error("this command needs a logged-in session: give --user");
 }
 
@@ -102,13 +107,15 @@ std::vector<std::uint32_t> resolve(pop3::client& c, const pop3_state& st,
 }
 
 /// A file name for a UIDL: bytes other than [A-Za-z0-9_+=@,-] and dots after the first byte are
-/// written %XX, so every UIDL (RFC 1939: 1-70 bytes 0x21-0x7E) gives its own name that is neither
-/// a path, nor hidden, nor "." or "..", and the name can be mapped back to the UIDL.
+/// written %XX, as is a leading '-', so every UIDL (RFC 1939: 1-70 bytes 0x21-0x7E) gives its own
+/// name that is neither a path, nor hidden, nor "." or "..", nor taken for an option by a command
+/// it is passed to, and the name can be mapped back to the UIDL.
 std::string file_name_for(std::string_view uid) {
     std::string s;
     for (std::size_t i = 0; i < uid.size(); ++i) {
         const auto ch = static_cast<unsigned char>(uid[i]);
-        const bool safe = std::isalnum(ch) != 0 || std::strchr("_+=@,-", ch) != nullptr || (ch == '.' && i > 0);
+        const bool safe =
+            std::isalnum(ch) != 0 || std::strchr("_+=@,", ch) != nullptr || ((ch == '.' || ch == '-') && i > 0);
         if (safe && ch != 0) s += static_cast<char>(ch);
         else s += fmt::format("%{:02X}", ch);
     }
@@ -117,53 +124,75 @@ std::string file_name_for(std::string_view uid) {
 
 // ---- files that appear only when complete -------------------------------------------------------
 
-/// Writes to a hidden ".NAME.part" next to the target and renames it when commit() is called, so a
-/// file with the final name is always a complete message; an unfinished one is removed. A target
-/// that exists and is not a regular file (/dev/null, a FIFO) is written directly.
+/// One message on its way to a file: written to a 0600 temporary in the target's directory
+/// (safe_file) and published under the final name only when complete, never replacing a file that
+/// is there, so a file with the final name is always a complete message and an unfinished one is
+/// removed. A target that exists and is not a regular file (/dev/null, a FIFO, a terminal) is
+/// written directly: it is opened without O_CREAT or O_TRUNC, so that path can never create or cut
+/// a regular file.
 class output_file {
 public:
-    explicit output_file(fs::path target) : target_(std::move(target)) {
-        std::error_code ec;
-        direct_ = fs::exists(target_, ec) && !fs::is_regular_file(target_, ec);
-        path_ = direct_ ? target_ : target_.parent_path() / ("." + target_.filename().string() + ".part");
-        f_ = std::fopen(path_.c_str(), "wb");
-        if (f_ == nullptr)
-            throw error(errc::io_error,
-                        fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno)));
+    explicit output_file(const fs::path& target) : target_(target), name_(target.filename().string()) {
+        struct stat st {};
+        if (::stat(target_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            direct_fd_ = ::open(target_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+            if (direct_fd_ < 0)
+                throw error(errc::io_error,
+                            fmt::format("cannot open {} for writing: {}", target_.string(), std::strerror(errno)));
+            if (::fstat(direct_fd_, &st) != 0 || S_ISREG(st.st_mode)) {  // swapped for a regular file meanwhile
+                ::close(direct_fd_);
+                throw error(errc::io_error, fmt::format("{} exists; not replaced", target_.string()));
+            }
+            return;
+        }
+        const auto parent = target_.parent_path();
+        dir_ = std::make_unique<output_dir>(parent.empty() ? std::string(".") : parent.string(), false);
+        file_ = std::make_unique<temp_file>(*dir_);
     }
+    output_file(const fs::path& target, const output_dir& dir, const std::string& name)
+        : target_(target), name_(name), file_(std::make_unique<temp_file>(dir)) {}
     ~output_file() {
-        if (f_ == nullptr) return;
-        std::fclose(f_);
-        if (!direct_) std::remove(path_.c_str());
+        if (direct_fd_ >= 0) ::close(direct_fd_);
     }
     output_file(const output_file&) = delete;
     output_file& operator=(const output_file&) = delete;
 
     void write(std::string_view b) {
-        if (std::fwrite(b.data(), 1, b.size(), f_) != b.size())
-            throw error(errc::io_error, fmt::format("writing {} failed: {}", path_.string(), std::strerror(errno)));
+        if (file_) {
+            file_->write(b);
+            return;
+        }
+        while (!b.empty()) {
+            const ssize_t n = ::write(direct_fd_, b.data(), b.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0)
+                throw error(errc::io_error,
+                            fmt::format("writing {} failed: {}", target_.string(), std::strerror(errno)));
+            b.remove_prefix(static_cast<std::size_t>(n));
+        }
     }
-    void commit() {
-        std::FILE* f = std::exchange(f_, nullptr);
-        if (std::fclose(f) != 0) {
-            if (!direct_) std::remove(path_.c_str());
-            throw error(errc::io_error, fmt::format("writing {} failed: {}", path_.string(), std::strerror(errno)));
+    /// Publishes the file; false when a file with the target's name exists (it is left as it was
+    /// and the new copy removed).
+    [[nodiscard]] bool commit() {
+        if (!file_) {
+            const int fd = std::exchange(direct_fd_, -1);
+            if (::close(fd) != 0)
+                throw error(errc::io_error,
+                            fmt::format("writing {} failed: {}", target_.string(), std::strerror(errno)));
+            return true;
         }
-        if (direct_) return;
-        std::error_code ec;
-        fs::rename(path_, target_, ec);
-        if (ec) {
-            std::remove(path_.c_str());
-            throw error(errc::io_error,
-                        fmt::format("cannot rename {} to {}: {}", path_.string(), target_.string(), ec.message()));
-        }
+        const bool done = file_->publish(name_);
+        file_.reset();  // removes the temporary when it was not published
+        return done;
     }
     [[nodiscard]] const fs::path& target() const noexcept { return target_; }
 
 private:
-    fs::path target_, path_;
-    std::FILE* f_ = nullptr;
-    bool direct_ = false;
+    fs::path target_;
+    std::string name_;
+    std::unique_ptr<output_dir> dir_;
+    std::unique_ptr<temp_file> file_;
+    int direct_fd_ = -1;
 };
 
 // ---- caps ----------------------------------------------------------------------------------------
@@ -171,7 +200,7 @@ private:
 int run_caps(const connection_options& o) {
     pop3::client c;
     session_setup setup;
-    setup.open(c, o, [&](const std::string& pw) { c.login(o.user, pw); });
+    setup.open(c, o, [&](const secret& pw) { c.login(o.user, pw); });
     const auto& caps = c.capabilities();
     if (o.json) {
         auto j = session_json(c);
@@ -190,7 +219,7 @@ int run_caps(const connection_options& o) {
         if (!o.user.empty()) r.field("logged in", fmt::format("{} with {}", o.user, c.authenticated_with()));
         r.fields("capabilities", caps.lines);
         r.field("auth", join(caps.sasl) + (caps.user ? (caps.sasl.empty() ? "USER/PASS" : "  (and USER/PASS)") : ""));
-        std::cout << r.str();
+        print_out(r.str());
     }
     c.disconnect();
     return exit_ok;
@@ -205,7 +234,7 @@ int run_stat(const pop3_state& st) {
     const auto s = c.stat();
     c.disconnect();
     if (st.o.json) print_json({{"ok", true}, {"user", st.o.user}, {"count", s.count}, {"size", s.size}});
-    else std::cout << fmt::format("{}, {} ({} bytes)\n", plural(s.count, "message"), human_bytes(s.size), s.size);
+    else print_out(fmt::format("{}, {} ({} bytes)\n", plural(s.count, "message"), human_bytes(s.size), s.size));
     return exit_ok;
 }
 
@@ -236,10 +265,9 @@ int run_list(const pop3_state& st) {
             {{"ok", true}, {"user", st.o.user}, {"messages", list}, {"count", messages.size()}, {"size", total}});
         return exit_ok;
     }
-    for (const auto& m : messages)
-        std::cout << fmt::format("{:>6}  {:>12}  {}\n", m.number, m.size, human_bytes(m.size));
+    for (const auto& m : messages) print_out(fmt::format("{:>6}  {:>12}  {}\n", m.number, m.size, human_bytes(m.size)));
     if (messages.size() != 1)
-        std::cout << fmt::format("{}, {}\n", plural(messages.size(), "message"), human_bytes(total));
+        print_out(fmt::format("{}, {}\n", plural(messages.size(), "message"), human_bytes(total)));
     return exit_ok;
 }
 
@@ -258,7 +286,7 @@ int run_uidl(const pop3_state& st) {
         print_json({{"ok", true}, {"user", st.o.user}, {"messages", list}, {"count", messages.size()}});
         return exit_ok;
     }
-    for (const auto& m : messages) std::cout << fmt::format("{:>6}  {}\n", m.number, m.uid);
+    for (const auto& m : messages) print_out(fmt::format("{:>6}  {}\n", m.number, terminal_text(m.uid)));
     return exit_ok;
 }
 
@@ -281,28 +309,31 @@ struct refusal {
 /// The bulk download's handler: each message into DIR/<UIDL>.eml as it arrives.
 class dir_writer : public pop3::message_handler {
 public:
-    dir_writer(fs::path dir, const std::map<std::uint32_t, std::string>& names, progress& meter)
-        : dir_(std::move(dir)), names_(names), meter_(meter) {}
+    dir_writer(const output_dir& dir, const std::map<std::uint32_t, std::string>& names, progress& meter)
+        : dir_(dir), names_(names), meter_(meter) {}
 
     void begin(std::uint32_t number, std::optional<std::uint64_t>) override {
-        file_ = std::make_unique<output_file>(dir_ / names_.at(number));
+        const auto& name = names_.at(number);
+        file_ = std::make_unique<output_file>(fs::path(dir_.path_of(name)), dir_, name);
     }
     void data(std::uint32_t, std::string_view chunk) override {
         file_->write(chunk);
         meter_.add(chunk.size());
     }
     void end(std::uint32_t number, std::uint64_t bytes) override {
-        file_->commit();
-        done.push_back({number, {}, bytes, file_->target().string()});
+        // A file that appeared under the name since the check before the download is kept.
+        if (file_->commit()) done.push_back({number, {}, bytes, file_->target().string()});
+        else kept.push_back(number);
         file_.reset();
     }
     void refused(std::uint32_t number, const pop3::status& reply) override { refusals.push_back({number, reply}); }
 
     std::vector<written> done;
     std::vector<refusal> refusals;
+    std::vector<std::uint32_t> kept;  ///< downloaded, but the file existed by then: not replaced
 
 private:
-    fs::path dir_;
+    const output_dir& dir_;
     const std::map<std::uint32_t, std::string>& names_;
     progress& meter_;
     std::unique_ptr<output_file> file_;
@@ -326,7 +357,8 @@ std::map<std::uint32_t, std::string> uids_of(pop3::client& c, const std::vector<
 }
 
 int report_retr(const pop3_state& st, const std::vector<written>& done, const std::vector<std::uint32_t>& skipped,
-                const std::vector<refusal>& refusals, const std::string& dir) {
+                const std::vector<refusal>& refusals, const std::string& dir,
+                const std::vector<std::uint32_t>& kept = {}) {
     std::uint64_t bytes = 0;
     for (const auto& w : done) bytes += w.size;
     if (st.o.json) {
@@ -338,24 +370,35 @@ int report_retr(const pop3_state& st, const std::vector<written>& done, const st
         }
         for (const auto& r : refusals)
             refused.push_back({{"number", r.number}, {"response_code", r.reply.code}, {"server_text", r.reply.text}});
-        json j = {{"ok", refusals.empty()}, {"messages", messages}, {"bytes", bytes}, {"refused", refused}};
+        json j = {{"ok", refusals.empty() && kept.empty()},
+                  {"messages", messages},
+                  {"bytes", bytes},
+                  {"refused", refused}};
         if (!dir.empty()) j["directory"] = dir;
         if (st.skip_existing) j["skipped"] = skipped;
+        if (!kept.empty()) j["not_replaced"] = kept;
         print_json(j);
     } else if (!dir.empty() || (!done.empty() && !done.front().file.empty())) {
-        for (const auto& w : done) std::cout << fmt::format("{}  {}\n", w.file, human_bytes(w.size));
+        for (const auto& w : done) print_out(fmt::format("{}  {}\n", terminal_text(w.file), human_bytes(w.size)));
         if (!dir.empty()) {
-            std::cout << fmt::format("{}, {} written to {}", plural(done.size(), "message"), human_bytes(bytes), dir);
-            if (!skipped.empty()) std::cout << fmt::format(" ({} already there, skipped)", skipped.size());
-            std::cout << "\n";
+            std::string line = fmt::format("{}, {} written to {}", plural(done.size(), "message"), human_bytes(bytes),
+                                           terminal_text(dir));
+            if (!skipped.empty()) line += fmt::format(" ({} already there, skipped)", skipped.size());
+            print_out(line + "\n");
         }
     }
-    if (refusals.empty()) return exit_ok;
+    if (refusals.empty() && kept.empty()) return exit_ok;
     if (!st.o.json) {
-        std::cerr << fmt::format("error: the server refused RETR for {}:\n", plural(refusals.size(), "message"));
+        if (!kept.empty())
+            print_err(fmt::format("error: {} appeared in {} during the download and {} not replaced: {}\n",
+                                  kept.size() == 1 ? "a file" : "files", terminal_text(dir),
+                                  kept.size() == 1 ? "was" : "were", join_numbers(kept)));
+        if (!refusals.empty())
+            print_err(fmt::format("error: the server refused RETR for {}:\n", plural(refusals.size(), "message")));
         for (const auto& r : refusals)
-            std::cerr << fmt::format("  {}: -ERR {}{}\n", r.number,
-                                     r.reply.code.empty() ? "" : "[" + r.reply.code + "] ", r.reply.text);
+            print_err(fmt::format("  {}: -ERR {}{}\n", r.number,
+                                  terminal_text(r.reply.code.empty() ? "" : "[" + r.reply.code + "] "),
+                                  terminal_text(r.reply.text)));
     }
     return exit_protocol;
 }
@@ -368,7 +411,7 @@ int retr_one(pop3::client& c, const pop3_state& st, std::uint32_t number, const 
     std::string uid = uid_given;
     const bool to_stdout = st.output.empty();
     std::unique_ptr<output_file> file;
-    if (!to_stdout) file = std::make_unique<output_file>(st.output);
+    if (!to_stdout) file = std::make_unique<output_file>(fs::path(st.output));
     progress meter(progress_on(st.o, size), fmt::format("RETR {}", number), size);
     if (to_stdout) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
     const auto bytes = c.retr(number, [&](std::string_view chunk) {
@@ -379,8 +422,14 @@ int retr_one(pop3::client& c, const pop3_state& st, std::uint32_t number, const 
         }
         meter.add(chunk.size());
     });
-    if (file) file->commit();
-    else if (std::fflush(stdout) != 0) throw error(errc::io_error, "writing to stdout failed");
+    if (file) {
+        if (!file->commit())  // it appeared during the download (checked before connecting)
+            throw error(errc::io_error, fmt::format("-o {}: the file appeared during the download; not replaced "
+                                                    "(the message was not saved)",
+                                                    st.output));
+    } else if (std::fflush(stdout) != 0) {
+        throw error(errc::io_error, "writing to stdout failed");
+    }
     meter.finish();
     if (uid.empty() && st.o.json && c.capabilities().uidl) uid = c.uidl(number).uid;
     c.disconnect();
@@ -406,8 +455,8 @@ int retr_many(pop3::client& c, const pop3_state& st, std::vector<std::uint32_t> 
         try {
             uids = uids_of(c, numbers, st.all);
         } catch (const pop3::pop3_error& e) {  // no UIDL: name the files by number, and say why
-            std::cerr << "note: the server has no UIDL (" << e.status().text
-                      << "); files are named by message number, which changes between sessions\n";
+            print_err("note: the server has no UIDL (" + terminal_text(e.status().text) +
+                      "); files are named by message number, which changes between sessions\n");
         }
     }
     for (const auto n : numbers) {
@@ -415,21 +464,25 @@ int retr_many(pop3::client& c, const pop3_state& st, std::vector<std::uint32_t> 
         names[n] = it != uids.end() && !it->second.empty() ? file_name_for(it->second) : fmt::format("msg-{}.eml", n);
     }
 
-    const fs::path dir(st.output);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw error(errc::io_error, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    const output_dir dir(st.output);
 
-    std::vector<std::uint32_t> fetch, skipped;
+    // An existing file is never replaced: --skip-existing leaves those messages out; without it the
+    // command refuses before downloading anything, naming what is in the way.
+    std::vector<std::uint32_t> fetch, skipped, in_the_way;
     std::uint64_t total = 0;
     for (const auto n : numbers) {
-        if (st.skip_existing && fs::exists(dir / names[n], ec)) {
-            skipped.push_back(n);
+        if (dir.has(names[n])) {
+            (st.skip_existing ? skipped : in_the_way).push_back(n);
             continue;
         }
         fetch.push_back(n);
         total += sizes.count(n) != 0 ? sizes[n] : 0;
     }
+    if (!in_the_way.empty())
+        throw error(errc::io_error,
+                    fmt::format("{} of the files exist already in {} (first: {}); existing files are never "
+                                "replaced: give --skip-existing to download only the others",
+                                in_the_way.size(), dir.path(), names[in_the_way.front()]));
 
     progress meter(progress_on(st.o, total), fmt::format("RETR {}", plural(fetch.size(), "message")), total);
     dir_writer writer(dir, names, meter);
@@ -438,7 +491,7 @@ int retr_many(pop3::client& c, const pop3_state& st, std::vector<std::uint32_t> 
     c.disconnect();
     for (auto& w : writer.done)
         if (const auto it = uids.find(w.number); it != uids.end()) w.uid = it->second;
-    return report_retr(st, writer.done, skipped, writer.refusals, dir.string());
+    return report_retr(st, writer.done, skipped, writer.refusals, dir.path(), writer.kept);
 }
 
 int run_retr(const pop3_state& st) {
@@ -456,6 +509,17 @@ int run_retr(const pop3_state& st) {
     if (st.o.json && st.output.empty())
         throw usage_error("retr --json needs -o FILE|DIR: the message goes to a file and the JSON reports it");
     if (st.skip_existing && !(many || is_dir)) throw usage_error("--skip-existing goes with -o DIR");
+    if (!many && !is_dir && !st.output.empty()) {
+        // -o FILE: an existing regular file (or a symlink to one, or a dangling one) is never replaced.
+        struct stat target {};
+        const bool exists = ::lstat(st.output.c_str(), &target) == 0;
+        struct stat followed {};
+        const bool device = ::stat(st.output.c_str(), &followed) == 0 && !S_ISREG(followed.st_mode);
+        if (exists && !device)
+            throw usage_error(
+                fmt::format("-o {}: the file exists; it is not replaced (remove it or choose another name)",
+                            st.output));
+    }
 
     pop3::client c;
     session_setup setup;
@@ -522,7 +586,7 @@ int run_dele(const pop3_state& st) {
             } catch (const pop3::pop3_error&) {
                 c.rset();
                 c.quit();
-                std::cerr << "note: nothing was deleted: RSET unmarked the messages before QUIT\n";
+                print_err("note: nothing was deleted: RSET unmarked the messages before QUIT\n");
                 throw;
             }
         }
@@ -540,13 +604,13 @@ int run_dele(const pop3_state& st) {
         return exit_ok;
     }
     for (const auto n : numbers)
-        std::cout << fmt::format("{:>6}  {}\n", n, uids.count(n) != 0 ? uids[n] : std::string());
+        print_out(fmt::format("{:>6}  {}\n", n, terminal_text(uids.count(n) != 0 ? uids[n] : std::string())));
     if (st.dry_run)
-        std::cout << fmt::format("dry run: would delete {} ({}); nothing was marked\n",
-                                 plural(numbers.size(), "message"), join_numbers(numbers));
+        print_out(fmt::format("dry run: would delete {} ({}); nothing was marked\n", plural(numbers.size(), "message"),
+                              join_numbers(numbers)));
     else
-        std::cout << fmt::format("deleted {} ({}): marked with DELE, removed by the server at QUIT\n",
-                                 plural(numbers.size(), "message"), join_numbers(numbers));
+        print_out(fmt::format("deleted {} ({}): marked with DELE, removed by the server at QUIT\n",
+                              plural(numbers.size(), "message"), join_numbers(numbers)));
     return exit_ok;
 }
 

@@ -431,7 +431,7 @@ nlohmann::json report_json(const message_report& m) {
 
 void print_text(const message_report& m) {
     if (!m.outcome) {
-        std::cout << fmt::format("not sent  {}: {}\n", m.label, m.not_sent_reason);
+        print_out(fmt::format("not sent  {}: {}\n", terminal_text(m.label), terminal_text(m.not_sent_reason)));
         return;
     }
     const auto& o = *m.outcome;
@@ -439,15 +439,19 @@ void print_text(const message_report& m) {
     if (o.ok()) {
         const auto accepted = o.result.accepted();
         const auto qid = queue_id(o.result.final_reply);
-        std::cout << fmt::format("{}  {}: {} of {} recipient{} accepted, {}{}\n",
-                                 accepted == rs.size() ? "sent    " : "partial ", m.label, accepted, rs.size(),
-                                 rs.size() == 1 ? "" : "s", human_bytes(o.result.bytes),
-                                 qid.empty() ? ", " + reply_line(o.result.final_reply) : ", queued as " + qid);
+        print_out(
+            fmt::format("{}  {}: {} of {} recipient{} accepted, {}{}\n",
+                        accepted == rs.size() ? "sent    " : "partial ", terminal_text(m.label), accepted, rs.size(),
+                        rs.size() == 1 ? "" : "s", human_bytes(o.result.bytes),
+                        terminal_text(qid.empty() ? ", " + reply_line(o.result.final_reply) : ", queued as " + qid)));
     } else {
-        std::cout << fmt::format("failed    {}: {}\n", m.label, describe_error(o.error).words);
+        print_out(
+            fmt::format("failed    {}: {}\n", terminal_text(m.label), terminal_text(describe_error(o.error).words)));
     }
     for (const auto& r : rs)
-        if (!r.accepted) std::cout << fmt::format("  refused   {}: {}\n", r.address, reply_line(r.reply));
+        if (!r.accepted)
+            print_out(
+                fmt::format("  refused   {}: {}\n", terminal_text(r.address), terminal_text(reply_line(r.reply))));
 }
 
 // ---- the command ----------------------------------------------------------------------------------
@@ -467,14 +471,14 @@ int run_check(const send_state& st) {
         j["capabilities"] = ehlo_lines(caps);
         j["auth_mechanisms"] = caps.auth;
         j["size_limit"] = caps.has_size ? nlohmann::json(caps.size) : nlohmann::json(nullptr);
-        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        std::cout << json_text(j) << "\n";
     } else {
         text_report r(output_width());
         session_fields(r, c);
         if (!o.user.empty()) r.field("logged in", o.user + " with " + c.authenticated_with());
         r.fields("capabilities", ehlo_lines(caps));
         r.field("auth", join(caps.auth));
-        std::cout << r.str();
+        print_out(r.str());
     }
     c.disconnect();
     return exit_ok;
@@ -640,7 +644,7 @@ int run_send(const send_state& st) {
     if (o.json) {
         auto arr = nlohmann::json::array();
         for (const auto& r : reports) arr.push_back(report_json(r));
-        std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        std::cout << json_text(arr) << "\n";
     } else {
         for (const auto& r : reports)
             if (!r.outcome) print_text(r);
@@ -649,7 +653,7 @@ int run_send(const send_state& st) {
             if (partial > 0) summary += fmt::format(", {} to some", partial);
             if (failed > 0) summary += fmt::format(", {} refused", failed);
             if (unsent > 0) summary += fmt::format(", {} not sent", unsent);
-            std::cout << summary << " (one connection)\n";
+            print_out(summary + " (one connection)\n");
         }
     }
     if (fatal) {

@@ -1,6 +1,8 @@
 #include "common.hpp"
 
 #include "mailwire/sasl/mechanism.hpp"
+#include "report.hpp"
+#include "safe_file.hpp"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>
@@ -69,6 +71,8 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
     }
     app.add_option("--timeout", o.timeout, "Seconds per connect, greeting, handshake, read")
         ->check(CLI::PositiveNumber);
+    app.add_option("--command-timeout", o.command_timeout, "Seconds per command and its whole reply (0: none)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--log", o.log_file, "Write the transcript (C:/S:, secrets masked) to FILE");
     app.add_flag("--json", o.json, "Print one JSON object instead of the report");
     app.add_option("--progress", o.progress, "Progress on stderr for long transfers: auto|always|never")
@@ -80,6 +84,12 @@ void apply_timeouts(timeouts& t, double seconds) {
     const auto ms = std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000)));
     t.connect = t.greeting = t.io = ms;
     t.auto_detect_wait = std::min(t.auto_detect_wait, ms);
+    if (t.command.count() > 0) t.command = std::max(t.command, ms);
+}
+
+void apply_command_timeout(timeouts& t, double seconds) {
+    if (seconds < 0) return;
+    t.command = std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000)));
 }
 
 void apply_tls_options(tls_options& t, const connection_options& o) {
@@ -120,8 +130,12 @@ void apply_tls_options(tls_options& t, const connection_options& o) {
 }
 
 struct session_setup::log_sink {
-    std::ofstream out;
-    std::string secret;  // masked again here: a second line of defence behind the library's masking
+    // safe_file's open_user_file: 0600, never through a planted symlink (the transcript holds mail).
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, closer> out;
+    mailwire::secret mask;  // masked again here: a second line of defence behind the library's masking
 };
 
 mailwire::security session_setup::mode(const connection_options& o) const {
@@ -132,17 +146,17 @@ mailwire::security session_setup::mode(const connection_options& o) const {
     return *m;
 }
 
-std::string session_setup::password(const connection_options& o) const {
+mailwire::secret session_setup::password(const connection_options& o) const {
     if (o.user.empty()) return {};
     if (o.password_env.empty() && !o.oauth_token_env.empty()) return {};  // a token instead of a password
     if (o.password_env.empty())
         throw usage_error("--user needs --password-env VAR (the name of an environment variable holding the password)");
     const char* p = std::getenv(o.password_env.c_str());
     if (p == nullptr) throw usage_error(fmt::format("--password-env {}: the variable is not set", o.password_env));
-    return p;
+    return mailwire::secret(p);  // straight from the environment into wiped memory
 }
 
-void session_setup::log_in(client_base& c, const connection_options& o, const std::string& password,
+void session_setup::log_in(client_base& c, const connection_options& o, const mailwire::secret& password,
                            const std::function<void()>& legacy) const {
     if (o.user.empty()) {
         if (!o.auth.empty()) throw usage_error("--auth needs --user");
@@ -176,7 +190,7 @@ void session_setup::log_in(client_base& c, const connection_options& o, const st
 }
 
 void session_setup::open(client_base& c, const connection_options& o,
-                         const std::function<void(const std::string& password)>& legacy) {
+                         const std::function<void(const mailwire::secret& password)>& legacy) {
     apply(c, o);
     const auto pw = password(o);
     c.connect(o.host, o.port, mode(o));
@@ -191,43 +205,61 @@ void session_setup::apply(client_base& c, const connection_options& o) {
     (void)mode(o);
     apply_tls_options(c.tls(), o);
     apply_timeouts(c.timeouts(), o.timeout);
+    apply_command_timeout(c.timeouts(), o.command_timeout);
     c.allow_plaintext_auth(o.allow_plaintext_auth);
     if (o.trust_pin) {
         if (o.pins.empty()) throw usage_error("--trust-pin needs --pin sha256/BASE64");
         if (o.insecure) throw usage_error("--trust-pin and --insecure do not go together");
-        // Trust on first use, as ssh does: the library has already refused any chain without the
-        // pinned key, so a match is what we accept, whatever the chain's other problems.
-        c.on_certificate([](const certificate_check& check) {
-            if (check.pin_matched && any(check.errors))
-                std::cerr << "note: accepted by --trust-pin despite: " << join(policy_words(check), "; ") << "\n";
-            return check.pin_matched;
+        // Trust on first use, as ssh does. The library never lets a rejection override a pin
+        // mismatch, and when the chain fails verification only the leaf's key (the one the server
+        // proved it holds) can match: a genuine certificate appended to an attacker's chain does not.
+        c.override_rejection([](const certificate_check& check) {
+            if (!check.pin_matched) return false;
+            print_err("note: accepted by --trust-pin despite: " + terminal_text(join(policy_words(check), "; ")) +
+                      "\n");
+            return true;
         });
     }
     if (o.insecure) {
         std::cerr << "WARNING: --insecure: the server certificate is NOT verified. Anyone between you and the\n"
                      "WARNING: server can read and change this session. Use --cafile or --pin instead.\n";
-        c.on_certificate([](const certificate_check& check) {
-            if (any(check.errors))
-                std::cerr << "WARNING: accepted a certificate that fails verification: "
-                          << join(policy_words(check), "; ") << "\n";
+        // Only chain and name errors are waved through; a --pin mismatch still rejects.
+        c.override_rejection([](const certificate_check& check) {
+            std::cerr << "WARNING: accepted a certificate that fails verification: "
+                      << terminal_text(join(policy_words(check), "; ")) << "\n";
             return true;
         });
     }
     if (!o.log_file.empty()) {
         log_ = std::make_shared<log_sink>();
-        log_->out.open(o.log_file, std::ios::out | std::ios::trunc);
+        try {
+            const int fd = open_user_file(o.log_file);
+            log_->out.reset(::fdopen(fd, "w"));
+            if (!log_->out) ::close(fd);
+        } catch (const mailwire::error& e) {
+            throw usage_error(fmt::format("--log: {}", e.what()));
+        }
         if (!log_->out) throw usage_error(fmt::format("--log {}: cannot open the file for writing", o.log_file));
         if (!o.user.empty() && !o.password_env.empty())
-            if (const char* p = std::getenv(o.password_env.c_str())) log_->secret = p;
+            if (const char* p = std::getenv(o.password_env.c_str())) log_->mask = p;
         auto sink = log_;
         c.set_logger([sink](log_direction d, std::string_view line) {
-            std::string text(line);
-            if (sink->secret.size() >= 2) {
-                for (auto pos = text.find(sink->secret); pos != std::string::npos; pos = text.find(sink->secret, pos))
-                    text.replace(pos, sink->secret.size(), "<password>");
+            // Built piece by piece from `line`, so no copy of the password is ever made here (and
+            // a replacement that itself contains the password cannot be matched again).
+            const std::string_view mask = sink->mask.view();
+            std::string text;
+            std::size_t from = 0;
+            if (mask.size() >= 2) {
+                for (auto pos = line.find(mask); pos != std::string_view::npos; pos = line.find(mask, from)) {
+                    text.append(line.substr(from, pos - from)).append("<password>");
+                    from = pos + mask.size();
+                }
             }
-            sink->out << (d == log_direction::client ? "C: " : "S: ") << text << '\n';
-            sink->out.flush();
+            text.append(line.substr(from));
+            text.insert(0, d == log_direction::client ? "C: " : "S: ");
+            text += '\n';
+            std::fwrite(text.data(), 1, text.size(), sink->out.get());
+            std::fflush(sink->out.get());
         });
     }
 }
@@ -385,15 +417,15 @@ int report_error(const mailwire::error& e, bool json) {
             {"server_text", e.server_text()},
         };
         if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) err["certificate"] = check_json(ce->check());
-        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false,
-                                                                        nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        std::cout << json_text(nlohmann::json{{"ok", false}, {"error", err}}) << "\n";
     } else {
-        std::cerr << "error: " << message_without_hint(e) << "\n";
+        // The message and hint quote server texts, host names and certificate names: one line each,
+        // through terminal_text like every human output.
+        print_err("error: " + terminal_text(message_without_hint(e)) + "\n");
         if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) {
-            for (const auto& w : policy_words(ce->check())) std::cerr << "  - " << w << "\n";
+            for (const auto& w : policy_words(ce->check())) print_err("  - " + terminal_text(w) + "\n");
         }
-        if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+        if (!e.hint().empty()) print_err("hint: " + terminal_text(e.hint()) + "\n");
     }
     return rc;
 }
@@ -406,12 +438,10 @@ int report_simple(int rc, const std::string& code, const std::string& message, c
                               {"hint", hint},    {"host", ""},
                               {"port", 0},       {"protocol", ""},
                               {"stage", "none"}, {"server_text", ""}};
-        std::cout << nlohmann::json{{"ok", false}, {"error", err}}.dump(2, ' ', false,
-                                                                        nlohmann::json::error_handler_t::replace)
-                  << "\n";
+        std::cout << json_text(nlohmann::json{{"ok", false}, {"error", err}}) << "\n";
     } else {
-        std::cerr << "error: " << message << "\n";
-        if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
+        print_err("error: " + terminal_text(message) + "\n");
+        if (!hint.empty()) print_err("hint: " + terminal_text(hint) + "\n");
     }
     return rc;
 }

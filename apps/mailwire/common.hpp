@@ -15,6 +15,7 @@
 
 #include "mailwire/client.hpp"
 #include "mailwire/error.hpp"
+#include "mailwire/secret.hpp"
 #include "mailwire/security.hpp"
 
 namespace mailwire::cli {
@@ -55,6 +56,9 @@ struct connection_options {
     std::string oauth_token_env;  ///< --oauth-token-env: variable holding an OAuth 2 bearer token
     bool allow_plaintext_auth = false;
     double timeout = 0;  ///< seconds; 0 keeps the library defaults
+    /// --command-timeout: seconds for each command with its whole response; 0: no such bound;
+    /// negative (unset): the library default, raised to --timeout when that is longer.
+    double command_timeout = -1;
     std::string log_file;
     bool json = false;
     std::string progress = "auto";  ///< --progress auto|always|never (stderr)
@@ -71,17 +75,18 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
 class session_setup {
 public:
     void apply(client_base& c, const connection_options& o);
-    /// The password from --password-env; throws usage_error when --user has no usable password.
-    [[nodiscard]] std::string password(const connection_options& o) const;
+    /// The password from --password-env, read straight into a secret (wiped when dropped); throws
+    /// usage_error when --user has no usable password.
+    [[nodiscard]] mailwire::secret password(const connection_options& o) const;
     [[nodiscard]] mailwire::security mode(const connection_options& o) const;
     /// Logs in as --user with --auth: the strongest SASL mechanism by default, the listed ones, or
     /// with "legacy" the protocol's own command (`legacy`, e.g. IMAP LOGIN).
-    void log_in(client_base& c, const connection_options& o, const std::string& password,
+    void log_in(client_base& c, const connection_options& o, const mailwire::secret& password,
                 const std::function<void()>& legacy) const;
     /// apply(), connect as --security says, then log_in(): what every protocol command starts with.
     /// `legacy` receives the password (e.g. IMAP LOGIN); may be empty when the protocol has none.
     void open(client_base& c, const connection_options& o,
-              const std::function<void(const std::string& password)>& legacy);
+              const std::function<void(const mailwire::secret& password)>& legacy);
 
 private:
     struct log_sink;
@@ -90,8 +95,10 @@ private:
 
 /// Applies --cafile/--pin/--tls-min/--tls-max/--ciphers/--client-cert/--client-key to `t`.
 void apply_tls_options(tls_options& t, const connection_options& o);
-/// Applies --timeout to `t`.
+/// Applies --timeout to `t`; a whole command is never given less than one read.
 void apply_timeouts(timeouts& t, double seconds);
+/// Applies --command-timeout to `t` (negative: keep; 0: no whole-command bound).
+void apply_command_timeout(timeouts& t, double seconds);
 
 [[nodiscard]] int exit_code_for(const mailwire::error& e) noexcept;
 [[nodiscard]] const char* category_name(int exit) noexcept;

@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include "report.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -21,7 +23,8 @@ std::string human_bytes(std::uint64_t n) {
 }
 
 progress::progress(bool enabled, std::string what, std::uint64_t total)
-    : enabled_(enabled), what_(std::move(what)), total_(total), start_(std::chrono::steady_clock::now()) {}
+    : enabled_(enabled), what_(terminal_text(what)),  // a mailbox or file name: shown escaped like all human output
+      total_(total), start_(std::chrono::steady_clock::now()) {}
 
 progress::~progress() {
     if (enabled_ && !finished_ && done_ > 0) std::fputs("\n", stderr);  // leave the partial line readable

@@ -1,15 +1,43 @@
-// A small aligned "label  value" text report that never exceeds a given width.
+// A small aligned "label  value" text report that never exceeds a given width, and the one gate
+// every human-readable line passes on its way to the terminal.
 #pragma once
 
 #include <cstddef>
+#include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace mailwire::cli {
+
+/// `s` made harmless for a terminal. Subjects, names, mailbox names, file names and server texts
+/// come from the network or a message (RFC 2047 can encode any byte), and a terminal obeys escape
+/// sequences in them: ESC, the C1 controls (U+0080-U+009F; U+009B is CSI) and, as raw bytes, the
+/// 8-bit C1 a terminal in 8-bit mode obeys. Those are shown escaped instead: C0 controls, DEL and
+/// bytes that are not UTF-8 as `\xNN`, C1 controls, bidirectional overrides, embeddings, isolates
+/// and marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C, which can make a line read
+/// differently from what it is, "Trojan Source") and the line/paragraph separators U+2028/U+2029 as
+/// `\uNNNN`. With `multiline`, LF, TAB and the CR of a CRLF pass (blocks of lines, header blocks);
+/// otherwise TAB becomes one space and every line break is escaped (one table cell, one field).
+[[nodiscard]] std::string terminal_text(std::string_view s, bool multiline = false);
+
+/// Writes `text` through terminal_text(text, true): the one way human output reaches stdout.
+void print_out(std::string_view text);
+/// The same for stderr (errors, hints, notes, warnings).
+void print_err(std::string_view text);
+
+/// `j` serialised for output. JSON's own escaping covers C0 controls; C1 controls and the
+/// bidirectional and line-separator characters that terminal_text() escapes are written as
+/// `\uNNNN` too, so the text is equal as JSON but carries none of them raw. `indent` < 0: one line.
+[[nodiscard]] std::string json_text(const nlohmann::json& j, int indent = 2);
 
 /// Splits `text` into lines of at most `width` columns, breaking at spaces where possible.
 std::vector<std::string> wrap(const std::string& text, std::size_t width);
 
+/// Label/value lines; every label and value goes through terminal_text() before it is laid out,
+/// so widths are counted on what the terminal will show.
 class text_report {
 public:
     explicit text_report(std::size_t width, std::size_t label_width = 16, std::size_t indent = 2)

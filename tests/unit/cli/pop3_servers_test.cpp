@@ -196,7 +196,9 @@ TEST_P(CliPop3, ListUidlRetrTopAreByteExact) {
     EXPECT_TRUE(j["size"].is_number_unsigned()) << j.dump(2);
     r = pop3("stat", tls, {});
     ASSERT_EQ(r.exit_code, 0) << describe(r);
-    EXPECT_NE(r.out.find(" messages, "), std::string::npos) << r.out;
+    // "1 message, …" or "N messages, …": the maildrop is shared with parallel tests, never counted.
+    EXPECT_TRUE(r.out.find(" messages, ") != std::string::npos || r.out.find(" message, ") != std::string::npos)
+        << r.out;
 
     // retr N: numbers are per session, and a parallel test deleting an older message renumbers
     // ours, so look the number up again when the body is not ours.
