@@ -14,6 +14,11 @@ pkgs=(
   clang libclang-rt-14-dev clang-format doxygen
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix
+  # Cyrus IMAP and Exim for the interop tests (#13) conflict with dovecot/postfix: the harness
+  # unpacks them (apt-get download + dpkg -x); only their non-conflicting libraries are installed.
+  libical3 libidn12 libjansson4 libpq5 libwrap0 libxapian30 libxml2 libsqlite3-0 libldap-2.5-0
+  libkrb5-3 libicu72 libdb5.3 libsasl2-2 libsasl2-modules libsasl2-modules-db libnsl2 libpcre3
+  libpcre2-8-0 libgnutls30 libgnutls-dane0 libunbound8 libevent-2.1-7
   python3 tmux curl
 )
 
