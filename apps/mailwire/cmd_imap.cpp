@@ -191,6 +191,7 @@ int run_caps(const connection_options& o) {
         j["authenticated"] = c.is_authenticated();
         j["user"] = o.user;
         j["authenticated_with"] = c.authenticated_with();
+        if (!c.auth_fallback_from().empty()) j["auth_fallback_from"] = c.auth_fallback_from();
         j["capabilities"] = c.capabilities();
         j["auth_mechanisms"] = c.auth_mechanisms();
         print_json(j);

@@ -208,6 +208,7 @@ int run_caps(const connection_options& o) {
         j["authenticated"] = c.is_authenticated();
         j["user"] = o.user;
         j["authenticated_with"] = c.authenticated_with();
+        if (!c.auth_fallback_from().empty()) j["auth_fallback_from"] = c.auth_fallback_from();
         j["capabilities"] = caps.lines;
         j["auth_mechanisms"] = caps.sasl;
         j["user_pass"] = caps.user;

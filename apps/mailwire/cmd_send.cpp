@@ -467,6 +467,7 @@ int run_check(const send_state& st) {
         j["ok"] = true;
         j["authenticated"] = c.is_authenticated();
         j["authenticated_with"] = c.authenticated_with();
+        if (!c.auth_fallback_from().empty()) j["auth_fallback_from"] = c.auth_fallback_from();
         j["user"] = o.user;
         j["capabilities"] = ehlo_lines(caps);
         j["auth_mechanisms"] = caps.auth;

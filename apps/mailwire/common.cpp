@@ -173,6 +173,11 @@ void session_setup::log_in(client_base& c, const connection_options& o, const ma
     }
     if (o.auth.empty()) {
         c.authenticate(cred);
+        // The automatic choice fell back from a refused SCRAM -PLUS (see client_base::authenticate):
+        // say so, since the session is then not bound to the TLS channel.
+        if (!c.auth_fallback_from().empty())
+            print_err(fmt::format("note: the server refused {}; logged in with {} (no channel binding)\n",
+                                  c.auth_fallback_from(), c.authenticated_with()));
         return;
     }
     if (o.auth == "legacy") {

@@ -151,12 +151,24 @@ public:
     // ---- authentication (one algorithm for IMAP AUTHENTICATE, POP3 AUTH and SMTP AUTH) ----
     /// Authenticates with the strongest SASL mechanism both sides support (SCRAM-PLUS >
     /// SCRAM-SHA-256 > SCRAM-SHA-1 > CRAM-MD5 > PLAIN > LOGIN; OAUTHBEARER/XOAUTH2 when a token
-    /// is given), or the protocol's own login (IMAP LOGIN, POP3 APOP or USER/PASS) when no SASL
-    /// mechanism fits. `mechanisms` overrides the choice and order (e.g. {"EXTERNAL"}).
+    /// is given), or the protocol's own login (IMAP LOGIN, POP3 USER/PASS or APOP) when no SASL
+    /// mechanism fits. `mechanisms` overrides the choice and order (e.g. {"EXTERNAL"}); the first
+    /// usable one is tried and nothing else. POP3 also accepts "APOP" and "USER" there.
     /// Mechanisms that reveal the secret are refused on an unencrypted connection unless
     /// allow_plaintext_auth(true). Throws auth_error with the server's text and response code.
     /// Throws error(errc::not_connected) without a connection and error(errc::invalid_argument)
     /// when already authenticated. On success the protocol may refresh its capabilities (IMAP).
+    ///
+    /// Channel binding: SCRAM-*-PLUS binds to `tls-unique` (RFC 5929, RFC 5802's default) on
+    /// TLS 1.2 with the extended master secret and to `tls-exporter` (RFC 9266) on TLS 1.3;
+    /// without the extended master secret nothing is bound. Fallback: with automatic selection
+    /// only (empty `mechanisms`), when the server answers a SCRAM-*-PLUS attempt with a failure
+    /// reply (servers that implement another binding type, e.g. Cyrus 3.6 only `tls-unique`),
+    /// the same SCRAM without -PLUS is tried once, and only over TLS whose certificate the
+    /// default policy accepted (tls_info().certificate.accepted_by_default; never after
+    /// tls_options::override_rejection). A server that claims success without proving it knows
+    /// the password (SCRAM mutual authentication) is never retried. auth_fallback_from() then
+    /// names the refused mechanism and authenticated_with() the one that worked.
     void authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms = {});
     /// Shortcut for authenticate() with just a user name and a password, mechanism chosen
     /// automatically. The password is a mailwire::secret (a std::string or literal converts).
@@ -166,6 +178,10 @@ public:
     /// The mechanism that succeeded ("SCRAM-SHA-256", or "LOGIN"/"USER"/"APOP" for the legacy
     /// commands); empty before authentication.
     [[nodiscard]] const std::string& authenticated_with() const noexcept { return auth_mechanism_; }
+    /// The mechanism the server refused before authenticated_with() succeeded, when automatic
+    /// selection fell back from SCRAM-*-PLUS to the same SCRAM without channel binding (see
+    /// authenticate()); empty when the first choice worked or before authentication.
+    [[nodiscard]] const std::string& auth_fallback_from() const noexcept { return auth_fallback_from_; }
     /// SASL mechanisms the server offers now (upper case).
     [[nodiscard]] virtual std::vector<std::string> auth_mechanisms() const = 0;
 
@@ -194,6 +210,14 @@ protected:
     [[nodiscard]] virtual bool sasl_initial_response_allowed() const { return true; }
     /// The protocol's non-SASL login; returns the name used, or "" when none applies.
     virtual std::string legacy_login(const sasl::credentials& credentials) = 0;
+    /// The protocol's own login named `name` (upper case) in an explicit mechanism list (POP3:
+    /// "APOP", "USER"); returns the name used, or "" when the protocol has no such login or it
+    /// does not apply on this connection (then nothing was sent).
+    virtual std::string legacy_login_named(const sasl::credentials& credentials, std::string_view name) {
+        (void)credentials;
+        (void)name;
+        return {};
+    }
     /// Called after a successful authentication (IMAP asks for capabilities again).
     virtual void on_authenticated() {}
 
@@ -318,7 +342,8 @@ private:
     [[noreturn]] void list_limit_exceeded(std::string_view what);
     void secure_with_starttls(bool required);
     void handshake();
-    void run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus);
+    void run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus,
+                  bool* refused);
     void greet_plaintext();
     bool fill(stage s, std::chrono::milliseconds per_read);
     std::size_t transport_read(char* out, std::size_t max, std::chrono::steady_clock::time_point deadline);
@@ -357,15 +382,17 @@ private:
     mutable std::string pending_what_;
     bool authenticated_ = false;
     std::string auth_mechanism_;
+    std::string auth_fallback_from_;
 
 protected:
     /// The greeting as received; read_greeting() fills it, connect() clears it.
     std::string greeting_;
     /// Records a successful login with `mechanism` (for the protocol's own login commands, or
     /// an IMAP PREAUTH greeting); see authenticated_with().
-    void set_authenticated(std::string mechanism) {
+    void set_authenticated(std::string mechanism, std::string fallback_from = {}) {
         authenticated_ = true;
         auth_mechanism_ = std::move(mechanism);
+        auth_fallback_from_ = std::move(fallback_from);
     }
 };
 

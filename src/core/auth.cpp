@@ -16,12 +16,24 @@ void client_base::authenticate(const std::string& user, const secret& password) 
     authenticate(c);
 }
 
+namespace {
+
+// "SCRAM-SHA-256-PLUS" -> "SCRAM-SHA-256"; empty for anything that is not a SCRAM -PLUS.
+std::string unbound_scram(const std::string& name) {
+    if (!name.starts_with("SCRAM-") || !name.ends_with("-PLUS")) return {};
+    return name.substr(0, name.size() - 5);
+}
+
+}  // namespace
+
 void client_base::authenticate(const sasl::credentials& credentials, const std::vector<std::string>& mechanisms) {
     if (!stream_.is_open())
         throw error(errc::not_connected, "authenticate needs a connection", context(stage::authenticate));
     if (authenticated_) throw error(errc::invalid_argument, "already authenticated", context(stage::authenticate));
     const auto offered = auth_mechanisms();
-    const bool cb_available = stream_.is_tls() && !stream_.channel_binding("tls-exporter").empty();
+    // Either binding type will do: run_sasl picks the one for the TLS version.
+    const bool cb_available = stream_.is_tls() && (!stream_.channel_binding("tls-unique").empty() ||
+                                                   !stream_.channel_binding("tls-exporter").empty());
     sasl::selection_options o;
     o.encrypted = stream_.is_tls();
     o.allow_plaintext_auth = allow_plaintext_auth_;
@@ -32,14 +44,65 @@ void client_base::authenticate(const sasl::credentials& credentials, const std::
     const auto chosen = sasl::choose_mechanisms(offered, o);
     const bool offers_plus =
         std::any_of(offered.begin(), offered.end(), [](const std::string& m) { return m.ends_with("-PLUS"); });
-    if (!chosen.empty()) {
-        run_sasl(chosen.front(), credentials, offers_plus);
+
+    if (!mechanisms.empty()) {
+        // An explicit list is the caller's decision: the first usable entry, in the caller's
+        // order, and no fallback. Entries may name the protocol's own logins (POP3 APOP, USER).
+        for (const auto& requested : mechanisms) {
+            std::string name = requested;
+            for (auto& ch : name)
+                if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+            if (std::find(chosen.begin(), chosen.end(), name) != chosen.end()) {
+                run_sasl(name, credentials, offers_plus, nullptr);
+                on_authenticated();
+                return;
+            }
+            // The protocol applies the plaintext rule before it sends anything.
+            if (sasl::is_supported(name) || credentials.password.empty()) continue;
+            auto used = legacy_login_named(credentials, name);
+            if (!used.empty()) {
+                set_authenticated(std::move(used));
+                on_authenticated();
+                return;
+            }
+        }
+    } else if (!chosen.empty()) {
+        bool refused = false;
+        try {
+            run_sasl(chosen.front(), credentials, offers_plus, &refused);
+        } catch (const auth_error& first) {
+            // RFC 5802 §6 / RFC 5056: servers differ in the binding types they implement (Cyrus
+            // 3.6 only tls-unique, which TLS 1.3 does not have; Mailutils none, though it offers
+            // -PLUS), and refuse the whole exchange when ours is not theirs. The same SCRAM
+            // without binding is tried once, and only when all of these hold:
+            //  - the server answered with a failure reply (`refused`): a server that failed
+            //    mutual authentication (wrong or missing v=) or broke the grammar is not retried;
+            //  - the certificate passed the default policy: then the TLS session already
+            //    authenticates the server, which is what binding would have added. Over a session
+            //    accepted through override_rejection (or --insecure) the binding is the only
+            //    thing that can expose a man in the middle, so its failure stays fatal.
+            // A man in the middle with a certificate the default policy trusts could force this
+            // downgrade; it could equally read the session, so binding protected nothing there.
+            const auto unbound = unbound_scram(chosen.front());
+            const bool retry = refused && stream_.is_open() && stream_.is_tls() &&
+                               stream_.tls_info().certificate.accepted_by_default && !unbound.empty() &&
+                               std::find(chosen.begin(), chosen.end(), unbound) != chosen.end();
+            if (!retry) throw;
+            try {
+                // offers_plus is true here, so run_sasl sends the gs2 flag "n", as it must.
+                run_sasl(unbound, credentials, offers_plus, nullptr);
+            } catch (const auth_error& second) {
+                throw auth_error(static_cast<errc>(second.code().value()),
+                                 fmt::format("{} (after {} was refused: {})", second.detail(), chosen.front(),
+                                             first.detail()),
+                                 second.context(), second.response_code());
+            }
+            set_authenticated(unbound, chosen.front());
+        }
         on_authenticated();
         return;
-    }
-    // No SASL mechanism fits: the protocol's own login, still under the plaintext rule.
-    const bool explicit_non_legacy = !mechanisms.empty();
-    if (!explicit_non_legacy && !credentials.password.empty()) {
+    } else if (!credentials.password.empty()) {
+        // No SASL mechanism fits: the protocol's own login, still under the plaintext rule.
         require_secure_for_credentials("a password");
         const auto used = legacy_login(credentials);
         if (!used.empty()) {
@@ -58,14 +121,21 @@ void client_base::authenticate(const sasl::credentials& credentials, const std::
                              "check the mechanisms you asked for and the credentials you gave"));
 }
 
-void client_base::run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus) {
+void client_base::run_sasl(const std::string& name, const sasl::credentials& credentials, bool server_offers_plus,
+                           bool* refused) {
     std::optional<sasl::channel_binding> cb;
     const bool plus = name.ends_with("-PLUS");
-    // RFC 5802 §6: a client able to bind tells a server that offered no -PLUS so ("y" flag);
-    // if the server did offer -PLUS and we still use plain SCRAM, we must not claim that.
+    // RFC 5802 §6: a client able to bind tells a server that offered no -PLUS so ("y" flag), and
+    // a server that did offer -PLUS treats "y" as a downgrade and refuses. So when the server
+    // offered -PLUS and plain SCRAM is used anyway (no binding here, or the fallback after a
+    // refused -PLUS in authenticate()), the flag is "n": "y" would fail, and "p=" is the -PLUS
+    // exchange the server just refused.
     if (stream_.is_tls() && (plus || (name.starts_with("SCRAM-") && !server_offers_plus))) {
-        // tls-exporter (RFC 9266) first; tls-unique only exists below TLS 1.3.
-        static constexpr const char* types[] = {"tls-exporter", "tls-unique"};
+        // tls-unique (RFC 5929) is RFC 5802's mandatory type and what TLS 1.2 servers implement
+        // (Cyrus 3.6 has nothing else); TLS 1.3 has no tls-unique, so there channel_binding()
+        // returns nothing for it and tls-exporter (RFC 9266) is used. Both are offered below
+        // TLS 1.3 only with the extended master secret (net::stream::channel_binding).
+        static constexpr const char* types[] = {"tls-unique", "tls-exporter"};
         for (const char* type : types) {
             auto data = stream_.channel_binding(type);
             if (!data.empty()) {
@@ -86,7 +156,15 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
         std::string detail = fmt::format("{} authentication failed: {}", name, r.text.empty() ? "refused" : r.text);
         const auto extra = mech->server_error();
         if (!extra.empty()) detail += fmt::format(" ({})", extra);
-        return auth_error(errc::auth_failed, detail, context(stage::authenticate, r.text), r.code);
+        // A refused -PLUS is often a binding type the server does not implement (Cyrus 3.6 has
+        // only tls-unique, which TLS 1.3 lacks), not a wrong password.
+        std::string hint;
+        if (plus)
+            hint = fmt::format(
+                "if the password is right, the server may not implement the {} channel binding: "
+                "name {} without -PLUS, or let mailwire choose",
+                cb ? cb->type : std::string("TLS"), name.substr(0, name.size() - 5));
+        return auth_error(errc::auth_failed, detail, context(stage::authenticate, r.text, std::move(hint)), r.code);
     };
     // Cancels the exchange after a local failure; the server answers with a failure reply
     // (RFC 4422 §3.5, RFC 3501 §6.2.2). Once: a server answering "*" with challenges for ever
@@ -159,6 +237,8 @@ void client_base::run_sasl(const std::string& name, const sasl::credentials& cre
             set_authenticated(name);
             return;
         case sasl_reply::kind::failure:
+            // A refusal the server chose (not one that follows our cancel, which throws above).
+            if (refused != nullptr) *refused = true;
             throw fail(r);
         }
     }

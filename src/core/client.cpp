@@ -61,6 +61,7 @@ void client_base::connect(const std::string& host, std::uint16_t port, security 
     used_ = security::none;
     authenticated_ = false;
     auth_mechanism_.clear();
+    auth_fallback_from_.clear();
     greeting_.clear();
     rbuf_.clear();
     rpos_ = 0;

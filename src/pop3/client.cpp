@@ -490,28 +490,51 @@ void client::user_pass(const sasl::credentials& c) {
 }
 
 std::string client::legacy_login(const sasl::credentials& c) {
-    if (!apop_.empty()) {
-        check_credentials(c.user, nullptr);  // the password only enters the digest
-        // RFC 1939 §7: APOP name digest, digest = MD5(timestamp + secret) in lower-case hex.
-        // The digest with the public timestamp lets anyone test password guesses offline, so the
-        // input, the digest and the command line are all wiped.
-        secret input;
-        input.reserve(apop_.size() + c.password.size());
-        input.append(apop_).append(c.password);
-        std::string digest = detail::md5_hex(input.view());
-        const mailwire::detail::wipe_on_exit wipe_digest(digest);
-        secret line;
-        line.reserve(5 + c.user.size() + 1 + digest.size());
-        line.append("APOP ").append(c.user).push_back(' ');
-        line.append(digest);
-        auto st = exchange(line.view(), stage::authenticate, fmt::format("APOP {} <digest>", c.user));
-        if (!st.ok)
-            throw auth_error(errc::auth_failed, fmt::format("APOP failed: {}", st.text),
-                             context(stage::authenticate, st.text), st.code);
-        return "APOP";
-    }
+    // APOP hides the password from an eavesdropper, so it is the choice over plaintext. Inside
+    // TLS it adds nothing (the digest, MD5 over a public timestamp, still lets whoever gets it
+    // test guesses offline) and servers often have no APOP secret for an account that logs in
+    // with USER/PASS, so there USER/PASS is preferred when CAPA lists it (RFC 2449 §6.8); APOP
+    // only when it is the one login offered. Without this an implicit-TLS port (greeting with a
+    // timestamp) and STLS (timestamp forgotten) would log the same account in differently.
+    const bool apop = !apop_.empty() && (!is_secure() || !caps_.user);
+    if (apop) return apop_login(c);
     user_pass(c);
     return "USER";
+}
+
+std::string client::legacy_login_named(const sasl::credentials& c, std::string_view name) {
+    if (name == "APOP") {
+        if (apop_.empty()) return {};  // no timestamp in this session's greeting: nothing to digest
+        require_secure_for_credentials("an APOP digest");
+        return apop_login(c);
+    }
+    if (name == "USER") {
+        require_secure_for_credentials("a POP3 password");
+        user_pass(c);
+        return "USER";
+    }
+    return {};
+}
+
+std::string client::apop_login(const sasl::credentials& c) {
+    check_credentials(c.user, nullptr);  // the password only enters the digest
+    // RFC 1939 §7: APOP name digest, digest = MD5(timestamp + secret) in lower-case hex.
+    // The digest with the public timestamp lets anyone test password guesses offline, so the
+    // input, the digest and the command line are all wiped.
+    secret input;
+    input.reserve(apop_.size() + c.password.size());
+    input.append(apop_).append(c.password);
+    std::string digest = detail::md5_hex(input.view());
+    const mailwire::detail::wipe_on_exit wipe_digest(digest);
+    secret line;
+    line.reserve(5 + c.user.size() + 1 + digest.size());
+    line.append("APOP ").append(c.user).push_back(' ');
+    line.append(digest);
+    auto st = exchange(line.view(), stage::authenticate, fmt::format("APOP {} <digest>", c.user));
+    if (!st.ok)
+        throw auth_error(errc::auth_failed, fmt::format("APOP failed: {}", st.text),
+                         context(stage::authenticate, st.text), st.code);
+    return "APOP";
 }
 
 void client::sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) {

@@ -544,6 +544,18 @@ script& script::expect_line_matching(const std::string& ecma_regex) {
         s.set_match(m);
     });
 }
+script& script::respond(std::function<std::string(const std::string& line)> reply) {
+    return add("respond(...)", [reply](session& s) {
+        const std::string line = s.read_line();
+        std::string out;
+        try {
+            out = reply(line);
+        } catch (const std::exception& e) {
+            fail(std::string("respond: ") + e.what() + " (line " + visible(line) + ")");
+        }
+        s.write(out);
+    });
+}
 script& script::expect_line(std::string text) {
     return add("expect_line(" + visible(text, 60) + ")", [text](session& s) {
         const std::string want = s.substitute(text);

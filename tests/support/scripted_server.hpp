@@ -78,6 +78,10 @@ public:
     /// Reads one line (CRLF or bare LF, terminator stripped) and requires std::regex_search to find
     /// `ecma_regex` in it; the match feeds `$n` in later steps.
     script& expect_line_matching(const std::string& ecma_regex);
+    /// Reads one line and writes what `reply` returns for it: a server whose answer depends on
+    /// what the client sent (a SCRAM server's proof). `reply` may throw std::exception to fail
+    /// the step with its message.
+    script& respond(std::function<std::string(const std::string& line)> reply);
     /// Reads one line and requires it to equal `text` (after substitution).
     script& expect_line(std::string text);
     /// Reads exactly as many bytes as `text` has (after substitution) and requires them to be equal.

@@ -185,9 +185,11 @@ protected:
     void sasl_start(std::string_view mechanism, const secret* initial, std::string_view logged) override;
     sasl_reply sasl_read() override;
     std::string legacy_login(const sasl::credentials& credentials) override;
+    std::string legacy_login_named(const sasl::credentials& credentials, std::string_view name) override;
 
 private:
     void user_pass(const sasl::credentials& credentials);
+    std::string apop_login(const sasl::credentials& credentials);
     void check_credentials(std::string_view user, const secret* password) const;
     pop3::status exchange(std::string_view command, stage s, std::string_view logged = {});
     pop3::status read_status(stage s);
