@@ -33,8 +33,10 @@ constexpr std::string_view kMessage =
     "From: fuzz@example.org\r\nTo: rcpt@example.org\r\nSubject: fuzz\r\n\r\nhello\r\n";
 
 void script(imap::client& c, const mwfuzz::input& in) {
-    std::size_t events = 0;
-    c.on_mailbox_event([&events](const imap::mailbox_event&, const imap::mailbox_state&) { ++events; });
+    // The observer outlives this function (the harness disconnects afterwards, and a BYE during
+    // LOGOUT is an event), so it owns its counter instead of capturing a local by reference.
+    c.on_mailbox_event(
+        [events = std::size_t{0}](const imap::mailbox_event&, const imap::mailbox_state&) mutable { ++events; });
 
     mwfuzz::op(c, in, 0, "login", [&] {
         if (in.option(0)) c.login("fuzz", "secret");
