@@ -145,7 +145,10 @@ void imap_round_trip(imap::client& c, const imap_server& server) {
     c.select("INBOX");
     const auto uids = find_marker(c, marker);
     ASSERT_EQ(uids.size(), 1u) << "the message just appended, found by its own marker";
-    const auto got = c.fetch(imap::sequence_set(uids[0]), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])");
+    auto got = c.fetch(imap::sequence_set(uids[0]), "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])");
+    // Other tests change flags in this INBOX in parallel, and a server may report that as
+    // unsolicited FETCH responses (Cyrus does): keep only our message.
+    std::erase_if(got, [&](const imap::fetch_data& f) { return f.uid != uids[0]; });
     ASSERT_EQ(got.size(), 1u);
     // Cyrus pads the day with a space (" 6-Dec-2026 …", RFC 3501 date-day-fixed).
     EXPECT_TRUE(got[0].parsed_internaldate.has_value()) << "INTERNALDATE \"" << got[0].internaldate << '"';
@@ -288,8 +291,14 @@ std::optional<std::string> read_back(const imap_server& store, const std::string
         const auto uids = find_marker(*c, marker);
         if (!uids.empty()) {
             EXPECT_EQ(uids.size(), 1u);
-            auto got = c->fetch(imap::sequence_set(uids[0]), "(BODY.PEEK[])");
-            std::string data = got.at(0).find("")->data;
+            auto got = c->fetch(imap::sequence_set(uids[0]), "(UID BODY.PEEK[])");
+            // Unsolicited FETCH responses about other messages may come along: take ours.
+            const auto ours = std::find_if(got.begin(), got.end(), [&](const auto& f) { return f.uid == uids[0]; });
+            if (ours == got.end() || ours->find("") == nullptr) {
+                ADD_FAILURE() << "no BODY[] for UID " << uids[0];
+                return {};
+            }
+            std::string data = ours->find("")->data;
             c->store(imap::sequence_set(uids[0]), imap::store_action::add, {"\\Deleted"});
             c->expunge(imap::sequence_set(uids[0]));
             c->disconnect();
