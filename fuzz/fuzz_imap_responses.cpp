@@ -25,13 +25,13 @@ void guarded(F&& f) {
 
 std::size_t count_nodes(const std::vector<thread_node>& forest) {
     std::size_t n = 0;
-    std::vector<const thread_node*> todo;
-    for (const auto& t : forest) todo.push_back(&t);
-    while (!todo.empty()) {
-        const thread_node* t = todo.back();
-        todo.pop_back();
+    std::vector<const thread_node*> pending;
+    for (const auto& t : forest) pending.push_back(&t);
+    while (!pending.empty()) {
+        const thread_node* t = pending.back();
+        pending.pop_back();
         ++n;
-        for (const auto& c : t->children) todo.push_back(&c);
+        for (const auto& c : t->children) pending.push_back(&c);
     }
     return n;
 }

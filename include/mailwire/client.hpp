@@ -234,7 +234,8 @@ protected:
     [[nodiscard]] virtual bool offers_starttls() const = 0;
     /// Sends STARTTLS/STLS and reads the reply; throws command_error(starttls_refused) on refusal.
     virtual void request_starttls() = 0;
-    /// Forgets everything learned in plaintext (DESIGN §1: ask again after TLS).
+    /// Forgets everything learned in plaintext: after STARTTLS it is asked again over TLS, since a
+    /// man in the middle could have changed it (docs/security.md, "Capability reuse").
     virtual void forget_session_state() = 0;
     /// Sends LOGOUT/QUIT and reads the reply.
     virtual void send_logout() = 0;

@@ -566,15 +566,15 @@ bool operator==(const body_part& a, const body_part& b) {
 // A THREAD chain of n messages is an n-deep tree (RFC 5256 §4: each member is the parent of the
 // next), so none of these recurse on depth: a hostile 1 MB reply would overflow the stack.
 thread_node::thread_node(const thread_node& other) : id(other.id) {
-    std::vector<std::pair<const thread_node*, thread_node*>> todo{{&other, this}};
-    while (!todo.empty()) {
-        const auto [src, dst] = todo.back();
-        todo.pop_back();
+    std::vector<std::pair<const thread_node*, thread_node*>> pairs{{&other, this}};
+    while (!pairs.empty()) {
+        const auto [src, dst] = pairs.back();
+        pairs.pop_back();
         // Sized once and never touched again, so the pointers pushed below stay valid.
         dst->children.resize(src->children.size());
         for (std::size_t i = 0; i < src->children.size(); ++i) {
             dst->children[i].id = src->children[i].id;
-            if (!src->children[i].children.empty()) todo.emplace_back(&src->children[i], &dst->children[i]);
+            if (!src->children[i].children.empty()) pairs.emplace_back(&src->children[i], &dst->children[i]);
         }
     }
 }
@@ -598,12 +598,12 @@ thread_node::~thread_node() {
 }
 
 bool operator==(const thread_node& a, const thread_node& b) {
-    std::vector<std::pair<const thread_node*, const thread_node*>> todo{{&a, &b}};
-    while (!todo.empty()) {
-        const auto [x, y] = todo.back();
-        todo.pop_back();
+    std::vector<std::pair<const thread_node*, const thread_node*>> pairs{{&a, &b}};
+    while (!pairs.empty()) {
+        const auto [x, y] = pairs.back();
+        pairs.pop_back();
         if (x->id != y->id || x->children.size() != y->children.size()) return false;
-        for (std::size_t i = 0; i < x->children.size(); ++i) todo.emplace_back(&x->children[i], &y->children[i]);
+        for (std::size_t i = 0; i < x->children.size(); ++i) pairs.emplace_back(&x->children[i], &y->children[i]);
     }
     return true;
 }

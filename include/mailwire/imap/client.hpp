@@ -8,7 +8,7 @@
 //   auto ids = c.search(imap::search_query::unseen() && imap::search_query::from("bob"));
 //   c.fetch(sequence_set::from(ids.ids), "UID FLAGS ENVELOPE", [](const imap::fetch_data& m) { … });
 //
-// Failures follow the two kinds of STYLE §5: a NO/BAD answer throws command_error and the session
+// Failures come in the two kinds error.hpp describes: a NO/BAD answer throws command_error and the session
 // lives on; anything malformed, over a limit, or an unknown tag throws protocol_error and closes.
 #pragma once
 
