@@ -237,6 +237,11 @@ void client_base::append_command_line(std::string& out, std::string_view line) c
 
 namespace {
 
+/// The bound on one read at stage `s`: the greeting has its own, everything after it timeouts().io.
+std::chrono::milliseconds per_read_timeout(stage s, const timeouts& t) {
+    return s == stage::greeting ? t.greeting : t.io;
+}
+
 // "the FETCH response" for "A0007 FETCH 1:* FLAGS" (IMAP: after the tag; "UID FETCH" kept whole),
 // "the RETR response" for "RETR 3"; empty for lines that are no command (SASL responses, "*").
 // Only an upper-case verb of a few letters counts: the name ends up in an error message, and
@@ -341,11 +346,11 @@ void client_base::send_line_masked(std::string_view line, std::string_view logge
     // wiped before it is freed, also when the write fails. Reserved so it never reallocates.
     const detail::wipe_on_exit wipe_out(out);
     out.reserve(line.size() + 2);
+    // A masked line is named after its logged form (noted first, so append_command_line never
+    // parses the credential): the operation's name must not come from a secret.
     const bool masked = logged.data() != line.data() || logged.size() != line.size();
-    if (masked) note_command(logged);  // so that append_command_line never parses the credential
-    append_command_line(out, line);    // before logging: a refused line was never sent
-    // A masked line is named after its logged form: the name must not come from a credential.
-    if (logged.data() != line.data() || logged.size() != line.size()) pending_what_ = command_phrase(protocol_, logged);
+    if (masked) note_command(logged);
+    append_command_line(out, line);  // before logging: a refused line was never sent
     log(log_direction::client, logged);
     send_raw(out);
 }
@@ -445,7 +450,7 @@ void client_base::start_compression() {
 }
 
 void client_base::read_more(stage s) {
-    if (!fill(s, s == stage::greeting ? timeouts_.greeting : timeouts_.io))
+    if (!fill(s, per_read_timeout(s, timeouts_)))
         protocol_failure(errc::connection_closed, s, "the server closed the connection",
                          std::string(rbuf_.data() + rpos_, std::min<std::size_t>(buffered(), 200)));
 }
@@ -527,14 +532,14 @@ std::string_view client_base::read_line(stage s) {
                              fmt::format("a response line exceeded {} bytes", limits_.max_line_length));
         // fill() may move the buffer (always, in sanitizer builds): `begin` is stale after it,
         // so the partial line for the error is taken from the buffer anew.
-        if (!fill(s, s == stage::greeting ? timeouts_.greeting : timeouts_.io))
+        if (!fill(s, per_read_timeout(s, timeouts_)))
             protocol_failure(errc::connection_closed, s, "the server closed the connection",
                              std::string(rbuf_.data() + rpos_, std::min<std::size_t>(buffered(), 200)));
     }
 }
 
 std::size_t client_base::read_some(char* out, std::size_t max, stage s) {
-    if (buffered() == 0 && !fill(s, s == stage::greeting ? timeouts_.greeting : timeouts_.io))
+    if (buffered() == 0 && !fill(s, per_read_timeout(s, timeouts_)))
         protocol_failure(errc::connection_closed, s, "the server closed the connection in the middle of a transfer");
     const std::size_t n = std::min(max, buffered());
     std::memcpy(out, rbuf_.data() + rpos_, n);
