@@ -8,12 +8,15 @@
 #include <vector>
 
 #include "mailwire/pop3/client.hpp"
+#include "scripted_helpers.hpp"
 #include "support/scripted_server.hpp"
 
 namespace mailwire::pop3 {
 namespace {
 
 using namespace std::chrono_literals;
+using test::connect;
+using test::expect_refused;
 using test::script;
 using test::scripted_server;
 
@@ -21,24 +24,6 @@ const char* const plain_capa = "+OK\r\nTOP\r\nUIDL\r\nUSER\r\nRESP-CODES\r\n.\r\
 
 script greeted(std::string greeting = "+OK scripted POP3 ready\r\n", std::string capa = plain_capa) {
     return std::move(script{}.send(std::move(greeting)).expect_line("CAPA").send(std::move(capa)));
-}
-
-void connect(client& c, const scripted_server& srv) {
-    c.timeouts().greeting = 2000ms;
-    c.timeouts().io = 2000ms;
-    c.connect(srv.host(), srv.port(), security::none);
-}
-
-// Runs `f`, which must throw error(invalid_argument) whose detail names `what`.
-template <class F>
-void expect_refused(F&& f, const std::string& what) {
-    try {
-        f();
-        ADD_FAILURE() << "accepted a value naming " << what;
-    } catch (const error& e) {
-        EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
-        EXPECT_NE(e.detail().find(what), std::string::npos) << e.detail();
-    }
 }
 
 // The whole exchange the server sees: only NOOP and QUIT, whatever the client was asked to send.

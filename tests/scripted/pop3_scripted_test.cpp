@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "mailwire/pop3/client.hpp"
+#include "scripted_helpers.hpp"
 #include "support/scripted_server.hpp"
 
 namespace mailwire::pop3 {
 namespace {
 
 using namespace std::chrono_literals;
+using test::connect;
 using test::script;
 using test::scripted_server;
 
@@ -23,12 +25,6 @@ const char* const capa_reply = "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPE
 // Greeting and CAPA, as every script starts.
 script greeted(const char* capa = capa_reply) {
     return std::move(script{}.send("+OK scripted POP3 ready\r\n").expect_line("CAPA").send(capa));
-}
-
-void connect(client& c, const scripted_server& srv) {
-    c.timeouts().greeting = 2000ms;
-    c.timeouts().io = 2000ms;
-    c.connect(srv.host(), srv.port(), security::none);
 }
 
 struct collect {

@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "mailwire/smtp/client.hpp"
+#include "scripted_helpers.hpp"
 #include "support/scripted_server.hpp"
 
 namespace mailwire::smtp {
 namespace {
 
 using namespace std::chrono_literals;
+using test::connect;
+using test::expect_refused;
 using test::script;
 using test::scripted_server;
 
@@ -23,23 +26,6 @@ script ehlo(const std::string& keywords) {
                          .send("220 scripted ESMTP\r\n")
                          .expect_line_matching("^EHLO ")
                          .send("250-scripted\r\n" + keywords + "250 8BITMIME\r\n"));
-}
-
-void connect(client& c, const scripted_server& srv) {
-    c.timeouts().greeting = 2000ms;
-    c.timeouts().io = 2000ms;
-    c.connect(srv.host(), srv.port(), security::none);
-}
-
-template <class F>
-void expect_refused(F&& f, const std::string& what) {
-    try {
-        f();
-        ADD_FAILURE() << "accepted a value naming " << what;
-    } catch (const error& e) {
-        EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
-        EXPECT_NE(e.detail().find(what), std::string::npos) << e.detail();
-    }
 }
 
 template <class F>

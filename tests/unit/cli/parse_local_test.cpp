@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "cli_files.hpp"
 #include "cli_run.hpp"
 
 namespace mailwire::test {
@@ -21,37 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-class temp_dir {
-public:
-    temp_dir() {
-        std::string t = (fs::temp_directory_path() / "mw-parse-XXXXXX").string();
-        if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
-
-void write_file(const std::string& path, const std::string& data) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    ASSERT_TRUE(out.good()) << path;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::string random_bytes(std::size_t n, unsigned seed) {
     std::mt19937 rng(seed);
@@ -162,7 +132,7 @@ std::set<std::string> names_in(const fs::path& dir) {
 }
 
 TEST(CliParseLocal, ExtractWritesEveryAttachmentDecodedByteExact) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-parse"};
     const std::string bin = random_bytes(150000, 1);  // NULs, CRs and LFs included
     const std::string notes = "price = 5 EUR\ttab\nline with trailing space \n\xc3\xa9t\xc3\xa9 ok\n=== end\n";
     const std::string inner_att = random_bytes(3000, 2);
@@ -221,7 +191,7 @@ TEST(CliParseLocal, ExtractWritesEveryAttachmentDecodedByteExact) {
 }
 
 TEST(CliParseLocal, HostileFileNamesStayInsideTheDirectory) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-parse"};
     const std::vector<std::string> hostile =
         {"../../escape.txt", "/etc/passwd", "..",      ".",        ".bashrc",  "a\\\\..\\\\win.txt",
          "sub/dir/deep.txt", "dup.txt",     "dup.txt", "link.txt", "keep.txt", std::string(300, 'x') + ".txt"};
@@ -308,7 +278,7 @@ mbox_fixture make_mbox(std::size_t n, std::size_t big = 0) {
 }
 
 TEST(CliParseLocal, MboxStatsCountWhatWasWritten) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-parse"};
     const auto fx = make_mbox(23);
     const std::string mbox = tmp / "box.mbox";
     write_file(mbox, fx.data);
@@ -348,7 +318,7 @@ TEST(CliParseLocal, MboxStatsCountWhatWasWritten) {
 
 TEST(CliParseLocal, MboxIsStreamedNotLoaded) {
     // ~58 MB of mbox, one 40 MiB attachment: peak memory must stay far below the file size.
-    temp_dir tmp;
+    temp_dir tmp{"mw-parse"};
     const auto fx = make_mbox(400, 40u << 20);
     ASSERT_GT(fx.data.size(), 55u << 20);
     const std::string mbox = tmp / "big.mbox";
@@ -366,7 +336,7 @@ TEST(CliParseLocal, MboxIsStreamedNotLoaded) {
 }
 
 TEST(CliParseLocal, MboxExtractAcrossMessages) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-parse"};
     const auto fx = make_mbox(8);
     const std::string mbox = tmp / "box.mbox";
     write_file(mbox, fx.data);
@@ -380,7 +350,7 @@ TEST(CliParseLocal, MboxExtractAcrossMessages) {
 }
 
 TEST(CliParseLocal, UsageAndFileErrorsAreTyped) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-parse"};
     const std::string eml = tmp / "m.eml";
     write_file(eml, "Subject: x\n\nbody\n");
     write_file(tmp / "plain-file", "x");

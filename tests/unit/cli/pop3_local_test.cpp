@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "cli_pop3_local.hpp"
 #include "cli_run.hpp"
 #include "support/scripted_server.hpp"
 
@@ -21,27 +22,8 @@ std::string slurp(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-script logged_in() {
-    return script{}
-        .send("+OK ready\r\n")
-        .expect_line("CAPA")
-        .send("+OK\r\nUSER\r\nUIDL\r\nTOP\r\nPIPELINING\r\n.\r\n")
-        .expect_line("USER u")
-        .send("+OK\r\n")
-        .expect_line("PASS pw")
-        .send("+OK logged in\r\n");
-}
-
-std::vector<std::string> args(const scripted_server& srv, std::initializer_list<std::string> command) {
-    std::vector<std::string> a{"pop3"};
-    a.insert(a.end(), command);
-    a.insert(a.end(), {"--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
-                       "--allow-plaintext-auth", "--user", "u", "--password-env", "MW_TEST_PW", "--timeout", "10"});
-    return a;
-}
-
 TEST(CliPop3Local, RetrAllNamesFilesByEscapedUidlAndReportsARefusal) {
-    scripted_server srv(logged_in()
+    scripted_server srv(pop3_logged_in()
                             .expect_line("LIST")
                             .send("+OK\r\n1 13\r\n2 5\r\n3 7\r\n.\r\n")
                             .expect_line("UIDL")
@@ -55,7 +37,7 @@ TEST(CliPop3Local, RetrAllNamesFilesByEscapedUidlAndReportsARefusal) {
                             .send("+OK bye\r\n")
                             .close());
     const fs::path dir = fs::temp_directory_path() / ("mailwire-pop3-local-" + std::to_string(std::random_device{}()));
-    auto r = run_cli(args(srv, {"retr", "--all", "-o", dir.string(), "--json"}), {{"MW_TEST_PW", "pw"}});
+    auto r = run_cli(pop3_args(srv, {"retr", "--all", "-o", dir.string(), "--json"}), {{"MW_TEST_PW", "pw"}});
     EXPECT_EQ(srv.wait(), "");
     EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
     const auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -81,7 +63,7 @@ TEST(CliPop3Local, RetrAllNamesFilesByEscapedUidlAndReportsARefusal) {
 }
 
 TEST(CliPop3Local, DeleIsAllOrNothing) {
-    scripted_server srv(logged_in()
+    scripted_server srv(pop3_logged_in()
                             .expect_line("UIDL 1")
                             .expect_line("UIDL 2")
                             .send("+OK 1 u1\r\n+OK 2 u2\r\n")
@@ -94,7 +76,7 @@ TEST(CliPop3Local, DeleIsAllOrNothing) {
                             .expect_line("QUIT")
                             .send("+OK bye\r\n")
                             .close());
-    auto r = run_cli(args(srv, {"dele", "1", "2"}), {{"MW_TEST_PW", "pw"}});
+    auto r = run_cli(pop3_args(srv, {"dele", "1", "2"}), {{"MW_TEST_PW", "pw"}});
     EXPECT_EQ(srv.wait(), "");
     EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
     EXPECT_NE(r.err.find("nothing was deleted"), std::string::npos) << r.err;

@@ -15,6 +15,8 @@
 #include <fstream>
 #include <set>
 
+#include "cli_files.hpp"
+#include "cli_pop3_local.hpp"
 #include "cli_run.hpp"
 #include "support/scripted_server.hpp"
 
@@ -23,36 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-class temp_dir {
-public:
-    temp_dir() {
-        std::string t = (fs::temp_directory_path() / "mw-safety-XXXXXX").string();
-        if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
-
-void write_file(const std::string& path, const std::string& data) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 /// Every entry of `dir`, hidden ones included.
 std::set<std::string> entries(const fs::path& dir) {
@@ -116,7 +88,7 @@ run_result run_imap(const scripted_server& srv, std::vector<std::string> args) {
 
 TEST(CliSafetyLocal, ImapFetchIgnoresPlantedSymlinksAndSavesPrivateFiles) {
     umask_022 mask;
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     const fs::path out = tmp.path() / "out";
     fs::create_directory(out);
     const std::string victim = tmp / "victim";
@@ -145,7 +117,7 @@ TEST(CliSafetyLocal, ImapFetchIgnoresPlantedSymlinksAndSavesPrivateFiles) {
 }
 
 TEST(CliSafetyLocal, ImapFetchNeverReplacesAnExistingFile) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     const fs::path out = tmp.path() / "out";
     fs::create_directory(out);
     write_file((out / "7.eml").string(), "mine");
@@ -187,7 +159,7 @@ TEST(CliSafetyLocal, ImapFetchNeverReplacesAnExistingFile) {
 }
 
 TEST(CliSafetyLocal, ImapFetchLeavesNothingBehindWhenTheServerClosesMidBody) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     const fs::path out = tmp.path() / "out";
     script s = imap_logged_in();
     imap_sizes(s)
@@ -264,28 +236,9 @@ TEST(CliSafetyLocal, ImapHumanOutputEscapesTerminalControls) {
 
 // ---- POP3 ----------------------------------------------------------------------------------------
 
-script pop3_logged_in() {
-    return script{}
-        .send("+OK ready\r\n")
-        .expect_line("CAPA")
-        .send("+OK\r\nUSER\r\nUIDL\r\nTOP\r\nPIPELINING\r\n.\r\n")
-        .expect_line("USER u")
-        .send("+OK\r\n")
-        .expect_line("PASS pw")
-        .send("+OK logged in\r\n");
-}
-
-std::vector<std::string> pop3_args(const scripted_server& srv, std::initializer_list<std::string> command) {
-    std::vector<std::string> a{"pop3"};
-    a.insert(a.end(), command);
-    a.insert(a.end(), {"--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
-                       "--allow-plaintext-auth", "--user", "u", "--password-env", "MW_TEST_PW", "--timeout", "10"});
-    return a;
-}
-
 TEST(CliSafetyLocal, Pop3RetrIsPrivateNeverFollowsNorReplacesAndCleansUp) {
     umask_022 mask;
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     const fs::path out = tmp.path() / "out";
     fs::create_directory(out);
     const std::string victim = tmp / "victim";
@@ -364,7 +317,7 @@ TEST(CliSafetyLocal, Pop3HumanOutputEscapesServerText) {
                             .expect_line("QUIT")
                             .send("+OK bye\r\n")
                             .close());
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     const auto r = run_cli(pop3_args(srv, {"retr", "--all", "-o", tmp / "out"}), {{"MW_TEST_PW", "pw"}});
     EXPECT_EQ(srv.wait(), "");
     EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
@@ -375,7 +328,7 @@ TEST(CliSafetyLocal, Pop3HumanOutputEscapesServerText) {
 // ---- parse ---------------------------------------------------------------------------------------
 
 TEST(CliSafetyLocal, ParseHumanOutputEscapesAndJsonStaysExact) {
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     const std::string eml = tmp / "m.eml";
     write_file(eml,
                "From: =?utf-8?q?Eve=C2=9B31m=E2=80=AE?= <eve@example.com>\n"
@@ -408,7 +361,7 @@ TEST(CliSafetyLocal, ParseHumanOutputEscapesAndJsonStaysExact) {
 
 TEST(CliSafetyLocal, ParseExtractsHundredThousandEqualNamesInLinearTime) {
     umask_022 mask;
-    temp_dir tmp;
+    temp_dir tmp{"mw-safety"};
     // 100 000 parts named "a": two messages of 50 000 (the parser allows 100 000 entities per message).
     constexpr std::size_t per_message = 50'000, messages = 2;
     std::string mbox;
