@@ -3,6 +3,10 @@
 
     bench/mime.py BUILD_DIR [SIZE_MB] [ROUNDS] [PYTHON_MB]
 
+mailwire runs once per decoding path this CPU has (MAILWIRE_SIMD=scalar, ssse3, avx2: the vector
+kernels of base64, quoted-printable and the line scan) and once with the path it picks itself;
+the paths must agree on every count.
+
 BUILD_DIR is configured with -DMAILWIRE_BUILD_BENCH=ON (targets mailwire_cli, bench_mime and, when
 libgmime-3.0-dev is installed, bench_gmime). SIZE_MB (default 1024) is the mbox size in MiB,
 ROUNDS (default 3) the number of interleaved rounds, PYTHON_MB (default 128) the size of the
@@ -11,14 +15,17 @@ leading slice python's email parses (it runs at ~20 MB/s, a whole GiB would take
 The mbox is assembled in a temp dir (deleted afterwards, never committed): the messages of
 ../shared/corpus (skipped with a message when the folder is absent; the few files GMime cannot
 construct are left out, because GMime ends an mbox at the first such message) alternating with
-deterministically generated messages: multipart/alternative QP text + HTML, then 1-3 attachments of
-20 KB-6 MB base64 (some CRLF) and QP text attachments of 50 KB-1 MB.
+deterministically generated messages: multipart/alternative QP text + HTML, then 1-3 attachments:
+20 KB-6 MB base64 (some CRLF) of random binary, PDF-like documents (text objects around binary
+streams) or JPEG/PNG-like images, and QP text attachments of 50 KB-1 MB.
 
 Every side reads the same file from the page cache and decodes every leaf part into a counting
-sink; each side reports its own wall and CPU time and peak RSS (VmHWM of its own process):
+sink; each side reports its own wall and CPU time and peak RSS (VmHWM of its own process; the
+'time MiB' column is /usr/bin/time's maximum resident set size of the same run, as a cross-check):
 
   floor     bench_mime floor FILE                   memchr('\\n') over 4 MiB mmap windows, nothing else
-  mailwire  mailwire parse --mbox FILE --stats --json
+  mailwire  mailwire parse --mbox FILE --stats --json       (also under MAILWIRE_SIMD=PATH per path;
+            `bench_mime parse FILE`, the same parse_file call and sink, when the CLI is not built)
   gmime     bench_gmime mbox FILE                   GMimeParser (mbox), every GMimePart to a null stream
   python    BytesParser(policy=compat32) per message, get_payload(decode=True) on every leaf, on the
             first PYTHON_MB (mailwire and GMime are also run on that slice, for the same-input row)
@@ -112,6 +119,7 @@ class generator:
         import base64
         self.rng = random.Random(seed)
         raw = self.rng.randbytes(24 << 20)
+        self.raw = raw
         b64 = base64.b64encode(raw)
         lines = [b64[i:i + 76] for i in range(0, len(b64), 76)]
         self.b64_lf = b"\n".join(lines) + b"\n"
@@ -124,6 +132,35 @@ class generator:
         nlines = max(1, size // 57)
         start = self.rng.randrange(0, len(pool) // width - nlines) * width
         return pool[start:start + nlines * width]
+
+    def raw_slice(self, size):
+        start = self.rng.randrange(0, len(self.raw) - size)
+        return self.raw[start:start + size]
+
+    def pdf_like(self, size):
+        """Text objects around binary (compressed-looking) streams, as a PDF is."""
+        r, parts, n, obj = self.rng, [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"], 0, 1
+        while n < size:
+            stream = self.raw_slice(r.randint(2_000, 60_000))
+            chunk = (f"{obj} 0 obj\n<< /Type /Page /Contents {obj + 1} 0 R >>\nendobj\n".encode()
+                     + b"BT /F1 12 Tf (" + self.text_slice(r.randint(200, 2000)) + b") Tj ET\n"
+                     + f"{obj + 1} 0 obj\n<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode()
+                     + stream + b"\nendstream\nendobj\n")
+            parts.append(chunk)
+            n, obj = n + len(chunk), obj + 2
+        parts.append(b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+        return b"".join(parts)
+
+    def image_like(self, size, jpeg):
+        if jpeg:
+            return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + self.raw_slice(size) + b"\xff\xd9"
+        return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + self.raw_slice(size) + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+    @staticmethod
+    def b64_lines(data, crlf):
+        import base64
+        enc, eol = base64.b64encode(data), (b"\r\n" if crlf else b"\n")
+        return eol.join(enc[i:i + 76] for i in range(0, len(enc), 76)) + eol
 
     def text_slice(self, size):
         start = self.rng.randrange(0, len(self.text) - size)
@@ -155,12 +192,21 @@ class generator:
         for k in range(r.randint(1, 3)):
             if r.random() < 0.8:
                 size = int(20_000 * (300 ** r.random()))  # 20 KB .. 6 MB, log-uniform
+                kind = r.random()
+                ctype, name = (("application/octet-stream", "bin") if kind < 0.5 else
+                               ("application/pdf", "pdf") if kind < 0.75 else
+                               ("image/jpeg", "jpg") if kind < 0.9 else ("image/png", "png"))
                 out.append(eol.join([f"--mix-{self.n}".encode(),
-                                     f'Content-Type: application/octet-stream; name="data-{self.n}-{k}.bin"'.encode(),
+                                     f'Content-Type: {ctype}; name="data-{self.n}-{k}.{name}"'.encode(),
                                      b"Content-Transfer-Encoding: base64",
-                                     f'Content-Disposition: attachment; filename="data-{self.n}-{k}.bin"'.encode(),
+                                     f'Content-Disposition: attachment; filename="data-{self.n}-{k}.{name}"'.encode(),
                                      b""]) + eol)
-                out.append(self.b64_slice(size, crlf))
+                if name == "bin":
+                    out.append(self.b64_slice(size, crlf))
+                elif name == "pdf":
+                    out.append(self.b64_lines(self.pdf_like(size), crlf))
+                else:
+                    out.append(self.b64_lines(self.image_like(size, name == "jpg"), crlf))
             else:
                 size = int(50_000 * (20 ** r.random()))  # 50 KB .. 1 MB
                 out.append(eol.join([f"--mix-{self.n}".encode(), b"Content-Type: text/plain; charset=utf-8",
@@ -232,16 +278,40 @@ def leading_slice(src, dst, size):
 
 # ---- running ------------------------------------------------------------------------------------
 
-def run(argv):
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+def cpu_paths():
+    """The decoding paths this CPU runs (MAILWIRE_SIMD values)."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        flags = []
+    return ["scalar"] + [p for p in ("ssse3", "avx2") if p in flags]
+
+
+def run(argv, env=None):
+    tfile = None
+    full = argv
+    if TIME:  # GNU time's maximum RSS of the same run, next to the side's own VmHWM
+        fd, tfile = tempfile.mkstemp(prefix="mw-time-")
+        os.close(fd)
+        full = [TIME, "-f", "%M", "-o", tfile] + argv
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
     out, err = p.communicate()
     wall = time.monotonic() - t0
-    # each side reports its own seconds, CPU seconds and ru_maxrss (getrusage(RUSAGE_SELF))
+    # each side reports its own seconds, CPU seconds and peak RSS (VmHWM)
     if p.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({p.returncode}): {err.decode(errors='replace')}")
     d = json.loads(out)
     d["wall"] = wall
+    if tfile:
+        try:
+            d["time_rss_kib"] = int(open(tfile).read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+        os.unlink(tfile)
     return d
 
 
@@ -268,8 +338,16 @@ def main():
         leading_slice(box, sub, py_size)
         sub_size = os.path.getsize(sub)
 
+        parse = [cli, "parse", "--mbox", "FILE", "--stats", "--json"]
+        if not os.path.exists(cli):
+            # The same parse_file call and counting sink as the CLI's --stats, without the CLI.
+            print(f"{cli} not built: mailwire rows are `bench_mime parse FILE`")
+            parse = [floor, "parse", "FILE"]
         sides = {"floor (memchr)": lambda f: run([floor, "floor", f]),
-                 "mailwire": lambda f: run([cli, "parse", "--mbox", f, "--stats", "--json"])}
+                 "mailwire": lambda f: run([f if a == "FILE" else a for a in parse])}
+        for path in cpu_paths():
+            sides[f"mailwire {path}"] = lambda f, path=path: run([f if a == "FILE" else a for a in parse],
+                                                                 {"MAILWIRE_SIMD": path})
         if gmime:
             sides["GMime 3"] = lambda f: run([gmime, "mbox", f])
         sides["python email"] = lambda f: run([sys.executable, os.path.abspath(__file__), "--python-worker", f])
@@ -287,14 +365,16 @@ def main():
             med = statistics.median(d["seconds"] for d in runs)
             cpu = statistics.median(d["cpu_seconds"] for d in runs)
             rss = max(d["peak_rss_kib"] for d in runs) / 1024
+            trss = max(d.get("time_rss_kib", 0) for d in runs) / 1024
             extra = ""
             if "messages" in best:
                 extra = f"{best['messages']:>7} {best.get('parts', 0):>8} {best['decoded_bytes'] / 1e6:>9.1f}"
             return (f"{name:<15} {nbytes / 1e6:>8.1f} {med:>8.3f} {nbytes / med / 1e6:>9.1f} "
-                    f"{nbytes / best['seconds'] / 1e6:>9.1f} {nbytes / cpu / 1e6:>9.1f} {rss:>8.1f}  {extra}")
+                    f"{nbytes / best['seconds'] / 1e6:>9.1f} {nbytes / cpu / 1e6:>9.1f} {rss:>8.1f} {trss:>8.1f}  "
+                    f"{extra}")
 
         head = (f"{'side':<15} {'MB':>8} {'median s':>8} {'MB/s med':>9} {'MB/s best':>9} {'MB/s CPU':>9} "
-                f"{'peak MiB':>8}  {'msgs':>7} {'parts':>8} {'decodedMB':>9}")
+                f"{'peak MiB':>8} {'time MiB':>8}  {'msgs':>7} {'parts':>8} {'decodedMB':>9}")
         load = os.getloadavg()[0]
         print(f"\nwhole mbox: {total / 1e6:.1f} MB, {rounds} interleaved rounds, load average {load:.1f} "
               f"on {os.cpu_count()} CPUs (MB = 10^6 bytes; 'MB/s CPU' = bytes per user+sys second)")
@@ -307,7 +387,15 @@ def main():
         print(head)
         for name, d in slice_results.items():
             print(row(name, [d], sub_size))
+        mw_sides = [name for name in results if name.startswith("mailwire")]
+        counts = {name: tuple(results[name][0][k] for k in ("messages", "parts", "decoded_bytes")) for name in mw_sides}
+        if len(set(counts.values())) != 1:
+            print(f"error: the decoding paths disagree: {counts}")
         if gmime:
+            gm_med = statistics.median(d["seconds"] for d in results["GMime 3"])
+            print("\n× GMime (median time ratio, same run): " +
+                  ", ".join(f"{name} {gm_med / statistics.median(d['seconds'] for d in results[name]):.2f}×"
+                            for name in mw_sides))
             mw, gm = results["mailwire"][0], results["GMime 3"][0]
             if mw["messages"] != gm["messages"]:
                 print(f"note: message counts differ (mailwire {mw['messages']}, GMime {gm['messages']}, "

@@ -1,5 +1,7 @@
 // Transfer encodings: base64, quoted-printable, uuencode. Hot loops write through a pointer into
-// pre-sized output; base64 decodes four characters per step until it meets a line break or junk.
+// pre-sized output. The base64 and quoted-printable decoders run their long stretches through the
+// vector kernels of simd_decode.hpp (AVX2, SSSE3 or scalar, chosen once per process) and keep the
+// byte-by-byte state machine for what the kernels stop at, so every path decodes alike.
 #include "mailwire/mime/encoding.hpp"
 
 #include <array>
@@ -7,41 +9,16 @@
 #include <cstring>
 
 #include "mime/detail_text.hpp"
+#include "mime/simd_decode.hpp"
 
 namespace mailwire::mime {
 namespace {
 
-// ---- base64 tables ------------------------------------------------------------------------------
+using detail::b64;
+using detail::b64_alphabet;
+using detail::simd_kernels;
 
-constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::uint8_t v_pad = 64, v_space = 65, v_junk = 66;
-constexpr std::uint32_t bad = 0x01000000;  // set in every shifted entry of a non-alphabet byte
-
-struct b64_tables {
-    std::array<std::uint8_t, 256> v{};
-    std::array<std::uint32_t, 256> d0{}, d1{}, d2{}, d3{};
-};
-
-constexpr b64_tables make_tables() {
-    b64_tables t{};
-    for (int c = 0; c < 256; ++c) {
-        t.v[c] = v_junk;
-        t.d0[c] = t.d1[c] = t.d2[c] = t.d3[c] = bad;
-    }
-    for (std::uint32_t i = 0; i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(b64_alphabet[i]);
-        t.v[c] = static_cast<std::uint8_t>(i);
-        t.d0[c] = i << 18;
-        t.d1[c] = i << 12;
-        t.d2[c] = i << 6;
-        t.d3[c] = i;
-    }
-    t.v['='] = v_pad;
-    for (unsigned char c : {' ', '\t', '\r', '\n', '\f', '\v'}) t.v[c] = v_space;
-    return t;
-}
-
-constexpr b64_tables tables = make_tables();
+// ---- base64 decoding ----------------------------------------------------------------------------
 
 struct b64_state {
     std::uint32_t acc = 0;
@@ -49,25 +26,20 @@ struct b64_state {
     bool errors = false;
 };
 
-// Decodes [p, end) into o (room for (end-p)/4*3+3 bytes); returns the new output end.
-char* b64_decode_block(const unsigned char* p, const unsigned char* end, char* o, b64_state& st) {
+// Decodes [p, end) into [o, o_end), which has room for (end-p)/4*3+3 bytes; returns the new
+// output end. Between quads (n == 0) the kernel takes runs of whole quads and the line breaks
+// between them; padding, junk and quads split by a break go through the state machine one
+// character each.
+char* b64_decode_block(const unsigned char* p, const unsigned char* end, char* o, const char* o_end, b64_state& st,
+                       const simd_kernels& k) {
     std::uint32_t acc = st.acc;
     int n = st.n;
     while (p < end) {
         if (n == 0) {
-            // Fast path: whole quads of alphabet characters.
-            while (end - p >= 4) {
-                const std::uint32_t x = tables.d0[p[0]] | tables.d1[p[1]] | tables.d2[p[2]] | tables.d3[p[3]];
-                if (x & bad) break;
-                o[0] = static_cast<char>(x >> 16);
-                o[1] = static_cast<char>(x >> 8);
-                o[2] = static_cast<char>(x);
-                o += 3;
-                p += 4;
-            }
+            p += k.b64_run(p, static_cast<std::size_t>(end - p), o, o_end);
             if (p == end) break;
         }
-        const std::uint8_t c = tables.v[*p++];
+        const std::uint8_t c = b64.v[*p++];
         if (c < 64) {
             acc = (acc << 6) | c;
             if (++n == 4) {
@@ -78,7 +50,7 @@ char* b64_decode_block(const unsigned char* p, const unsigned char* end, char* o
                 n = 0;
                 acc = 0;
             }
-        } else if (c == v_pad) {
+        } else if (c == detail::b64_pad) {
             // Padding ends a quad early. A second '=' (n == 0) is normal; after one character
             // it cannot be valid.
             if (n == 2) {
@@ -91,7 +63,7 @@ char* b64_decode_block(const unsigned char* p, const unsigned char* end, char* o
             }
             n = 0;
             acc = 0;
-        } else if (c == v_junk) {
+        } else if (c == detail::b64_junk) {
             st.errors = true;
         }
     }
@@ -115,6 +87,16 @@ char* b64_flush(char* o, b64_state& st) {
     return o;
 }
 
+std::string b64_decode_all(std::string_view in, const simd_kernels& k) {
+    std::string out(in.size() / 4 * 3 + 6, '\0');
+    b64_state st;
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    char* o = b64_decode_block(p, p + in.size(), out.data(), out.data() + out.size(), st, k);
+    o = b64_flush(o, st);
+    out.resize(static_cast<std::size_t>(o - out.data()));
+    return out;
+}
+
 // ---- quoted-printable decoding ---------------------------------------------------------------
 
 constexpr std::array<std::int8_t, 256> make_hex_table() {
@@ -130,30 +112,12 @@ constexpr std::array<std::int8_t, 256> make_hex_table() {
 constexpr auto hex_table = make_hex_table();
 
 // Decodes the inside of one line [b, e) (no line end, no soft break) to o.
-char* qp_span(const char* b, const char* e, char* o, bool& errors) {
+char* qp_span(const char* b, const char* e, char* o, bool& errors, const simd_kernels& k) {
     while (b < e) {
-        // Escapes come in runs ("=C3=A9") and plain text in long stretches: test eight bytes at
-        // a time for '=' (SWAR zero-byte test) over a short stretch, then let memchr/memcpy
-        // take a long one.
-        int words = 0;
-        while (e - b >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, b, 8);
-            const std::uint64_t x = w ^ 0x3D3D3D3D3D3D3D3DULL;  // zero byte where '=' was
-            if ((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) break;
-            std::memcpy(o, &w, 8);
-            o += 8;
-            b += 8;
-            if (++words == 4) {
-                const auto* eq = static_cast<const char*>(std::memchr(b, '=', static_cast<std::size_t>(e - b)));
-                const char* stop = eq ? eq : e;
-                std::memcpy(o, b, static_cast<std::size_t>(stop - b));
-                o += stop - b;
-                b = stop;
-                break;
-            }
-        }
-        while (b < e && *b != '=') *o++ = *b++;
+        const char* eq = k.find2(b, e, '=', '=');
+        std::memcpy(o, b, static_cast<std::size_t>(eq - b));
+        o += eq - b;
+        b = eq;
         if (b == e) break;
         if (e - b >= 3) {
             const int h = hex_table[static_cast<unsigned char>(b[1])];
@@ -171,44 +135,79 @@ char* qp_span(const char* b, const char* e, char* o, bool& errors) {
     return o;
 }
 
+// Decodes the complete lines [p, le) (le - 1 is a '\n') to o in one pass: the kernel skips to the
+// next '=' or '\n', and the run before it is copied. Output is input byte for byte except at
+// escapes, so the blanks before a line end (RFC 2045 §6.7(3): dropped) are taken back off the
+// output, but only as far back as the last escape: "=20" is data.
+char* qp_lines(const char* p, const char* le, char* o, bool& errors, const simd_kernels& k) {
+    char* lit = o;  // where the current run of literal output began
+    while (p < le) {
+        const char* q = k.find2(p, le, '=', '\n');
+        std::memcpy(o, p, static_cast<std::size_t>(q - p));
+        o += q - p;
+        p = q;
+        if (*p == '\n') {
+            const bool cr = o > lit && o[-1] == '\r';
+            if (cr) --o;
+            while (o > lit && detail::is_wsp(o[-1])) --o;
+            if (cr) *o++ = '\r';
+            *o++ = '\n';
+            lit = o;
+            ++p;
+            continue;
+        }
+        // '='; a hex digit is never '\n', so p[2] is inside the line when p[1] is a digit.
+        const int h = hex_table[static_cast<unsigned char>(p[1])];
+        if (h >= 0) {
+            const int l = hex_table[static_cast<unsigned char>(p[2])];
+            if (l >= 0) {
+                *o++ = static_cast<char>(h * 16 + l);
+                p += 3;
+                lit = o;
+                continue;
+            }
+        }
+        // Soft line break: "=" blanks* CR? LF (the scan stops at '\n', so r stays inside).
+        const char* r = p + 1;
+        while (detail::is_wsp(*r)) ++r;
+        if (*r == '\r' && r[1] == '\n') ++r;
+        if (*r == '\n') {
+            p = r + 1;
+            lit = o;
+            continue;
+        }
+        errors = true;  // "=G1", "=" + one char: keep as written
+        *o++ = '=';
+        ++p;
+    }
+    return o;
+}
+
 // Decodes complete lines of s; a trailing partial line is decoded up to where a later chunk could
 // change its meaning (trailing blanks, "=", "=X"), unless `final`. Returns bytes consumed.
-std::size_t qp_process(std::string_view s, bool final, std::string& out, bool& errors) {
+std::size_t qp_process(std::string_view s, bool final, std::string& out, bool& errors, const simd_kernels& k) {
     const std::size_t old = out.size();
     out.resize(old + s.size());
     char* o = out.data() + old;
     const char* base = s.data();
-    std::size_t ls = 0, consumed = s.size();
-    while (ls < s.size()) {
-        const auto* nl = static_cast<const char*>(std::memchr(base + ls, '\n', s.size() - ls));
-        if (!nl) {
-            std::size_t ce = s.size();
-            while (ce > ls && (detail::is_wsp(base[ce - 1]) || base[ce - 1] == '\r')) --ce;
-            if (!final) {
-                std::size_t safe = ce;
-                if (safe > ls && base[safe - 1] == '=') --safe;
-                else if (safe >= ls + 2 && base[safe - 2] == '=') safe -= 2;
-                o = qp_span(base + ls, base + safe, o, errors);
-                consumed = safe;
-            } else {
-                const bool soft = ce > ls && base[ce - 1] == '=';
-                o = qp_span(base + ls, base + (soft ? ce - 1 : ce), o, errors);
-            }
-            break;
+    const void* last_nl = s.empty() ? nullptr : memrchr(base, '\n', s.size());
+    const std::size_t ls =
+        last_nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(last_nl) - base) + 1 : 0;
+    std::size_t consumed = s.size();
+    o = qp_lines(base, base + ls, o, errors, k);
+    if (ls < s.size()) {
+        std::size_t ce = s.size();
+        while (ce > ls && (detail::is_wsp(base[ce - 1]) || base[ce - 1] == '\r')) --ce;
+        if (!final) {
+            std::size_t safe = ce;
+            if (safe > ls && base[safe - 1] == '=') --safe;
+            else if (safe >= ls + 2 && base[safe - 2] == '=') safe -= 2;
+            o = qp_span(base + ls, base + safe, o, errors, k);
+            consumed = safe;
+        } else {
+            const bool soft = ce > ls && base[ce - 1] == '=';
+            o = qp_span(base + ls, base + (soft ? ce - 1 : ce), o, errors, k);
         }
-        const std::size_t le = static_cast<std::size_t>(nl - base);
-        std::size_t te = le;
-        const bool cr = te > ls && base[te - 1] == '\r';
-        if (cr) --te;
-        std::size_t ce = te;
-        while (ce > ls && detail::is_wsp(base[ce - 1])) --ce;  // RFC 2045 §6.7(3): trailing blanks go
-        const bool soft = ce > ls && base[ce - 1] == '=';
-        o = qp_span(base + ls, base + (soft ? ce - 1 : ce), o, errors);
-        if (!soft) {
-            if (cr) *o++ = '\r';
-            *o++ = '\n';
-        }
-        ls = le + 1;
     }
     out.resize(static_cast<std::size_t>(o - out.data()));
     return consumed;
@@ -225,11 +224,13 @@ public:
 
 class base64_decoder final : public decoder {
 public:
+    explicit base64_decoder(const simd_kernels& k) : k_(k) {}
+
     void decode(std::string_view in, std::string& out) override {
         const std::size_t old = out.size();
         out.resize(old + in.size() / 4 * 3 + 3);
         const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-        char* o = b64_decode_block(p, p + in.size(), out.data() + old, st_);
+        char* o = b64_decode_block(p, p + in.size(), out.data() + old, out.data() + out.size(), st_, k_);
         out.resize(static_cast<std::size_t>(o - out.data()));
     }
     void finish(std::string& out) override {
@@ -240,11 +241,14 @@ public:
     bool saw_errors() const noexcept override { return st_.errors; }
 
 private:
+    const simd_kernels& k_;
     b64_state st_;
 };
 
 class qp_decoder final : public decoder {
 public:
+    explicit qp_decoder(const simd_kernels& k) : k_(k) {}
+
     void decode(std::string_view in, std::string& out) override {
         if (!carry_.empty()) {
             // More blanks: hold them back too (appending keeps a long blank run linear).
@@ -259,23 +263,24 @@ public:
             const std::size_t take = nl == std::string_view::npos ? in.size() : nl + 1;
             std::string tmp = carry_;
             tmp.append(in.substr(0, take));
-            const std::size_t k = qp_process(tmp, false, out, errors_);
-            carry_.assign(tmp, k);
+            const std::size_t used = qp_process(tmp, false, out, errors_, k_);
+            carry_.assign(tmp, used);
             in.remove_prefix(take);
             if (in.empty()) return;
         }
-        const std::size_t k = qp_process(in, false, out, errors_);
-        carry_.assign(in.substr(k));
+        const std::size_t used = qp_process(in, false, out, errors_, k_);
+        carry_.assign(in.substr(used));
     }
     void finish(std::string& out) override {
         if (!carry_.empty()) {
-            qp_process(carry_, true, out, errors_);
+            qp_process(carry_, true, out, errors_, k_);
             carry_.clear();
         }
     }
     bool saw_errors() const noexcept override { return errors_; }
 
 private:
+    const simd_kernels& k_;
     std::string carry_;
     bool errors_ = false;
 };
@@ -637,12 +642,25 @@ std::string_view to_string(transfer_encoding e) noexcept {
     return "";
 }
 
+std::unique_ptr<decoder> detail::make_decoder(transfer_encoding e, simd_path path) {
+    switch (e) {
+    case transfer_encoding::base64:
+        return std::make_unique<base64_decoder>(kernels(path));
+    case transfer_encoding::quoted_printable:
+        return std::make_unique<qp_decoder>(kernels(path));
+    case transfer_encoding::uuencode:
+        return std::make_unique<uu_decoder>();
+    default:
+        return std::make_unique<identity_decoder>();
+    }
+}
+
 std::unique_ptr<decoder> make_decoder(transfer_encoding e) {
     switch (e) {
     case transfer_encoding::base64:
-        return std::make_unique<base64_decoder>();
+        return std::make_unique<base64_decoder>(detail::active_kernels());
     case transfer_encoding::quoted_printable:
-        return std::make_unique<qp_decoder>();
+        return std::make_unique<qp_decoder>(detail::active_kernels());
     case transfer_encoding::uuencode:
         return std::make_unique<uu_decoder>();
     default:
@@ -663,13 +681,14 @@ std::unique_ptr<encoder> make_encoder(transfer_encoding e) {
     }
 }
 
-std::string base64_decode(std::string_view in) {
-    std::string out(in.size() / 4 * 3 + 6, '\0');
-    b64_state st;
-    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-    char* o = b64_decode_block(p, p + in.size(), out.data(), st);
-    o = b64_flush(o, st);
-    out.resize(static_cast<std::size_t>(o - out.data()));
+std::string base64_decode(std::string_view in) { return b64_decode_all(in, detail::active_kernels()); }
+
+std::string detail::base64_decode(std::string_view in, simd_path path) { return b64_decode_all(in, kernels(path)); }
+
+std::string detail::qp_decode(std::string_view in, simd_path path) {
+    std::string out;
+    bool errors = false;
+    qp_process(in, true, out, errors, kernels(path));
     return out;
 }
 
@@ -686,7 +705,7 @@ std::string qp_decode(std::string_view in, bool header_mode) {
     std::string out;
     bool errors = false;
     if (!header_mode) {
-        qp_process(in, true, out, errors);
+        qp_process(in, true, out, errors, detail::active_kernels());
         return out;
     }
     out.resize(in.size());

@@ -1,18 +1,14 @@
-// Streaming MIME parser. Body bytes are never copied: the content scanner walks lines with memchr,
-// looks only at line starts, and hands out views of the caller's buffer. Only three small things
-// are copied: header blocks (to report them whole), the line ending before a line start (it may
-// belong to a delimiter) and a short incomplete line that could still turn out to be a delimiter
-// or an mbox "From " line.
+// Streaming MIME parser. Body bytes are never copied: the content scanner jumps between candidate
+// line starts with a vector search (simd_decode.hpp), looks only at line starts, and hands out
+// views of the caller's buffer. Only three small things are copied: header blocks (to report them
+// whole), the line ending before a line start (it may belong to a delimiter) and a short
+// incomplete line that could still turn out to be a delimiter or an mbox "From " line.
 #include "mailwire/mime/parser.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +17,7 @@
 
 #include "detail_text.hpp"
 #include "mailwire/error.hpp"
+#include "mime/simd_decode.hpp"
 
 namespace mailwire::mime {
 
@@ -495,35 +492,21 @@ struct parser::impl {
 
     // The first line start after a '\n' in [p, e) that begins with "--" (dash) or "From " (mbox),
     // nullptr when none lies wholly inside. One pass for both (two memmem calls were half of the
-    // parse time): 16 bytes at a time, '\n' followed by '-' or 'F' marks a candidate.
+    // parse time): the vector kernel finds '\n' followed by '-' or 'F', then the candidate is
+    // checked here.
     static const char* scan_line_starts(const char* p, const char* e, bool dash, bool mbox) {
-        auto match = [&](const char* nl) {
+        const detail::simd_kernels& k = detail::active_kernels();
+        const char c1 = dash ? '-' : 'F';
+        const char c2 = mbox ? 'F' : '-';
+        for (;;) {
+            const char* nl = k.find_nl_then(p, e, c1, c2);
+            if (nl == e) return nullptr;
             const char* s = nl + 1;
             const auto left = static_cast<std::size_t>(e - s);
-            if (dash && left >= 2 && s[0] == '-' && s[1] == '-') return true;
-            return mbox && left >= 5 && std::memcmp(s, "From ", 5) == 0;
-        };
-#if defined(__SSE2__)
-        const __m128i nl = _mm_set1_epi8('\n');
-        const __m128i c1 = _mm_set1_epi8(dash ? '-' : 'F');
-        const __m128i c2 = _mm_set1_epi8(mbox ? 'F' : '-');
-        while (e - p >= 17) {
-            const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
-            const __m128i hit =
-                _mm_and_si128(_mm_cmpeq_epi8(a, nl), _mm_or_si128(_mm_cmpeq_epi8(b, c1), _mm_cmpeq_epi8(b, c2)));
-            auto m = static_cast<unsigned>(_mm_movemask_epi8(hit));
-            while (m != 0) {
-                const char* q = p + __builtin_ctz(m);
-                if (match(q)) return q + 1;
-                m &= m - 1;
-            }
-            p += 16;
+            if (dash && left >= 2 && s[0] == '-' && s[1] == '-') return s;
+            if (mbox && left >= 5 && std::memcmp(s, "From ", 5) == 0) return s;
+            p = s;
         }
-#endif
-        for (; p < e; ++p)
-            if (*p == '\n' && match(p)) return p + 1;
-        return nullptr;
     }
 
     // The start of the next line after `from` that begins with "--" (when a multipart is open),
@@ -662,7 +645,20 @@ struct parser::impl {
         return static_cast<std::size_t>(e - b);
     }
 
+    // Input is scanned in slices: the content scan runs ahead to the next candidate line start,
+    // and over a whole mapped window (4 MiB) of base64 that pushed the bytes out of the cache
+    // before the decoder read them, so every byte came from memory twice. A slice is scanned and
+    // decoded while it is still in the cache; the split is the kind feed() takes anywhere.
     void feed(std::string_view d) {
+        constexpr std::size_t slice = 64 * 1024;
+        while (d.size() > slice) {
+            feed_slice(d.substr(0, slice));
+            d.remove_prefix(slice);
+        }
+        feed_slice(d);
+    }
+
+    void feed_slice(std::string_view d) {
         while (!d.empty()) {
             if (!carry.empty()) {
                 // Complete the held-back line (it is short: at most one delimiter line).

@@ -3,6 +3,11 @@
 // Decoders are stateful and accept input split anywhere (a chunk may end inside a base64 quad,
 // a "=XX" escape or a CRLF). They are tolerant: junk is skipped and reported via saw_errors(),
 // never thrown, because a mail reader must show what it can.
+//
+// On x86-64 the base64 and quoted-printable decoders (and the MIME parser's line scan) use AVX2
+// or SSSE3 when the CPU has them, chosen once per process; the output is the same on every path.
+// The environment variable MAILWIRE_SIMD=scalar|ssse3|avx2 caps the choice (for comparisons and
+// benchmarks); a path the CPU lacks falls back to the best one below it.
 #pragma once
 
 #include <cstddef>
