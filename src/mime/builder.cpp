@@ -3,13 +3,16 @@
 
 #include <array>
 #include <cstddef>
+#include <fstream>
 #include <utility>
 
+#include "detail_composite.hpp"
 #include "detail_model.hpp"
 #include "detail_text.hpp"
 #include "mailwire/error.hpp"
 #include "mailwire/mime/params.hpp"
 #include "mailwire/mime/rfc2047.hpp"
+#include "mailwire/mime/serializer.hpp"
 
 namespace mailwire::mime {
 
@@ -109,7 +112,30 @@ std::string checked_mime_type(std::string_view t) {
     };
     if (slash == std::string_view::npos || !tokens(t.substr(0, slash)) || !tokens(t.substr(slash + 1)))
         throw error(errc::invalid_argument, "message_builder: MIME type must be \"type/subtype\" (RFC 2045 tokens)");
+    if (detail::iequals(t.substr(0, slash), "multipart"))
+        throw error(errc::invalid_argument,
+                    "message_builder: a multipart type has parts, not data; attach it as message/rfc822 or "
+                    "application/octet-stream");
     return detail::to_lower(t);
+}
+
+// The identity encoding a composite attachment's bytes fit (detail::identity_scan), the file
+// read in blocks, never whole.
+transfer_encoding identity_encoding_of(const std::string& path, std::string_view data) {
+    detail::identity_scan scan;
+    if (path.empty()) {
+        scan.feed(data);
+        return scan.result();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw error(errc::io_error, "cannot open " + path);
+    std::string block(64 * 1024, '\0');
+    while (in) {
+        in.read(block.data(), static_cast<std::streamsize>(block.size()));
+        scan.feed(std::string_view(block.data(), static_cast<std::size_t>(in.gcount())));
+    }
+    if (in.bad()) throw error(errc::io_error, "read failed on " + path);
+    return scan.result();
 }
 
 // Content-ID (RFC 2045 §7, RFC 2392): msg-id content "left@right", or a bare dot-atom such as
@@ -137,10 +163,23 @@ std::vector<mailbox> writable(std::vector<mailbox> list) {
 // recent ones (RFC 5322 §3.6.4 lets a writer trim References; threading needs the ends).
 constexpr std::size_t max_references = 20;
 
+// A composed message is ASCII whenever its local parts are (so it needs no SMTPUTF8, RFC 6531
+// §3.4): names are RFC 2047-encoded by format_address_list, and a UTF-8 domain after an ASCII
+// local part is written as its IDNA A-label. A UTF-8 local part needs SMTPUTF8 anyway and keeps
+// its domain as given (RFC 6532).
+mailbox ascii_domain(mailbox m) {
+    if (m.domain.empty() || m.domain.front() == '[' || detail::is_ascii_text(m.domain) ||
+        !detail::is_ascii_text(m.local))
+        return m;
+    std::string a = m.domain_ascii();
+    if (detail::is_ascii_text(a) && detail::is_domain(a)) m.domain = std::move(a);
+    return m;
+}
+
 std::string address_header(const std::vector<mailbox>& list) {
     std::vector<address> a;
     a.reserve(list.size());
-    for (const auto& m : list) a.push_back(address{{}, {m}});
+    for (const auto& m : list) a.push_back(address{{}, {ascii_domain(m)}});
     return format_address_list(a);
 }
 
@@ -388,22 +427,44 @@ message message_builder::build() const {
     if (to_.empty() && cc_.empty() && bcc_.empty())
         throw error(errc::invalid_argument, "message_builder: no recipients");
 
+    // A message (message/rfc822, attach_message or an .eml file) is never base64-encoded
+    // (RFC 2046 §5.2.1): it goes as 7bit, or 8bit when it has 8-bit bytes (the SMTP client then
+    // needs 8BITMIME). One with a NUL or a line over 998 octets is no RFC 5322 message and would
+    // need BINARYMIME, which few servers offer: it is attached as application/octet-stream,
+    // base64, under its file name, instead.
     auto leaf = [](const part& p, std::string_view disposition) {
         entity e;
         if (p.is_message) {
             e.set_embedded(p.msg);
+            if (e.encoding() != transfer_encoding::binary) return e;
+            part raw;
+            raw.filename = "message.eml";
+            raw.mime_type = "application/octet-stream";
+            raw.data = to_string(p.msg);
+            e = entity();
+            set_type(e, raw.mime_type, {parameter{"name", raw.filename}});
+            set_disposition(e, disposition, raw.filename);
+            e.set_content(std::move(raw.data), transfer_encoding::base64);
             return e;
+        }
+        std::string type = p.mime_type;
+        std::optional<transfer_encoding> enc;
+        if (detail::is_composite(parse_content_type(type))) {
+            enc = identity_encoding_of(p.path, p.data);
+            if (*enc == transfer_encoding::binary) {
+                type = "application/octet-stream";
+                enc = transfer_encoding::base64;
+            }
+        } else if (!p.path.empty() || !parse_content_type(type).is("text")) {
+            enc = transfer_encoding::base64;
         }
         std::vector<parameter> params;
         if (!p.filename.empty()) params.push_back(parameter{"name", p.filename});
-        set_type(e, p.mime_type, params);
+        set_type(e, type, params);
         set_disposition(e, disposition, p.filename);
         if (!p.content_id.empty()) e.set("Content-ID", "<" + p.content_id + ">");
-        if (!p.path.empty()) e.set_content_file(p.path, transfer_encoding::base64);
-        else
-            e.set_content(p.data, parse_content_type(p.mime_type).is("text")
-                                      ? std::nullopt
-                                      : std::optional(transfer_encoding::base64));
+        if (!p.path.empty()) e.set_content_file(p.path, *enc);
+        else e.set_content(p.data, enc);
         return e;
     };
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "detail_composite.hpp"
 #include "detail_model.hpp"
 #include "detail_rfc2047.hpp"
 #include "detail_text.hpp"
@@ -17,6 +18,7 @@
 #include "mailwire/mime/charset.hpp"
 #include "mailwire/mime/mbox.hpp"
 #include "mailwire/mime/rfc2047.hpp"
+#include "mailwire/mime/serializer.hpp"
 
 namespace mailwire::mime {
 
@@ -130,7 +132,55 @@ std::string checked_msg_id(std::string_view id, std::string_view what) {
     return std::string(core);
 }
 
+bool is_composite(const content_type& ct) noexcept {
+    if (ct.is("multipart")) return true;
+    return ct.is("message") && !ct.subtype.starts_with("global");  // RFC 6532 §3.5 allows encoding those
+}
+
+bool is_identity(transfer_encoding e) noexcept {
+    return e == transfer_encoding::seven_bit || e == transfer_encoding::eight_bit || e == transfer_encoding::binary;
+}
+
+void check_composite_encoding(const content_type& ct, transfer_encoding e) {
+    if (is_composite(ct) && !is_identity(e))
+        throw error(errc::invalid_argument,
+                    "Content-Transfer-Encoding " +
+                        std::string(e == transfer_encoding::unknown ? "(unknown)" : to_string(e)) +
+                        " is not allowed for " + ct.mime_type() +
+                        ": a multipart or message body is 7bit, 8bit or binary (RFC 2045 §6.4, RFC 2046 §5.2.1)");
+}
+
+void identity_scan::feed(std::string_view bytes) noexcept {
+    for (const char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\r' || c == '\n') {
+            line_ = 0;
+            continue;
+        }
+        if (++line_ > 998 || u == 0) binary_ = true;
+        if (u >= 0x80) eight_ = true;
+    }
+}
+
+transfer_encoding identity_scan::result() const noexcept {
+    if (binary_) return transfer_encoding::binary;
+    return eight_ ? transfer_encoding::eight_bit : transfer_encoding::seven_bit;
+}
+
 }  // namespace detail
+
+namespace {
+// A header change that would give a composite entity an encoded body is refused before
+// anything changes: `name`/`value` is the field about to be set (set) or appended (add, which
+// then counts, as the last one does).
+void check_encoding_change(const entity& e, std::string_view name, std::string_view value) {
+    const bool is_type = detail::iequals(name, "content-type");
+    const bool is_cte = detail::iequals(name, "content-transfer-encoding");
+    if (!is_type && !is_cte) return;
+    detail::check_composite_encoding(is_type ? parse_content_type(value) : e.content_type(),
+                                     is_cte ? parse_transfer_encoding(value) : e.encoding());
+}
+}  // namespace
 
 std::string header::unfolded() const { return detail::unfold(value); }
 
@@ -174,6 +224,7 @@ std::vector<std::string> entity::get_all(std::string_view name) const {
 
 void entity::set(std::string_view name, std::string value) {
     detail::check_header_field(name, value);  // before anything changes
+    check_encoding_change(*this, name, value);
     bool done = false;
     for (auto it = headers_.begin(); it != headers_.end();) {
         if (!detail::iequals(it->name, name)) {
@@ -195,6 +246,7 @@ void entity::set(std::string_view name, std::string value) {
 
 void entity::add(std::string name, std::string value) {
     detail::check_header_field(name, value);
+    check_encoding_change(*this, name, value);
     headers_.push_back(header{std::move(name), std::move(value), {}});
 }
 
@@ -280,8 +332,8 @@ void entity::make_multipart(std::string_view subtype) {
     ct.type = "multipart";
     ct.subtype = detail::to_lower(subtype);
     ct.set_param("boundary", "=_mw_" + detail::random_hex(12));
+    remove("Content-Transfer-Encoding");  // first: a multipart is never encoded (RFC 2046 §5.1)
     set("Content-Type", format_content_type(ct));
-    remove("Content-Transfer-Encoding");
     kind_ = part_kind::multipart;
     body_.clear();
     has_content_ = false;
@@ -300,8 +352,18 @@ entity& entity::add_part(entity part) {
 }
 
 void entity::set_embedded(entity msg) {
-    set("Content-Type", "message/rfc822");
+    // RFC 2046 §5.2.1: 7bit, 8bit or binary only, declared from what the message holds (it is
+    // written once, into a scanner, not into memory).
+    class scan_output final : public output {
+    public:
+        void write(std::string_view b) override { scan.feed(b); }
+        detail::identity_scan scan;
+    } scan;
+    serialize(msg, scan);
     remove("Content-Transfer-Encoding");
+    set("Content-Type", "message/rfc822");
+    if (const auto enc = scan.scan.result(); enc != transfer_encoding::seven_bit)
+        set("Content-Transfer-Encoding", std::string(to_string(enc)));
     kind_ = part_kind::message;
     body_.clear();
     has_content_ = false;
@@ -333,8 +395,17 @@ std::string entity::text() const { return to_utf8(decoded_body(), content_type()
 
 void entity::set_content(std::string data, std::optional<transfer_encoding> enc) {
     const mime::content_type ct = content_type();
-    const transfer_encoding e =
-        enc ? *enc : choose_encoding(std::string_view(data).substr(0, 256 * 1024), ct.is("text"));
+    transfer_encoding e = transfer_encoding::seven_bit;
+    if (enc) {
+        e = *enc;
+    } else if (detail::is_composite(ct)) {  // never base64 or quoted-printable: scan it all
+        detail::identity_scan scan;
+        scan.feed(data);
+        e = scan.result();
+    } else {
+        e = choose_encoding(std::string_view(data).substr(0, 256 * 1024), ct.is("text"));
+    }
+    detail::check_composite_encoding(ct, e);  // an explicit base64 for message/rfc822 is refused
     set("Content-Transfer-Encoding", std::string(to_string(e)));
     kind_ = part_kind::leaf;
     body_.clear();

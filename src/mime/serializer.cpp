@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "detail_composite.hpp"
 #include "detail_model.hpp"
 #include "detail_text.hpp"
 #include "mailwire/error.hpp"
@@ -106,6 +107,7 @@ public:
     explicit entity_writer(output& out) : out_(out) {}
 
     void write(const entity& e) {
+        check_api_encoding(e);
         for (const auto& h : e.headers_) {
             if (!h.raw.empty()) out_.write(h.raw);
             else out_.write(format_header(h.name, h.value));
@@ -125,6 +127,20 @@ public:
     }
 
 private:
+    // The last gate for the composite rule (detail_composite.hpp): where the Content-Type or the
+    // Content-Transfer-Encoding was set through the API, a multipart or message entity must not
+    // be declared base64 or quoted-printable. A parsed entity is written back as it came.
+    static void check_api_encoding(const entity& e) {
+        const header* type = nullptr;
+        const header* cte = nullptr;
+        for (const auto& h : e.headers_) {
+            if (detail::iequals(h.name, "content-type")) type = &h;
+            else if (detail::iequals(h.name, "content-transfer-encoding")) cte = &h;
+        }
+        if ((type != nullptr && type->raw.empty()) || (cte != nullptr && cte->raw.empty()))
+            detail::check_composite_encoding(e.content_type(), e.encoding());
+    }
+
     void write_body(const entity& e) {
         if (!e.has_content_) {
             out_.write(e.body_);
@@ -133,9 +149,30 @@ private:
         auto enc = make_encoder(e.encoding());
         std::string buf;
         constexpr std::size_t piece = 64 * 1024;
+        // A message set as content (an attached .eml) is lines (RFC 2045 §2.7, §2.8, RFC 5322
+        // §2.1): each LF, CR or CRLF is written as CRLF, so a file with Unix line ends leaves no
+        // bare LF in the message (which some IMAP servers refuse on APPEND). A CR at the end of a
+        // piece waits for an LF.
+        const bool lines = detail::is_composite(e.content_type()) && (e.encoding() == transfer_encoding::seven_bit ||
+                                                                      e.encoding() == transfer_encoding::eight_bit);
+        bool pending_cr = false;
         auto put = [&](std::string_view data) {
             buf.clear();
-            enc->encode(data, buf);
+            if (!lines) {
+                enc->encode(data, buf);
+            } else {
+                buf.reserve(data.size() + data.size() / 32 + 2);
+                for (const char c : data) {
+                    if (pending_cr) {
+                        pending_cr = false;
+                        buf += "\r\n";
+                        if (c == '\n') continue;
+                    }
+                    if (c == '\r') pending_cr = true;
+                    else if (c == '\n') buf += "\r\n";
+                    else buf += c;
+                }
+            }
             out_.write(buf);
         };
         if (e.content_file_.empty()) {
@@ -158,6 +195,7 @@ private:
             ::close(fd);
         }
         buf.clear();
+        if (pending_cr) buf += "\r\n";
         enc->finish(buf);
         out_.write(buf);
     }

@@ -50,6 +50,44 @@ void data_encoder::finish(std::string& out) {
     if (stuff_) out += ".\r\n";
 }
 
+void transmitted_size_counter::feed(std::string_view in) noexcept {
+    // The rules of data_encoder(false), counted instead of written.
+    for (const char c : in) {
+        if (pending_cr_) {
+            pending_cr_ = false;
+            n_ += 2;
+            at_line_start_ = true;
+            if (c == '\n') continue;
+        }
+        if (c == '\r') {
+            pending_cr_ = true;
+        } else if (c == '\n') {
+            n_ += 2;
+            at_line_start_ = true;
+        } else {
+            ++n_;
+            at_line_start_ = false;
+        }
+    }
+}
+
+std::uint64_t transmitted_size_counter::finish() noexcept {
+    if (pending_cr_) {
+        pending_cr_ = false;
+        n_ += 2;
+        at_line_start_ = true;
+    }
+    if (!at_line_start_) n_ += 2;
+    at_line_start_ = true;
+    return n_;
+}
+
+std::uint64_t transmitted_size(std::string_view message) noexcept {
+    transmitted_size_counter c;
+    c.feed(message);
+    return c.finish();
+}
+
 std::string xtext(std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <unordered_set>
+#include <vector>
 
 #include "mailwire/error.hpp"
 
@@ -90,6 +92,118 @@ reply reply_parser::take() {
     complete_ = false;
     bytes_ = 0;
     return r;
+}
+
+// ---- queue ids -------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t max_queue_line = 1024;  // of each reply line, only this much is looked at
+constexpr std::size_t max_queue_id = 128;
+
+bool is_id_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_'; }
+bool has_digit(std::string_view w) {
+    return std::any_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+// `w` when it can be an id: 1..max_queue_id letters, digits and "-._", trailing dots (the end
+// of a sentence) removed; "" otherwise.
+std::string id_word(std::string_view w) {
+    while (!w.empty() && w.back() == '.') w.remove_suffix(1);
+    if (w.empty() || w.size() > max_queue_id || !std::all_of(w.begin(), w.end(), is_id_char)) return {};
+    return std::string(w);
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// The line's words (split at blanks), at most 64 of them.
+std::vector<std::string_view> words_of(std::string_view line) {
+    std::vector<std::string_view> w;
+    std::size_t i = 0;
+    while (i < line.size() && w.size() < 64) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        const std::size_t b = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+        if (i > b) w.push_back(line.substr(b, i - b));
+    }
+    return w;
+}
+
+// Index of the first word sequence equal (any case) to `phrase`'s words, or npos.
+std::size_t find_words(const std::vector<std::string_view>& w, std::initializer_list<std::string_view> phrase) {
+    for (std::size_t i = 0; i + phrase.size() <= w.size(); ++i) {
+        std::size_t k = 0;
+        for (const auto p : phrase) {
+            if (!iequal(w[i + k], p)) break;
+            ++k;
+        }
+        if (k == phrase.size()) return i;
+    }
+    return std::string_view::npos;
+}
+
+// The id right after `key` glued to it ("id=X", "(X)", "[InternalId=X,"), in word `word`.
+std::string glued_id(std::string_view word, std::string_view key, std::string_view trim) {
+    if (word.size() <= key.size() || !iequal(word.substr(0, key.size()), key)) return {};
+    word.remove_prefix(key.size());
+    while (!word.empty() && trim.find(word.back()) != std::string_view::npos) word.remove_suffix(1);
+    return id_word(word);
+}
+
+std::string queue_id_in(std::string_view line) {
+    if (line.size() > max_queue_line) line = line.substr(0, max_queue_line);
+    const auto w = words_of(line);
+    constexpr auto npos = std::string_view::npos;
+    auto after = [&](std::size_t i) { return i < w.size() ? id_word(w[i]) : std::string(); };
+    // Postfix: "Ok: queued as X".
+    if (auto i = find_words(w, {"queued", "as"}); i != npos) return after(i + 2);
+    // Stalwart: "Message queued with id X."
+    if (auto i = find_words(w, {"queued", "with", "id"}); i != npos) return after(i + 3);
+    // Haraka: "Message Queued (X)".
+    if (auto i = find_words(w, {"message", "queued"}); i != npos && i + 2 < w.size())
+        if (auto id = glued_id(w[i + 2], "(", ")"); !id.empty()) return id;
+    for (const auto word : w) {
+        if (auto id = glued_id(word, "[InternalId=", ",]"); !id.empty()) return id;  // Exchange
+        if (auto id = glued_id(word, "id=", ""); !id.empty()) return id;             // Exim
+    }
+    // Sendmail, OpenSMTPD: "X Message accepted for delivery"; the word before must not be the
+    // enhanced code (OpenSMTPD writes "2.0.0:", which the reply parser does not strip).
+    if (auto i = find_words(w, {"message", "accepted", "for", "delivery"}); i != npos && i > 0)
+        if (auto id = id_word(w[i - 1]); !id.empty() && id.find('.') == std::string::npos && has_digit(id)) return id;
+    // Gmail: "OK  1700000000 X - gsmtp".
+    if (w.size() >= 3 && w.back() == "gsmtp" && w[w.size() - 2] == "-")
+        if (auto id = id_word(w[w.size() - 3]); has_digit(id)) return id;
+    // qmail: "ok 1700000000 qp 12345".
+    if (w.size() == 4 && iequal(w[0], "ok") && w[2] == "qp" && has_digit(w[1]))
+        if (auto id = id_word(w[3]); has_digit(id)) return id;
+    const auto hex_with = [](std::string_view x, char sep) {
+        return x.find(sep) != npos && std::all_of(x.begin(), x.end(), [&](char c) {
+                   return c == sep || std::isxdigit(static_cast<unsigned char>(c)) != 0;
+               });
+    };
+    // Courier: "Ok. 0000000A1B2C.5F3E4D2C.00001234".
+    if (w.size() >= 2 && iequal(w[0], "ok.") && hex_with(w[1], '.')) return id_word(w[1]);
+    // Amazon SES: "Ok 0100018b1c2d3e4f-…-000000".
+    if (w.size() == 2 && iequal(w[0], "ok") && w[1].size() >= 16 && hex_with(w[1], '-')) return id_word(w[1]);
+    return {};
+}
+
+}  // namespace
+
+std::string queue_id(const reply& r) {
+    if (!r.positive()) return {};
+    for (std::size_t i = 0; i < r.lines.size(); ++i) {
+        // The text as text() gives it: the enhanced code of each line stripped.
+        reply one;
+        one.enhanced_code = r.enhanced_code;
+        one.lines.push_back(r.lines[i]);
+        if (auto id = queue_id_in(one.text()); !id.empty()) return id;
+    }
+    return {};
 }
 
 bool capabilities::has(std::string_view keyword) const { return keywords.contains(upper(keyword)); }

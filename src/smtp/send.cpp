@@ -6,6 +6,7 @@
 #include <fstream>
 #include <istream>
 
+#include "mailwire/mime/address.hpp"
 #include "mailwire/smtp/client.hpp"
 #include "mailwire/smtp/data.hpp"
 
@@ -47,18 +48,19 @@ bool valid_notify(std::string_view v) {
 
 class memory_source_impl final : public message_source {
 public:
-    explicit memory_source_impl(std::string_view b) : bytes_(b) {}
+    explicit memory_source_impl(std::string_view b) : bytes_(b), all_(b) {}
     std::size_t read(char* buf, std::size_t n) override {
         n = std::min(n, bytes_.size());
         std::copy_n(bytes_.data(), n, buf);
         bytes_.remove_prefix(n);
         return n;
     }
-    std::optional<std::uint64_t> size() const override { return total_; }
+    std::optional<std::uint64_t> size() const override { return all_.size(); }
+    std::optional<std::uint64_t> transmitted_size() const override { return smtp::transmitted_size(all_); }
 
 private:
     std::string_view bytes_;
-    std::uint64_t total_ = bytes_.size();
+    std::string_view all_;
 };
 
 class istream_source final : public message_source {
@@ -78,7 +80,7 @@ private:
 
 class file_source_impl final : public message_source {
 public:
-    explicit file_source_impl(const std::string& path) : file_(path, std::ios::binary) {
+    explicit file_source_impl(const std::string& path) : path_(path), file_(path, std::ios::binary) {
         if (!file_) throw error(errc::invalid_argument, fmt::format("cannot open message file {}", path));
         file_.seekg(0, std::ios::end);
         size_ = static_cast<std::uint64_t>(file_.tellg());
@@ -89,11 +91,91 @@ public:
         return static_cast<std::size_t>(file_.gcount());
     }
     std::optional<std::uint64_t> size() const override { return size_; }
+    // The file read once more, in blocks, to count its line ends (only for a message too large
+    // to be counted as it is read ahead).
+    std::optional<std::uint64_t> transmitted_size() const override {
+        std::ifstream in(path_, std::ios::binary);
+        if (!in) return size_;
+        transmitted_size_counter count;
+        std::string block(block_size, '\0');
+        while (in) {
+            in.read(block.data(), static_cast<std::streamsize>(block.size()));
+            count.feed(std::string_view(block.data(), static_cast<std::size_t>(in.gcount())));
+        }
+        return in.bad() ? size_ : std::optional<std::uint64_t>(count.finish());
+    }
 
 private:
+    std::string path_;
     std::ifstream file_;
     std::uint64_t size_ = 0;
 };
+
+// Reads a source to its end if it holds at most `limit` bytes; false (with what was read in
+// `raw`) when more follows.
+bool read_ahead(message_source& src, std::size_t limit, std::string& raw) {
+    raw.resize(limit + 1);
+    std::size_t got = 0;
+    while (got < raw.size()) {
+        const auto n = src.read(raw.data() + got, raw.size() - got);
+        if (n == 0) break;
+        got += n;
+    }
+    raw.resize(got);
+    return got <= limit;
+}
+
+// The bytes read ahead, then the rest of the source.
+class prefixed_source final : public message_source {
+public:
+    prefixed_source(std::string prefix, message_source& rest) : prefix_(std::move(prefix)), rest_(rest) {}
+    std::size_t read(char* buf, std::size_t n) override {
+        if (pos_ < prefix_.size()) {
+            n = std::min(n, prefix_.size() - pos_);
+            std::copy_n(prefix_.data() + pos_, n, buf);
+            pos_ += n;
+            return n;
+        }
+        return rest_.read(buf, n);
+    }
+    std::optional<std::uint64_t> size() const override { return rest_.size(); }
+
+private:
+    std::string prefix_;
+    std::size_t pos_ = 0;
+    message_source& rest_;
+};
+
+// Offset of the first byte of 0x80 or above, npos when none.
+std::size_t first_8bit(std::string_view s) {
+    const auto it = std::find_if(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    return it == s.end() ? std::string_view::npos : static_cast<std::size_t>(it - s.begin());
+}
+
+// Where the header section ends (after its blank line, CRLF or LF); s.size() when not within s.
+std::size_t header_section_end(std::string_view s) {
+    if (s.starts_with("\r\n")) return 2;
+    if (s.starts_with("\n")) return 1;
+    for (std::size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) {
+        std::size_t j = i + 1;
+        if (j < s.size() && s[j] == '\r') ++j;
+        if (j < s.size() && s[j] == '\n') return j + 1;
+    }
+    return s.size();
+}
+
+// "local@domain" with a UTF-8 domain as its IDNA A-label, when the local part is ASCII (the
+// address then needs no SMTPUTF8); as it is otherwise.
+std::string with_ascii_domain(const std::string& address) {
+    if (is_ascii(address)) return address;
+    const auto at = address.rfind('@');
+    if (at == std::string::npos || !is_ascii(std::string_view(address).substr(0, at))) return address;
+    mime::mailbox m;
+    m.domain = address.substr(at + 1);
+    if (m.domain.empty() || m.domain.front() == '[') return address;
+    const std::string a = m.domain_ascii();
+    return is_ascii(a) ? address.substr(0, at + 1) + a : address;
+}
 
 }  // namespace
 
@@ -223,9 +305,67 @@ void client::check_envelope(const envelope& env, std::optional<std::uint64_t> si
                          context(stage::command), {});
 }
 
-send_result client::send(const envelope& env, message_source& message) {
+envelope client::prepare_envelope(const envelope& env, std::string_view head, bool whole) const {
+    envelope out = env;
+    // RFC 6531 §3.4: raw UTF-8 in the header section needs SMTPUTF8 on MAIL FROM, and a server
+    // without it must not get such a message at all.
+    const std::string_view headers = head.substr(0, header_section_end(head));
+    if (const auto at = first_8bit(headers); at != std::string_view::npos) {
+        if (!caps_.smtputf8)
+            throw smtp_error(errc::invalid_argument,
+                             fmt::format("the message's header section is not ASCII (byte {}): UTF-8 in headers needs "
+                                         "SMTPUTF8 (RFC 6531), which the server does not offer",
+                                         at),
+                             context(stage::command, {},
+                                     "encode the headers (RFC 2047 names and subjects, IDNA domains), or send through "
+                                     "a server that offers SMTPUTF8"),
+                             {});
+        out.smtputf8 = true;
+    }
+    // RFC 6152: 8-bit body bytes need BODY=8BITMIME. Known only for a message read whole; a
+    // larger one goes with the body type the caller gave.
+    if (whole && env.body != body_type::binary_mime) {
+        if (const auto at = first_8bit(head.substr(headers.size())); at != std::string_view::npos) {
+            if (!caps_.eight_bit_mime)
+                throw smtp_error(errc::invalid_argument,
+                                 fmt::format("the message has 8-bit data (byte {}) and the server does not offer "
+                                             "8BITMIME (RFC 6152)",
+                                             headers.size() + at),
+                                 context(stage::command, {},
+                                         "encode the body (quoted-printable or base64), or send through a server "
+                                         "that offers 8BITMIME"),
+                                 {});
+            out.body = body_type::eight_bit_mime;
+        }
+    }
+    // Without SMTPUTF8 an address can still go when only its domain is UTF-8: as an A-label.
+    if (!caps_.smtputf8) {
+        out.from = with_ascii_domain(out.from);
+        for (auto& t : out.to) t = with_ascii_domain(t);
+    }
+    return out;
+}
+
+std::optional<std::uint64_t> client::announced_size(const envelope& env, const message_source& src,
+                                                    const std::string* whole) {
+    // BINARYMIME goes as it is; everything else with CRLF line ends (RFC 1870 §4).
+    const bool binary = env.body == body_type::binary_mime;
+    if (whole != nullptr) return binary ? whole->size() : transmitted_size(*whole);
+    return binary ? src.size() : src.transmitted_size();
+}
+
+send_result client::send(const envelope& env_in, message_source& message) {
     const auto size = message.size();
-    check_envelope(env, size);
+    // The envelope, and the source's own size (a lower bound of the size as transmitted), are
+    // checked before anything is read.
+    check_envelope(prepare_envelope(env_in, {}, false), size);
+    // A message up to inline_limit is read before anything is sent: its size as transmitted and
+    // what its headers and body hold (UTF-8, 8-bit) decide MAIL FROM's parameters.
+    std::string ahead;
+    const bool whole = read_ahead(message, inline_limit, ahead);
+    const envelope env = prepare_envelope(env_in, ahead, whole);
+    const auto wire_size = announced_size(env, message, whole ? &ahead : nullptr);
+    check_envelope(env, wire_size);
 
     const bool use_bdat = (chunking_ && caps_.chunking) || env.body == body_type::binary_mime;
     const bool pipe = pipelining_ && caps_.pipelining;
@@ -233,41 +373,27 @@ send_result client::send(const envelope& env, message_source& message) {
     result.chunked = use_bdat;
 
     std::vector<std::string> commands;
-    commands.push_back(mail_command(env, size));
+    commands.push_back(mail_command(env, wire_size));
     for (const auto& r : env.to) commands.push_back(rcpt_command(env, r));
     // Every line through the one gate before the first byte goes out, pipelined or not: a refused
     // line must leave nothing half sent.
     std::string batch;
     for (const auto& c : commands) append_command_line(batch, c);
 
-    // A small message of known size rides along as "BDAT n LAST" in the same write.
+    // A small message rides along as "BDAT n LAST" in the same write.
     std::string inline_body;
     bool bdat_inline = false;
-    if (pipe && use_bdat && size && *size <= inline_limit) {
-        std::string raw(static_cast<std::size_t>(*size), '\0');
-        std::size_t got = 0;
-        while (got < raw.size()) {
-            auto n = message.read(raw.data() + got, raw.size() - got);
-            if (n == 0) break;
-            got += n;
-        }
-        raw.resize(got);
-        char probe;
-        if (message.read(&probe, 1) == 0) {
-            result.bytes = got;
-            if (env.body == body_type::binary_mime) {
-                inline_body = std::move(raw);
-            } else {
-                data_encoder enc(false);
-                enc.encode(raw, inline_body);
-                enc.finish(inline_body);
-            }
-            bdat_inline = true;
+    if (pipe && use_bdat && whole) {
+        result.bytes = ahead.size();
+        if (env.body == body_type::binary_mime) {
+            inline_body = std::move(ahead);
         } else {
-            // The source lied about its size; fall back to streaming what it still has.
-            inline_body = std::move(raw);
-            inline_body += probe;
+            data_encoder enc(false);
+            enc.encode(ahead, inline_body);
+            enc.finish(inline_body);
         }
+        ahead.clear();
+        bdat_inline = true;
     }
 
     std::size_t outstanding = 0;  // replies owed by the server for what we pipelined
@@ -319,7 +445,7 @@ send_result client::send(const envelope& env, message_source& message) {
     for (std::size_t i = 0; i < env.to.size(); ++i) {
         auto r = pipe ? read_owed(stage::command) : exchange(commands[i + 1]);
         if (r.code == 421) fail(r, stage::command, "the server is closing the connection");
-        result.recipients.push_back({env.to[i], r.positive(), std::move(r)});
+        result.recipients.push_back({env_in.to[i], r.positive(), std::move(r)});  // as the caller gave it
     }
     if (result.accepted() == 0) {
         abandon(false);
@@ -341,7 +467,7 @@ send_result client::send(const envelope& env, message_source& message) {
     }
 
     if (use_bdat) {
-        upload_bdat(message, result, std::move(inline_body), env.body == body_type::binary_mime);
+        upload_bdat(message, result, std::move(ahead), env.body == body_type::binary_mime);
         return result;
     }
     auto data = pipe ? read_owed(stage::data) : exchange("DATA", stage::data);
@@ -349,7 +475,8 @@ send_result client::send(const envelope& env, message_source& message) {
         if (data.code != 421) rset();
         fail(data, stage::data, "DATA refused", {}, result.recipients);
     }
-    upload_data(message, result);
+    prefixed_source rest(std::move(ahead), message);
+    upload_data(rest, result);
     return result;
 }
 

@@ -10,7 +10,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "mailwire/mime/builder.hpp"
+#include "mailwire/mime/serializer.hpp"
 #include "mailwire/smtp/client.hpp"
+#include "mailwire/smtp/data.hpp"
 #include "support/scripted_server.hpp"
 #include "support/server_env.hpp"
 
@@ -306,6 +309,55 @@ TEST(smtp_send, file_source_and_vrfy_rset) {
     EXPECT_GT(c->vrfy("bob").code, 0);
     EXPECT_THROW(c->vrfy("bob\r\nRSET"), error);
     c->disconnect();
+}
+
+TEST(smtp_send, composed_message_obeys_the_rfcs_end_to_end) {
+    // Issue #13 item 8 against Postfix and Dovecot: an attached .eml (LF line ends, 8-bit text)
+    // goes as message/rfc822 8bit, never base64; the From name is RFC 2047 and a Cc domain an
+    // A-label, so the header section is ASCII and MAIL FROM carries BODY=8BITMIME but no SMTPUTF8;
+    // the message file itself has LF line ends and SIZE= counts them as CRLF.
+    const auto id = unique_id();
+    const auto path = std::filesystem::temp_directory_path() / ("mw-inner-" + id + ".eml");
+    std::ofstream(path, std::ios::binary) << "From: carol@localhost\nSubject: inner " + id + "\n\nGrüße\n";
+    mime::message_builder b;
+    b.from({"Jörg", "alice", "localhost"})
+        .to({"", "bob", "localhost"})
+        .cc({"", "x", "bücher.example"})
+        .subject("outer " + id)
+        .text("see the attached message\n")
+        .attach_file(path.string())
+        .message_id(id + "@mailwire.test");
+    std::string lf;  // the composed message as a file written on Unix might hold it
+    for (const char ch : mime::to_string(b.build()))
+        if (ch != '\r') lf += ch;
+    auto c = submission();
+    std::vector<std::string> sent;
+    c->set_logger([&](log_direction d, std::string_view l) {
+        if (d == log_direction::client && l.starts_with("MAIL FROM")) sent.emplace_back(l);
+    });
+    const auto r = c->send(envelope{"alice@localhost", {"bob@localhost"}}, lf);
+    std::filesystem::remove(path);
+    EXPECT_EQ(r.final_reply.code, 250);
+    EXPECT_FALSE(queue_id(r.final_reply).empty()) << r.final_reply.text();  // Postfix's "queued as"
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_NE(sent[0].find("BODY=8BITMIME"), std::string::npos) << sent[0];
+    EXPECT_EQ(sent[0].find("SMTPUTF8"), std::string::npos) << sent[0];
+    EXPECT_NE(sent[0].find("SIZE=" + std::to_string(transmitted_size(lf))), std::string::npos) << sent[0];
+    c->disconnect();
+
+    const auto got = delivered("bob", id + "@mailwire.test");
+    ASSERT_FALSE(got.empty());
+    const std::string head = got.substr(0, got.find("\n\n"));
+    for (const char ch : head) EXPECT_LT(static_cast<unsigned char>(ch), 0x80) << head;
+    EXPECT_NE(head.find("x@xn--bcher-kva.example"), std::string::npos) << head;
+    EXPECT_EQ(got.find("base64"), std::string::npos) << got;
+    const auto m = mime::message::parse(got);
+    ASSERT_EQ(m.parts().size(), 2u);
+    EXPECT_EQ(m.parts()[1].content_type().mime_type(), "message/rfc822");
+    EXPECT_EQ(m.parts()[1].encoding(), mime::transfer_encoding::eight_bit);
+    ASSERT_NE(m.parts()[1].embedded(), nullptr);
+    EXPECT_EQ(m.parts()[1].embedded()->subject(), "inner " + id);
+    EXPECT_EQ(m.from()[0].members[0].name, "Jörg");
 }
 
 // ---- scripted servers ------------------------------------------------------------------------

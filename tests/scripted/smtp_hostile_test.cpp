@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "mailwire/smtp/client.hpp"
+#include "mailwire/smtp/data.hpp"
 #include "scripted_helpers.hpp"
 #include "support/scripted_server.hpp"
 
@@ -280,6 +283,161 @@ TEST(smtp_hostile, a_reply_at_the_limits_is_fine) {
     connect(c, srv);
     EXPECT_TRUE(c.capabilities().eight_bit_mime);
     EXPECT_TRUE(c.capabilities().has("X-KEYWORD-19"));
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+// ---- what MAIL FROM says about the message (issue #13 item 8) ------------------------------------
+
+script ehlo_exact(const std::string& keywords) {
+    return std::move(script{}
+                         .send("220 scripted ESMTP\r\n")
+                         .expect_line_matching("^EHLO ")
+                         .send("250-scripted\r\n" + keywords + "250 HELP\r\n"));
+}
+
+// MAIL, RCPT, DATA one at a time, the body read up to its dot; then QUIT.
+script& one_transaction(script& s, const std::string& mail, const std::string& rcpt) {
+    return s.expect_line(mail)
+        .send("250 ok\r\n")
+        .expect_line(rcpt)
+        .send("250 ok\r\n")
+        .expect_line("DATA")
+        .send("354 go\r\n")
+        .read_dot_body()
+        .send("250 2.0.0 Ok: queued as 4QX1Z\r\n");
+}
+
+TEST(smtp_compose, size_counts_line_ends_as_crlf) {
+    // RFC 1870 §4: SIZE= is the message as transmitted, each line end a CRLF. A message with LF
+    // line ends used to be announced with its LF size. Three ways: read whole before MAIL FROM,
+    // a large message in memory, a large file.
+    const std::string small = "Subject: s\nX: y\n\nline one\nline two";  // 4 LF, an open last line
+    const std::string small_wire = "SIZE=" + std::to_string(small.size() + 4 + 2);
+    std::string large;
+    for (int i = 0; i < 3000; ++i) large += std::string(99, 'a') + "\n";  // 300000 bytes, over 256 KiB
+    const std::string large_wire = "SIZE=303000";
+    const std::string path = ::testing::TempDir() + "/mw_size_lf.eml";
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << large;
+    }
+    script s = ehlo_exact("250-SIZE 10000000\r\n250-8BITMIME\r\n");
+    one_transaction(s, "MAIL FROM:<a@x> " + small_wire, "RCPT TO:<b@x>");
+    one_transaction(s, "MAIL FROM:<a@x> " + large_wire, "RCPT TO:<b@x>");
+    one_transaction(s, "MAIL FROM:<a@x> " + large_wire, "RCPT TO:<b@x>");
+    s.expect_line("QUIT").send("221 bye\r\n");
+    scripted_server srv(s);
+    client c;
+    c.use_pipelining(false);
+    connect(c, srv);
+    const envelope env{"a@x", {"b@x"}};
+    EXPECT_EQ(c.send(env, small).bytes, small.size());
+    EXPECT_EQ(c.send(env, large).bytes, large.size());
+    auto file = file_source(path);
+    EXPECT_EQ(file->transmitted_size(), 303000u);
+    EXPECT_EQ(c.send(env, *file).bytes, large.size());
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+    std::remove(path.c_str());
+    EXPECT_EQ(transmitted_size("a\r\nb\rc\n"), 9u);
+    EXPECT_EQ(transmitted_size(""), 0u);
+}
+
+TEST(smtp_compose, size_counts_crlf_in_a_pipelined_batch) {
+    const std::string msg = "Subject: s\n\nbody\n";  // 17 bytes, 3 LF → 20
+    scripted_server srv(ehlo_exact("250-SIZE 10000000\r\n250-PIPELINING\r\n250-CHUNKING\r\n")
+                            .expect_line("MAIL FROM:<a@x> SIZE=20")
+                            .expect_line("RCPT TO:<b@x>")
+                            .expect_line("BDAT 20 LAST")
+                            .expect_exact("Subject: s\r\n\r\nbody\r\n")
+                            .send("250 ok\r\n250 ok\r\n250 2.0.0 Ok: queued as 4QX1Z\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n"));
+    client c;
+    connect(c, srv);
+    std::vector<outgoing> batch(1);
+    batch[0].env = envelope{"a@x", {"b@x"}};
+    batch[0].message = memory_source(msg);
+    const auto out = c.send_many(std::move(batch));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].ok());
+    EXPECT_EQ(queue_id(out[0].result.final_reply), "4QX1Z");
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(smtp_compose, utf8_headers_need_smtputf8) {
+    // RFC 6531 §3.4: raw UTF-8 in the header section means SMTPUTF8 on MAIL FROM, even when every
+    // envelope address is ASCII; a server without it gets nothing (it used to get the message).
+    const std::string msg = "From: J\xc3\xb6rg <j@x>\r\nSubject: s\r\n\r\nbody\r\n";
+    script s = ehlo_exact("250-8BITMIME\r\n250-SMTPUTF8\r\n");
+    one_transaction(s, "MAIL FROM:<a@x> SMTPUTF8", "RCPT TO:<b@x>");
+    s.expect_line("QUIT").send("221 bye\r\n");
+    scripted_server srv(s);
+    client c;
+    connect(c, srv);
+    EXPECT_EQ(c.send(envelope{"a@x", {"b@x"}}, msg).final_reply.code, 250);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+
+    scripted_server plain(
+        ehlo_exact("250-8BITMIME\r\n").expect_line("NOOP").send("250 ok\r\n").expect_line("QUIT").send("221 bye\r\n"));
+    client d;
+    connect(d, plain);
+    expect_refused([&] { d.send(envelope{"a@x", {"b@x"}}, msg); }, "SMTPUTF8");
+    d.noop();  // nothing was sent; the session goes on
+    d.disconnect();
+    EXPECT_EQ(plain.wait(), "");
+}
+
+TEST(smtp_compose, eight_bit_body_needs_8bitmime) {
+    // RFC 6152: 8-bit body bytes go with BODY=8BITMIME (the caller said nothing), and not at all
+    // to a server without 8BITMIME (they used to go unlabelled).
+    const std::string msg =
+        "Subject: s\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f"
+        "e\r\n";
+    script s = ehlo_exact("250-8BITMIME\r\n");
+    one_transaction(s, "MAIL FROM:<a@x> BODY=8BITMIME", "RCPT TO:<b@x>");
+    s.expect_line("QUIT").send("221 bye\r\n");
+    scripted_server srv(s);
+    client c;
+    connect(c, srv);
+    EXPECT_EQ(c.send(envelope{"a@x", {"b@x"}}, msg).final_reply.code, 250);
+    c.disconnect();
+    EXPECT_EQ(srv.wait(), "");
+
+    scripted_server old(
+        ehlo_exact("250-SIZE 1000\r\n").expect_line("NOOP").send("250 ok\r\n").expect_line("QUIT").send("221 bye\r\n"));
+    client d;
+    connect(d, old);
+    envelope e{"a@x", {"b@x"}};
+    e.body = body_type::eight_bit_mime;
+    expect_refused([&] { d.send(e, msg); }, "8BITMIME");
+    d.noop();
+    d.disconnect();
+    EXPECT_EQ(old.wait(), "");
+}
+
+TEST(smtp_compose, utf8_domains_become_a_labels_without_smtputf8) {
+    // An ASCII local part at a UTF-8 domain can go to any server, as an A-label; the results
+    // name the recipient as the caller gave it. A UTF-8 local part still needs SMTPUTF8.
+    script s = ehlo_exact("250-8BITMIME\r\n");
+    one_transaction(s, "MAIL FROM:<a@xn--bcher-kva.example>", "RCPT TO:<x@xn--bcher-kva.example>");
+    s.expect_line("QUIT").send("221 bye\r\n");
+    scripted_server srv(s);
+    client c;
+    connect(c, srv);
+    const auto r = c.send(envelope{"a@b\xc3\xbc"
+                                   "cher.example",
+                                   {"x@b\xc3\xbc"
+                                    "cher.example"}},
+                          "Subject: s\r\n\r\nx\r\n");
+    ASSERT_EQ(r.recipients.size(), 1u);
+    EXPECT_EQ(r.recipients[0].address,
+              "x@b\xc3\xbc"
+              "cher.example");
+    expect_refused([&] { c.send(envelope{"a@x", {"j\xc3\xb6rg@x"}}, "Subject: s\r\n\r\nx\r\n"); }, "SMTPUTF8");
     c.disconnect();
     EXPECT_EQ(srv.wait(), "");
 }

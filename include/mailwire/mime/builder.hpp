@@ -17,6 +17,8 @@
 //    by the setter, before anything is built: mailboxes (a local part with a control character,
 //    a domain that is not a dot-atom or [literal]), message ids (must be <left@right>), Content-IDs,
 //    MIME types (type/subtype), header names (RFC 5322 §2.2) and header() values;
+//  - addresses are written ASCII whenever the local part is: display names RFC 2047-encoded,
+//    UTF-8 domains as IDNA A-labels, so such a message needs no SMTPUTF8 (RFC 6531 §3.4);
 //  - unstructured text (subject, display names, file names) is made single-line: each line
 //    break (CRLF, CR or LF) with its surrounding blanks becomes one space, other control
 //    characters (tab excepted) are removed, then it is RFC 2047/2231-encoded as needed;
@@ -89,17 +91,25 @@ public:
     /// The text/html body (UTF-8).
     message_builder& html(std::string utf8);
     /// An attachment from memory. `mime_type` "" = guessed from the file name, else exactly
-    /// "type/subtype" (invalid_argument otherwise). The file name is made single-line text.
+    /// "type/subtype" (invalid_argument otherwise; a multipart type too: it has parts, not data).
+    /// The file name is made single-line text. Text is 7bit or quoted-printable, other types base64,
+    /// except message/rfc822 (an .eml file): never encoded (RFC 2046 §5.2.1), it goes as 7bit, or
+    /// 8bit when it has 8-bit bytes (sending it then needs the server's 8BITMIME, which
+    /// smtp::client::send checks); bytes that are no message (a NUL, a line over 998 octets)
+    /// would need BINARYMIME and go as application/octet-stream, base64, under the same name.
     message_builder& attach(std::string filename, std::string data, std::string mime_type = {});
-    /// An attachment read from `path` when the message is written (never held in memory).
-    /// `mime_type` and the file name (the last path component) as for attach().
+    /// An attachment read from `path` when the message is written (never held in memory; a
+    /// message/rfc822 file is also read once by build(), to choose its encoding).
+    /// `mime_type`, the file name (the last path component) and the encoding as for attach().
     message_builder& attach_file(const std::string& path, std::string mime_type = {});
     /// An inline image for the HTML body, referenced there as "cid:<content_id>". `content_id` is
     /// "left@right" (RFC 2392) or a bare dot-atom ("logo"), angle brackets optional; anything else
     /// throws invalid_argument. `filename` and `mime_type` as for attach().
     message_builder& inline_image(std::string content_id, std::string filename, std::string data,
                                   std::string mime_type = {});
-    /// An attached message (message/rfc822), e.g. for a forward.
+    /// An attached message (message/rfc822), e.g. for a forward: 7bit, or 8bit when it holds
+    /// 8-bit bytes (entity::set_embedded); one with a NUL or an overlong line goes as
+    /// application/octet-stream "message.eml", base64 (see attach()).
     message_builder& attach_message(const entity& msg);
     /// Any other header, value written as given (encode it first). `name` must be an RFC 5322
     /// field name and not one the builder writes itself (From, Sender, To, Cc, Bcc, Reply-To,

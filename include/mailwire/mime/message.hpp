@@ -65,6 +65,11 @@ public:
     /// colon) or `value` contains NUL or any line break other than folding (CRLF followed by a
     /// space or tab and then by something other than blanks): no bare CR, no bare LF, no empty
     /// continuation line. The same rule is applied again by format_header when writing.
+    ///
+    /// Composite types: a Content-Type or Content-Transfer-Encoding that would leave a multipart/*
+    /// or message/* entity (message/global excepted, RFC 6532) declared base64, quoted-printable
+    /// or another encoding than 7bit, 8bit and binary is refused the same way (RFC 2045 §6.4,
+    /// RFC 2046 §5.2.1); the serialiser checks it again for headers set through the API.
     void set(std::string_view name, std::string value);
     /// Appends a header. Same checks (and exception) as set().
     void add(std::string name, std::string value);
@@ -127,7 +132,9 @@ public:
     void make_multipart(std::string_view subtype);
     /// Appends a part (this must be a multipart); returns it.
     entity& add_part(entity part);
-    /// Turns this entity into a message/rfc822 part holding `msg`.
+    /// Turns this entity into a message/rfc822 part holding `msg`, with Content-Transfer-Encoding
+    /// 8bit or binary when `msg` (serialised once, to be scanned) holds 8-bit bytes, or a NUL or a
+    /// line over 998 octets; none for 7bit.
     void set_embedded(entity msg);
 
     // ---- body ----
@@ -140,7 +147,9 @@ public:
     /// The decoded body converted from its charset to UTF-8.
     [[nodiscard]] std::string text() const;
     /// Replaces the body with `data` (not yet encoded); Content-Transfer-Encoding is set to
-    /// `encoding`, or chosen from the data (choose_encoding) when nullopt.
+    /// `encoding`, or chosen from the data (choose_encoding) when nullopt — for a message/* or
+    /// multipart/* type 7bit, 8bit or binary from all of it, and an explicit encoding other than
+    /// those throws mailwire::error (invalid_argument), as set() does.
     void set_content(std::string data, std::optional<transfer_encoding> encoding = std::nullopt);
     /// As set_content, but the body is read from `path` when serialised (never held in memory).
     void set_content_file(std::string path, transfer_encoding encoding = transfer_encoding::base64);

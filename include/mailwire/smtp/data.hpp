@@ -30,6 +30,26 @@ private:
     std::uint64_t consumed_ = 0;
 };
 
+/// Counts the size of a message as transmitted (RFC 1870 §4): every line end as CRLF (a bare LF
+/// or CR counts two octets), plus the CRLF that ends an open last line — the bytes BDAT carries,
+/// and DATA before dot-stuffing and the final "." (which SIZE= does not count). Feed chunks split
+/// anywhere, then call finish() once.
+class MAILWIRE_API transmitted_size_counter {
+public:
+    /// Counts `in`.
+    void feed(std::string_view in) noexcept;
+    /// The total, with the last line ended.
+    [[nodiscard]] std::uint64_t finish() noexcept;
+
+private:
+    std::uint64_t n_ = 0;
+    bool at_line_start_ = true;
+    bool pending_cr_ = false;
+};
+
+/// transmitted_size_counter over one piece: the SIZE= value of `message`.
+[[nodiscard]] MAILWIRE_API std::uint64_t transmitted_size(std::string_view message) noexcept;
+
 /// xtext (RFC 3461 §4): "+" and "=" and bytes outside 0x21–0x7E as "+HH".
 MAILWIRE_API std::string xtext(std::string_view s);
 

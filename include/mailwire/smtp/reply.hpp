@@ -31,6 +31,26 @@ struct reply {
     bool operator==(const reply&) const = default;
 };
 
+/// The queue id in a reply to the end of DATA or to the last BDAT, as the common MTAs word it;
+/// "" when none is recognised (never a guess: a reply in an unknown wording gives "").
+///
+/// Recognised (the id is what the MTA's own logs print):
+///  - Postfix and services built on it: `2.0.0 Ok: queued as 4Qx8Zt1xyz` → "4Qx8Zt1xyz";
+///  - Exim: `OK id=1rXabc-0001Ab-Cd` → "1rXabc-0001Ab-Cd";
+///  - Sendmail and OpenSMTPD: `2.0.0 4B6HxYzA012345 Message accepted for delivery` (OpenSMTPD
+///    may write `2.0.0:`) → the word before "Message accepted for delivery";
+///  - Microsoft Exchange and Office 365: `2.6.0 <msgid> [InternalId=123, Hostname=…] Queued mail
+///    for delivery` → the InternalId ("123");
+///  - Gmail: `2.0.0 OK  1700000000 x1-2002…wmf.22 - gsmtp` → the word before "- gsmtp";
+///  - qmail: `ok 1700000000 qp 12345` → "12345" (the qmail-queue process its log names);
+///  - Courier: `Ok. 0000000A1B2C.5F3E4D2C.00001234` → the dotted hexadecimal id;
+///  - Haraka: `Message Queued (4F2D…-1.1)` → the word in parentheses;
+///  - Stalwart: `2.0.0 Message queued with id 18c9e4a2b1c.` → "18c9e4a2b1c";
+///  - Amazon SES: `Ok 0100018b1c2d3e4f-…-000000` → the id after "Ok".
+/// Only the first 1024 bytes of each line are looked at, and an id is 1 to 128 characters of
+/// letters, digits and `-._` (Courier, Gmail) — anything else gives "".
+[[nodiscard]] MAILWIRE_API std::string queue_id(const reply& r);
+
 /// Assembles replies from lines (without CRLF). Malformed lines throw protocol_error
 /// (errc::protocol_violation); a reply beyond max_lines() lines or max_bytes() bytes throws
 /// protocol_error(errc::limit_exceeded), so a server that never ends its continuation lines

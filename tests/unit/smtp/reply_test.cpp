@@ -148,5 +148,62 @@ TEST(smtp_ehlo, a_long_auth_line_is_parsed_in_linear_time) {
     EXPECT_LT(elapsed, std::chrono::seconds(5));  // ~0.1 s; generous for sanitizer builds
 }
 
+// ---- queue ids (issue #13 item 9) -----------------------------------------------------------------
+
+reply one_reply(std::string_view wire) {
+    auto r = parse_stream({wire});
+    EXPECT_EQ(r.size(), 1u) << wire;
+    return r.empty() ? reply{} : r.front();
+}
+
+TEST(smtp_queue_id, every_common_mta_wording) {
+    const std::pair<std::string_view, std::string_view> cases[] = {
+        {"250 2.0.0 Ok: queued as 8EA3AAB208A\r\n", "8EA3AAB208A"},                        // Postfix
+        {"250 2.0.0 Ok: 637 bytes queued as 4Qx8Zt1xyzz9Q\r\n", "4Qx8Zt1xyzz9Q"},          // Postfix, long ids
+        {"250 OK id=1rXabc-0001Ab-Cd\r\n", "1rXabc-0001Ab-Cd"},                            // Exim
+        {"250 OK id=1rXabc-000000005Ab-Cd\r\n", "1rXabc-000000005Ab-Cd"},                  // Exim 4.97 ids
+        {"250 2.0.0 4B6HxYzA012345 Message accepted for delivery\r\n", "4B6HxYzA012345"},  // Sendmail
+        {"250 2.0.0: 1a2b3c4d Message accepted for delivery\r\n", "1a2b3c4d"},             // OpenSMTPD
+        {"250 2.0.0 a1b2c3d4 Message accepted for delivery\r\n", "a1b2c3d4"},              // OpenSMTPD 7
+        {"250 2.6.0 <AM0PR01MB1234.eurprd01.prod.example.com> [InternalId=12884901889, "
+         "Hostname=AM0PR01MB1234.eurprd01.prod.example.com] 1234 bytes in 0.120, 10.2 KB/sec "
+         "Queued mail for delivery\r\n",
+         "12884901889"},  // Exchange
+        {"250 2.0.0 OK  1700000000 x1-20020a17090a1b2c00b0028a1b2c3d4esi1234567pjb.12 - gsmtp\r\n",
+         "x1-20020a17090a1b2c00b0028a1b2c3d4esi1234567pjb.12"},                                            // Gmail
+        {"250 ok 1700000000 qp 12345\r\n", "12345"},                                                       // qmail
+        {"250 Ok. 0000000A1B2C.000000005F3E4D2C.00001234\r\n", "0000000A1B2C.000000005F3E4D2C.00001234"},  // Courier
+        {"250 Message Queued (4F2D1A2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B.1.1)\r\n",
+         "4F2D1A2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B.1.1"},                                    // Haraka
+        {"250 2.0.0 Message queued with id 18c9e4a2b1c00000.\r\n", "18c9e4a2b1c00000"},  // Stalwart
+        {"250 Ok 0100018b1c2d3e4f-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d-000000\r\n",
+         "0100018b1c2d3e4f-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d-000000"},    // Amazon SES
+        {"250-first line\r\n250 2.0.0 Ok: queued as ABCDEF\r\n", "ABCDEF"},  // any line
+    };
+    for (const auto& [wire, id] : cases) EXPECT_EQ(queue_id(one_reply(wire)), id) << wire;
+}
+
+TEST(smtp_queue_id, nothing_rather_than_a_wrong_word) {
+    for (std::string_view wire : {
+             "250 2.6.0 Message received\r\n",                        // Apache James: no id
+             "250 Queued (0.031 seconds)\r\n",                        // hMailServer: a time, not an id
+             "250 2.0.0 Message accepted for delivery\r\n",           // no id before the phrase
+             "250 Great success\r\n",                                 // Mailgun
+             "250 2.0.0 Ok\r\n",                                      //
+             "250 ok\r\n",                                            //
+             "250 Ok queued for delivery\r\n",                        // "queued" alone
+             "250 2.0.0 OK - gsmtp\r\n",                              // Gmail wording without an id
+             "250 Ok: queued as \r\n",                                // nothing after the marker
+             "250 Ok: queued as <X>\r\n",                             // not an id's characters
+             "250 ok 1700000000 qp\r\n",                              //
+             "550 5.7.1 Ok: queued as 8EA3AAB208A (not really)\r\n",  // a refusal has no queue id
+         })
+        EXPECT_EQ(queue_id(one_reply(wire)), "") << wire;
+    // Bounded: an id longer than 128 characters, or past the first 1024 bytes of a line, is not taken.
+    EXPECT_EQ(queue_id(one_reply("250 Ok: queued as " + std::string(129, 'A') + "\r\n")), "");
+    EXPECT_EQ(queue_id(one_reply("250 Ok: queued as " + std::string(128, 'A') + "\r\n")), std::string(128, 'A'));
+    EXPECT_EQ(queue_id(one_reply("250 " + std::string(1100, 'x') + " queued as ABC\r\n")), "");
+}
+
 }  // namespace
 }  // namespace mailwire::smtp
