@@ -1,6 +1,7 @@
 // `mailwire send …` — SMTP submission: message files (or a directory of .eml files) streamed from
 // disk, or a message composed from --subject/--body/--attach through the MIME builder; several
-// messages over one connection, pipelined; `--check` shows what the server offers.
+// messages pipelined over one connection or spread over --connections N (smtp::send_parallel),
+// each reported as its turn comes, in input order; `--check` shows what the server offers.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -20,6 +23,9 @@
 #include "mailwire/mime/message.hpp"
 #include "mailwire/mime/serializer.hpp"
 #include "mailwire/smtp/client.hpp"
+#include "mailwire/smtp/data.hpp"
+#include "mailwire/smtp/parallel.hpp"
+#include "output.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 
@@ -32,6 +38,8 @@ namespace fs = std::filesystem;
 constexpr std::size_t max_header_bytes = 1 << 20;
 // Uploads at least this large get a progress meter.
 constexpr std::uint64_t progress_threshold = 1 << 20;
+// --connections at most: each is a thread, a TLS session and a server process.
+constexpr int max_connections = 64;
 
 struct send_state {
     connection_options o;
@@ -45,6 +53,7 @@ struct send_state {
     bool orcpt = false;
     bool requiretls = false;
     bool no_pipelining = false, no_chunking = false;
+    int connections = 1;
     CLI::Option* subject_opt = nullptr;
     CLI::Option* body_opt = nullptr;
 };
@@ -222,8 +231,8 @@ file_plan plan_file(const std::string& path, const std::string& label, const std
 // in blocks straight from disk.
 class file_message final : public smtp::message_source {
 public:
-    explicit file_message(const file_plan& p) : plan_(p), in_(p.path, std::ios::binary) {
-        if (!in_) throw error(errc::io_error, fmt::format("{}: cannot open the file", p.label));
+    explicit file_message(file_plan p) : plan_(std::move(p)), in_(plan_.path, std::ios::binary) {
+        if (!in_) throw error(errc::io_error, fmt::format("{}: cannot open the file", plan_.label));
         if (plan_.rewrite_header) in_.seekg(static_cast<std::streamoff>(plan_.header_bytes));
     }
     std::size_t read(char* buf, std::size_t n) override {
@@ -241,9 +250,26 @@ public:
         if (!plan_.rewrite_header) return plan_.file_size;
         return plan_.sent_header.size() + (plan_.file_size - plan_.header_bytes);
     }
+    // SIZE= counts line ends as CRLF (RFC 1870): the header as sent and the rest of the file, read
+    // once more in blocks (only asked for a message too large to be counted as it is read ahead).
+    [[nodiscard]] std::optional<std::uint64_t> transmitted_size() const override {
+        std::ifstream in(plan_.path, std::ios::binary);
+        if (!in) return size();
+        smtp::transmitted_size_counter count;
+        if (plan_.rewrite_header) {
+            count.feed(plan_.sent_header);
+            in.seekg(static_cast<std::streamoff>(plan_.header_bytes));
+        }
+        std::string block(64 * 1024, '\0');
+        while (in) {
+            in.read(block.data(), static_cast<std::streamsize>(block.size()));
+            count.feed(std::string_view(block.data(), static_cast<std::size_t>(in.gcount())));
+        }
+        return in.bad() ? size() : std::optional<std::uint64_t>(count.finish());
+    }
 
 private:
-    const file_plan& plan_;
+    file_plan plan_;
     std::ifstream in_;
     std::size_t pos_ = 0;
 };
@@ -329,22 +355,6 @@ std::string parse_notify(const std::string& value) {
 
 // ---- results ------------------------------------------------------------------------------------
 
-// Postfix "2.0.0 Ok: 637 bytes queued as 8EA3AAB208A", Exim "OK id=1rX…", else nothing.
-std::string queue_id(const smtp::reply& r) {
-    const auto text = r.text();
-    for (std::string_view marker : {std::string_view("queued as "), std::string_view("id=")}) {
-        const auto p = text.find(marker);
-        if (p == std::string::npos) continue;
-        auto b = p + marker.size();
-        auto e = b;
-        while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) != 0 || text[e] == '-' ||
-                                   text[e] == '.' || text[e] == '_'))
-            ++e;
-        if (e > b) return text.substr(b, e - b);
-    }
-    return {};
-}
-
 nlohmann::json reply_json(const smtp::reply& r) {
     if (r.code == 0) return nullptr;
     return {{"code", r.code}, {"enhanced_code", r.enhanced_code}, {"text", r.text()}};
@@ -422,7 +432,7 @@ nlohmann::json report_json(const message_report& m) {
     j["accepted"] = o.ok() ? accepted : 0;
     j["refused"] = m.env.to.size() - (o.ok() ? accepted : 0);
     j["reply"] = reply_json(o.result.final_reply);
-    const auto qid = o.ok() ? queue_id(o.result.final_reply) : std::string();
+    const auto qid = o.ok() ? smtp::queue_id(o.result.final_reply) : std::string();
     j["queue_id"] = qid.empty() ? nlohmann::json(nullptr) : nlohmann::json(qid);
     j["error"] = o.ok() ? nlohmann::json(nullptr) : describe_error(o.error).json;
     if (!m.bcc_removed.empty()) j["bcc_removed"] = true;
@@ -438,7 +448,7 @@ void print_text(const message_report& m) {
     const auto& rs = o.result.recipients;
     if (o.ok()) {
         const auto accepted = o.result.accepted();
-        const auto qid = queue_id(o.result.final_reply);
+        const auto qid = smtp::queue_id(o.result.final_reply);  // Postfix, Exim, Sendmail, …
         print_out(
             fmt::format("{}  {}: {} of {} recipient{} accepted, {}{}\n",
                         accepted == rs.size() ? "sent    " : "partial ", terminal_text(m.label), accepted, rs.size(),
@@ -495,6 +505,8 @@ int run_send(const send_state& st) {
         if (composing || !st.paths.empty()) throw usage_error("--check only connects; it sends nothing");
         return run_check(st);
     }
+    if (st.connections < 1 || st.connections > max_connections)
+        throw usage_error(fmt::format("--connections {}: give 1 to {}", st.connections, max_connections));
     if (composing && !st.paths.empty())
         throw usage_error("give either message files or --subject/--body/--attach, not both");
     if (!composing && st.paths.empty())
@@ -539,8 +551,10 @@ int run_send(const send_state& st) {
     base.orcpt = st.orcpt;
     base.requiretls = st.requiretls;
 
-    // The messages, planned before connecting: a bad file is a usage error, nothing sent.
-    std::vector<file_plan> plans;
+    // The messages: every file's header section is checked before connecting (a bad file is a
+    // usage error, nothing sent), then read again when its turn comes; only the names are held.
+    std::vector<std::pair<std::string, std::string>> files;  // (path, label), in input order
+    std::optional<file_plan> composed_plan;
     std::unique_ptr<temp_file> composed;
     if (composing) {
         if (!from_box) throw usage_error("composing a message needs --from");
@@ -569,102 +583,192 @@ int run_send(const send_state& st) {
         p.file_size = fs::file_size(p.path);
         p.env.from = cli_from;
         p.env.to = cli_rcpts;
-        plans.push_back(std::move(p));
+        files.emplace_back(p.path, p.label);
+        composed_plan = std::move(p);
     } else {
-        for (const auto& [path, label] : expand_paths(st.paths))
-            plans.push_back(plan_file(path, label, cli_rcpts, cli_from));
+        files = expand_paths(st.paths);
+        for (const auto& [path, label] : files) (void)plan_file(path, label, cli_rcpts, cli_from);
     }
-    for (auto& p : plans) {
+    auto plan_of = [&](std::size_t i) {
+        file_plan p = composed_plan ? *composed_plan : plan_file(files[i].first, files[i].second, cli_rcpts, cli_from);
         auto to = std::move(p.env.to);
         auto from = std::move(p.env.from);
         p.env = base;
         p.env.to = std::move(to);
         p.env.from = std::move(from);
-    }
+        return p;
+    };
 
-    std::vector<message_report> reports(plans.size());
-    for (std::size_t i = 0; i < plans.size(); ++i) {
-        reports[i].label = plans[i].label;
-        reports[i].env = plans[i].env;
-        reports[i].bcc_removed = plans[i].bcc_removed;
-        reports[i].not_sent_reason = "the session ended before its turn";
-    }
-
-    smtp::client c;
-    session_setup setup;
-    setup.open(c, o, {});
-    c.use_pipelining(!st.no_pipelining);
-    c.use_chunking(!st.no_chunking);
-
-    const bool meter = progress_enabled(o.progress);
-    std::unique_ptr<progress> current;  // the upload being metered, if large
+    // The first connection opens before anything is handed out: an unreachable server or a wrong
+    // password ends the command here, with nothing reported as sent or failed.
+    const auto connections = std::min<std::size_t>(static_cast<std::size_t>(st.connections), files.size());
+    std::vector<session_setup> setups(connections);  // each connection's (the first keeps --log)
+    auto first = std::make_unique<smtp::client>();
+    setups[0].open(*first, o, {});
+    const bool meter = connections == 1 && progress_enabled(o.progress);
+    std::unique_ptr<progress> current;  // the upload being metered, if large (one connection only)
     std::size_t current_index = 0;
-    c.on_progress([&](std::uint64_t sent, std::optional<std::uint64_t>) {
-        if (current) current->update(sent);
-    });
+    auto prepare = [&](smtp::client& c) {
+        c.use_pipelining(!st.no_pipelining);
+        c.use_chunking(!st.no_chunking);
+    };
+    prepare(*first);
+    if (meter)
+        first->on_progress([&](std::uint64_t sent, std::optional<std::uint64_t>) {
+            if (current) current->update(sent);
+        });
+    const smtp::connect_function connect = [&](std::size_t k) {
+        if (k == 0 && first) return std::move(first);
+        auto c = std::make_unique<smtp::client>();
+        auto ko = o;
+        ko.log_file.clear();  // one transcript: the first connection's
+        setups[k].open(*c, ko, {});
+        prepare(*c);
+        return c;
+    };
 
+    // What the report of a message handed out needs, until its outcome is printed: at most
+    // connections × smtp::parallel_depth entries.
+    struct in_hand {
+        std::string label;
+        smtp::envelope env;
+        std::vector<std::string> bcc_removed;
+        std::string plan_error;  // the file could not be read again
+    };
+    std::mutex hand_mutex;
+    std::map<std::size_t, in_hand> hand;
     std::size_t handed = 0;
+
+    list_writer w(output_format_for(o.json), "messages");
+    w.begin();
+    std::size_t sent = 0, partial = 0, failed = 0, unsent = 0;
+    auto emit = [&](const message_report& r) {
+        if (!r.outcome) ++unsent;
+        else if (!r.outcome->ok()) ++failed;
+        else if (!r.outcome->result.all_accepted()) ++partial;
+        else ++sent;
+        if (w.structured()) w.item(report_json(r));
+        else print_text(r);
+    };
+
+    std::optional<smtp::parallel_summary> summary;
     std::exception_ptr fatal;
     try {
-        c.send_many(
+        summary = smtp::send_parallel(
+            connect,
             [&](smtp::outgoing& m) {
-                if (handed == plans.size()) return false;
-                const auto& p = plans[handed];
-                m.env = p.env;
-                m.message = std::make_unique<file_message>(p);
-                const auto size = m.message->size().value_or(0);
-                if (meter && size >= progress_threshold) {
-                    current = std::make_unique<progress>(true, "upload " + p.label, size);
-                    current_index = handed;
+                if (handed == files.size()) return false;
+                in_hand h;
+                h.label = files[handed].second;
+                try {
+                    auto p = plan_of(handed);
+                    h.env = p.env;
+                    h.bcc_removed = p.bcc_removed;
+                    m.env = p.env;
+                    const auto size = p.file_size;
+                    m.message = std::make_unique<file_message>(std::move(p));
+                    if (meter && size >= progress_threshold) {
+                        current = std::make_unique<progress>(true, "upload " + h.label, size);
+                        current_index = handed;
+                    }
+                } catch (const std::exception& e) {
+                    // Changed or gone since it was checked: its outcome says so, the others go on.
+                    h.plan_error = e.what();
+                    m.message.reset();
+                }
+                {
+                    std::lock_guard lock(hand_mutex);
+                    hand.emplace(handed, std::move(h));
                 }
                 ++handed;
                 return true;
             },
+            connections,
             [&](smtp::batch_outcome&& out) {
                 if (current && current_index == out.index) {
                     if (out.ok()) current->finish();
                     current.reset();
                 }
-                auto& r = reports[out.index];
+                in_hand h;
+                {
+                    std::lock_guard lock(hand_mutex);
+                    auto it = hand.find(out.index);
+                    h = std::move(it->second);
+                    hand.erase(it);
+                }
+                if (!h.plan_error.empty()) out.error = std::make_exception_ptr(error(errc::io_error, h.plan_error));
+                message_report r;
+                r.label = std::move(h.label);
+                r.env = std::move(h.env);
+                r.bcc_removed = std::move(h.bcc_removed);
                 r.outcome = std::move(out);
-                if (!o.json) print_text(r);
+                emit(r);
             });
     } catch (const mailwire::error&) {
         fatal = std::current_exception();
     }
     current.reset();
-    c.disconnect();
-
-    std::size_t sent = 0, partial = 0, failed = 0, unsent = 0;
-    for (const auto& r : reports) {
-        if (!r.outcome) ++unsent;
-        else if (!r.outcome->ok()) ++failed;
-        else if (!r.outcome->result.all_accepted()) ++partial;
-        else ++sent;
-    }
-    if (o.json) {
-        auto arr = nlohmann::json::array();
-        for (const auto& r : reports) arr.push_back(report_json(r));
-        std::cout << json_text(arr) << "\n";
-    } else {
-        for (const auto& r : reports)
-            if (!r.outcome) print_text(r);
-        if (reports.size() > 1) {
-            std::string summary = fmt::format("{} of {} messages sent to every recipient", sent, reports.size());
-            if (partial > 0) summary += fmt::format(", {} to some", partial);
-            if (failed > 0) summary += fmt::format(", {} refused", failed);
-            if (unsent > 0) summary += fmt::format(", {} not sent", unsent);
-            print_out(summary + " (one connection)\n");
+    if (first) first->disconnect();  // opened, but the other connections took every message
+    // Messages never handed out: the session ended before their turn.
+    for (std::size_t i = handed; i < files.size(); ++i) {
+        message_report r;
+        r.label = files[i].second;
+        r.not_sent_reason = "the session ended before its turn";
+        try {
+            r.env = plan_of(i).env;
+        } catch (const std::exception&) {  // reported without its envelope
         }
+        emit(r);
+    }
+
+    // Connections that ended in an error while others carried on.
+    std::exception_ptr connection_error;
+    auto connection_errors = nlohmann::json::array();
+    if (summary) {
+        for (std::size_t k = 0; k < summary->errors.size(); ++k) {
+            if (!summary->errors[k]) continue;
+            if (!connection_error) connection_error = summary->errors[k];
+            const auto f = describe_error(summary->errors[k]);
+            connection_errors.push_back({{"connection", k + 1}, {"error", f.json}});
+            if (!w.structured())
+                print_err(
+                    fmt::format("note: connection {} of {} ended: {}\n", k + 1, connections, terminal_text(f.words)));
+        }
+    }
+    const std::size_t total = files.size();
+    const bool all_sent = (partial + failed + unsent) == 0;
+    if (!w.structured() && total > 1) {
+        std::string line = fmt::format("{} of {} messages sent to every recipient", sent, total);
+        if (partial > 0) line += fmt::format(", {} to some", partial);
+        if (failed > 0) line += fmt::format(", {} refused", failed);
+        if (unsent > 0) line += fmt::format(", {} not sent", unsent);
+        line += connections == 1 ? " (one connection)" : fmt::format(" ({} connections)", connections);
+        print_out(line + "\n");
     }
     if (fatal) {
         try {
             std::rethrow_exception(fatal);
         } catch (const mailwire::error& e) {
-            return report_error(e, false);  // stderr: stdout already holds the per-message results
+            // Text: stderr (stdout holds the per-message results); --json: closes the document.
+            return report_error(e, o.json);
         }
     }
-    return (partial + failed + unsent) == 0 ? exit_ok : exit_protocol;
+    nlohmann::json tail = {{"sent", sent},
+                           {"partial", partial},
+                           {"refused", failed},
+                           {"not_sent", unsent},
+                           {"connections", connections}};
+    if (!connection_errors.empty()) tail["connection_errors"] = connection_errors;
+    w.end(tail, all_sent);
+    if (all_sent) return exit_ok;
+    if (connection_error) {
+        try {
+            std::rethrow_exception(connection_error);
+        } catch (const mailwire::error& e) {
+            return exit_code_for(e);
+        } catch (...) {}
+    }
+    return exit_protocol;
 }
 
 }  // namespace
@@ -674,7 +778,8 @@ command add_send(CLI::App& app) {
     auto* sub = app.add_subcommand("send", "Send message files or a composed message over SMTP");
     add_connection_options(*sub, st->o);
     sub->add_flag("--check", st->check, "Connect, say EHLO, print what the server offers, and quit");
-    sub->add_option("files", st->paths, "Message files or directories of .eml files (one connection)");
+    sub->add_option("files", st->paths, "Message files or directories of .eml files");
+    sub->add_option("--connections", st->connections, "Send over N connections at once, 1-64 (output stays in order)");
     sub->add_option("--from", st->from, "Envelope sender (From: when composing); default: Sender/From");
     sub->add_option("--to", st->to, "Recipient (repeatable); replaces the To/Cc/Bcc of files")->allow_extra_args(false);
     sub->add_option("--cc", st->cc, "Cc recipient (repeatable)")->allow_extra_args(false);

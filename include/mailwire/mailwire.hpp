@@ -37,6 +37,7 @@
 #include "mailwire/security.hpp"
 #include "mailwire/smtp/client.hpp"
 #include "mailwire/smtp/data.hpp"
+#include "mailwire/smtp/parallel.hpp"
 #include "mailwire/smtp/reply.hpp"
 
 /// \namespace mailwire

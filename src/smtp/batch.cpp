@@ -93,11 +93,16 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         send_raw(out);
         out.clear();
     };
-    // The session is over: every message in flight gets the error, which is then thrown.
-    auto fatal = [&](std::exception_ptr e) {
+    // The session is over: every message in flight gets the error, then `current` (the message in
+    // hand, if any: every message `next` handed out gets an outcome), and the error is thrown.
+    auto fatal = [&](std::exception_ptr e, batch_outcome* current = nullptr) {
         if (is_connected()) stream().close();  // out of step with the server: nothing more can be trusted
         for (auto& f : flights) done(batch_outcome{f.index, std::move(f.result), e});
         flights.clear();
+        if (current != nullptr) {
+            current->error = e;
+            done(std::move(*current));
+        }
         std::rethrow_exception(e);
     };
     // Reads the replies owed for the oldest message in flight and reports its outcome.
@@ -141,6 +146,16 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
     auto settle_all = [&] {
         while (!flights.empty()) settle();
     };
+    // settle_all() before `current` goes: when the session ends there, `current` gets the error too.
+    auto settle_all_before = [&](batch_outcome& current) {
+        try {
+            settle_all();
+        } catch (...) {
+            current.error = std::current_exception();
+            done(std::move(current));
+            throw;
+        }
+    };
 
     std::string raw, body;
     for (std::size_t index = 0;; ++index) {
@@ -154,7 +169,7 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         batch_outcome o{index, {}, nullptr};
         if (!m.message) {
             o.error = std::make_exception_ptr(error(errc::invalid_argument, "no message", context(stage::command)));
-            settle_all();
+            settle_all_before(o);
             done(std::move(o));
             continue;
         }
@@ -167,25 +182,35 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
         // DATA transaction open when every RCPT was refused): start clean.
         const bool rset_first = !flights.empty();
         try {
-            check_envelope(m.env, size);
+            // MAIL FROM's SIZE=, BODY= and SMTPUTF8 from the bytes when read whole (send.cpp).
+            envelope env = prepare_envelope(m.env, {}, false);
+            auto announced = size;  // a lower bound; send() checks the rest when not read whole
             if (small) {
-                if (rset_first) append_command_line(head, "RSET");
-                append_command_line(head, mail_command(m.env, size));
-                for (const auto& r : m.env.to) append_command_line(head, rcpt_command(m.env, r));
                 read_whole = read_small(*m.message, *size, raw);
+                if (read_whole) {
+                    env = prepare_envelope(m.env, raw, true);
+                    announced = announced_size(env, *m.message, &raw);
+                }
             }
-        } catch (const error&) {
-            // Nothing of this message was sent: its outcome, and the batch goes on.
-            if (!is_connected()) fatal(std::current_exception());
+            check_envelope(env, announced);
+            if (read_whole) {
+                if (rset_first) append_command_line(head, "RSET");
+                append_command_line(head, mail_command(env, announced));
+                for (const auto& r : env.to) append_command_line(head, rcpt_command(env, r));
+            }
+        } catch (...) {
+            // Nothing of this message was sent (a bad envelope, its source failed): its outcome,
+            // and the batch goes on.
+            if (!is_connected()) fatal(std::current_exception(), &o);
             o.error = std::current_exception();
-            settle_all();
+            settle_all_before(o);
             done(std::move(o));
             continue;
         }
 
         if (!read_whole) {
             // One at a time, as send() does it, once everything before it is answered.
-            settle_all();
+            settle_all_before(o);
             std::unique_ptr<message_source> rest;
             message_source* src = m.message.get();
             if (small) {
@@ -196,15 +221,12 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
             try {
                 o.result = send(m.env, *src);
             } catch (const smtp_error&) {
-                if (!is_connected()) fatal(std::current_exception());
-                o.error = std::current_exception();  // refused; send() has reset the transaction
-            } catch (const error&) {
+                if (!is_connected()) fatal(std::current_exception(), &o);  // 421
+                o.error = std::current_exception();                        // refused; send() has reset the transaction
+            } catch (...) {
                 // Anything else (the source failed mid-upload, a timeout) leaves the transaction
                 // half done: the session cannot go on.
-                const auto e = std::current_exception();
-                o.error = e;
-                done(std::move(o));
-                fatal(e);
+                fatal(std::current_exception(), &o);
             }
             done(std::move(o));
             continue;

@@ -94,8 +94,14 @@ public:
     virtual ~message_source();
     /// Fills up to `n` bytes; returns 0 at the end.
     virtual std::size_t read(char* buf, std::size_t n) = 0;
-    /// Total size if known (announced with SIZE=, checked against the server's limit up front).
+    /// Total size in bytes as read(), if known.
     [[nodiscard]] virtual std::optional<std::uint64_t> size() const { return std::nullopt; }
+    /// Size as transmitted (RFC 1870 §4: each line end counted as CRLF; see transmitted_size()),
+    /// if known: what SIZE= announces and what is checked against the server's limit for a
+    /// message larger than 256 KiB (a smaller one is read before MAIL FROM and counted exactly).
+    /// By default size(), which is right when the line ends are CRLF already; memory_source and
+    /// file_source count it.
+    [[nodiscard]] virtual std::optional<std::uint64_t> transmitted_size() const { return size(); }
 };
 /// A message in memory (not copied: the view must outlive the send).
 MAILWIRE_API std::unique_ptr<message_source> memory_source(std::string_view bytes);
@@ -158,6 +164,16 @@ public:
     /// before upload. Throws smtp_error when MAIL, every RCPT, or the data is refused (the
     /// transaction is reset, the session lives on); 421 closes the connection.
     ///
+    /// A message up to 256 KiB is read whole before MAIL FROM, and what it holds decides the
+    /// parameters: SIZE= is its size as transmitted (line ends counted as CRLF, RFC 1870; a larger
+    /// message: message_source::transmitted_size()); raw UTF-8 in its header section adds SMTPUTF8
+    /// (RFC 6531 §3.4) and 8-bit body bytes add BODY=8BITMIME (RFC 6152), and when the server does
+    /// not offer the extension the message is refused with smtp_error(errc::invalid_argument)
+    /// before anything is sent (the header section is looked at within the first 256 KiB of a
+    /// larger message; its body goes with the caller's body type). Without SMTPUTF8, an envelope
+    /// address whose local part is ASCII gets its UTF-8 domain as an IDNA A-label; results name
+    /// recipients as the caller gave them.
+    ///
     /// Every envelope value is checked before anything is sent, and a bad one throws
     /// error(errc::invalid_argument) naming it, with the session untouched: addresses may not hold
     /// CR, LF, NUL or other controls, angle brackets, or spaces outside a quoted local part;
@@ -178,7 +194,8 @@ public:
     /// message's outcome, in order. A refused message (MAIL, every recipient, or the data refused)
     /// is an outcome with an smtp_error, and the batch goes on. When the session ends (421, a lost
     /// connection, a timeout), each message already sent but not yet answered gets an outcome with
-    /// that error, and the error is thrown; messages `next` has not handed out are not touched.
+    /// that error (so does the message in hand: every message `next` handed out gets exactly one
+    /// outcome), and the error is thrown; messages `next` has not handed out are not touched.
     /// An exception from `next` is passed on after the messages in flight got their outcomes.
     void send_many(const std::function<bool(outgoing&)>& next, const std::function<void(batch_outcome&&)>& done);
     /// Sends all `messages` (see above); one outcome per message, in order. Throws only when the
@@ -208,6 +225,9 @@ protected:
 private:
     std::string ehlo_name() const;
     void check_envelope(const envelope& env, std::optional<std::uint64_t> size) const;
+    envelope prepare_envelope(const envelope& env, std::string_view head, bool whole) const;
+    static std::optional<std::uint64_t> announced_size(const envelope& env, const message_source& src,
+                                                       const std::string* whole);
     void check_address(std::string_view address, std::string_view what) const;
     [[noreturn]] void fail(const smtp::reply& r, stage s, std::string what, std::string recipient = {},
                            std::vector<recipient_result> rcpts = {});

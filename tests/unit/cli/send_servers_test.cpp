@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -74,6 +75,13 @@ std::vector<std::string> send_args(bool implicit_tls = false) {
             "60"};
 }
 std::map<std::string, std::string> pw() { return {{"MW_TEST_PW", need("PASS1")}}; }
+
+// The per-message list of `send --json`: {"messages": [...], "sent": …, …, "ok": …}.
+json sent_list(const run_result& r) {
+    const auto j = parse_json(r);
+    if (!j.contains("messages")) ADD_FAILURE() << "no messages list:\n" << describe(r);
+    return j.value("messages", json::array());
+}
 
 // A message whose body has dot-led lines, a lone dot, long lines and 8-bit text.
 std::string make_message(const std::string& id, const std::string& headers, std::size_t body_bytes) {
@@ -195,7 +203,7 @@ TEST(CliSend, ImplicitTlsJsonReportsRecipientsAndQueueId) {
     // --to replaces the recipients of the headers.
     auto r = run_cli(with(send_args(true), {"--json", "--to", "bob@localhost", file}), pw());
     ASSERT_EQ(r.exit_code, 0) << describe(r);
-    const auto j = parse_json(r);
+    const auto j = sent_list(r);
     ASSERT_TRUE(j.is_array()) << j.dump(2);
     ASSERT_EQ(j.size(), 1u);
     EXPECT_EQ(j[0]["ok"], true);
@@ -222,7 +230,7 @@ TEST(CliSend, RefusedRecipientAmongAcceptedIsAPartialSuccessWithExitSeven) {
                                                       1500));
     auto r = run_cli(with(send_args(), {"--json", file}), pw());
     EXPECT_EQ(r.exit_code, 7) << describe(r);
-    const auto j = parse_json(r);
+    const auto j = sent_list(r);
     ASSERT_TRUE(j.is_array() && j.size() == 1) << j.dump(2);
     EXPECT_EQ(j[0]["ok"], true);  // taken for the accepted recipients
     EXPECT_EQ(j[0]["accepted"], 2);
@@ -260,7 +268,7 @@ TEST(CliSend, BccHeaderIsAnEnvelopeRecipientButNeverTransmitted) {
                                                       1000));
     auto r = run_cli(with(send_args(), {"--json", file}), pw());
     ASSERT_EQ(r.exit_code, 0) << describe(r);
-    const auto j = parse_json(r);
+    const auto j = sent_list(r);
     ASSERT_EQ(j[0]["recipients"].size(), 2u) << j.dump(2);
     EXPECT_EQ(j[0]["bcc_removed"], true);
     for (const char* user : {"bob", "carol"}) {
@@ -289,7 +297,7 @@ TEST(CliSend, DirectoryOfFilesGoesOverOneConnectionPipelined) {
     tmp.write("dir/notes.txt", "not a message");  // only *.eml files are taken from a directory
     auto r = run_cli(with(send_args(), {"--json", "--log", tmp.path("log"), tmp.path("dir")}), pw(), 120);
     ASSERT_EQ(r.exit_code, 0) << describe(r);
-    const auto j = parse_json(r);
+    const auto j = sent_list(r);
     ASSERT_EQ(j.size(), ids.size()) << j.dump(2);
     for (std::size_t i = 0; i < ids.size(); ++i) {
         EXPECT_EQ(j[i]["ok"], true) << j[i].dump(2);
@@ -334,7 +342,7 @@ TEST(CliSend, ARefusedMessageInABatchDoesNotSpoilTheOthers) {
         args.insert(args.end(), files.begin(), files.end());
         auto r = run_cli(args, pw());
         EXPECT_EQ(r.exit_code, 7) << describe(r);
-        const auto j = parse_json(r);
+        const auto j = sent_list(r);
         ASSERT_EQ(j.size(), 3u) << j.dump(2);
         EXPECT_EQ(j[0]["ok"], true);
         EXPECT_EQ(j[1]["ok"], false);
@@ -375,7 +383,7 @@ TEST(CliSend, ComposedMessageWithAttachmentReparsesToTheRightTree) {
                                         "--html-file", html, "--attach", attachment}),
                      pw());
     ASSERT_EQ(r.exit_code, 0) << describe(r);
-    const auto j = parse_json(r);
+    const auto j = sent_list(r);
     ASSERT_EQ(j.size(), 1u);
     // bob@localhost and bob@LOCALHOST are one envelope recipient.
     EXPECT_EQ(j[0]["recipients"].size(), 2u) << j.dump(2);
@@ -463,6 +471,64 @@ TEST(CliSend, LargeFileStreamsWithFlatMemoryAndProgress) {
     ASSERT_FALSE(got.empty());
     EXPECT_EQ(body_of(got).size(), body_lf);
     expunge("bob", "Message-ID", id);
+}
+
+// ---- several connections ----------------------------------------------------------------------------
+
+// How many messages for `user` hold `marker` in their header section.
+std::size_t deliveries(const std::string& user, const std::string& marker) {
+    const auto root = fs::path(need("MAIL_ROOT")) / user;
+    std::size_t n = 0;
+    for (const char* sub : {"new", "cur"}) {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(root / sub, ec)) {
+            std::ifstream in(e.path(), std::ios::binary);
+            std::string head(16 << 10, '\0');
+            in.read(head.data(), static_cast<std::streamsize>(head.size()));
+            head.resize(static_cast<std::size_t>(in.gcount()));
+            if (head.find(marker) != std::string::npos) ++n;
+        }
+    }
+    return n;
+}
+
+TEST(CliSend, SeveralConnectionsDeliverEveryMessageExactlyOnceInInputOrder) {
+    REQUIRE_HARNESS();
+    REQUIRE_POSTFIX();
+    scratch tmp;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 40; ++i) {
+        ids.push_back(unique_id());
+        tmp.write(fmt_name(i), make_message(ids.back(), "From: alice@localhost\r\nTo: bob@localhost\r\n", 400));
+    }
+    auto r = run_cli(with(send_args(), {"--jsonl", "--connections", "4", "--log", tmp.path("log"), tmp.path("dir")}),
+                     pw(), 120);
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    std::vector<json> lines;
+    for (const auto& l : lines_of(r.out))
+        if (!l.empty()) lines.push_back(json::parse(l));
+    ASSERT_EQ(lines.size(), ids.size() + 1) << r.out;
+    std::set<std::string> queue_ids;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        EXPECT_EQ(lines[i]["ok"], true) << lines[i].dump(2);
+        EXPECT_NE(lines[i]["message"].get<std::string>().find(fmt_name(static_cast<int>(i)).substr(4)),
+                  std::string::npos);
+        queue_ids.insert(lines[i]["queue_id"].get<std::string>());
+    }
+    EXPECT_EQ(queue_ids.size(), ids.size()) << "Postfix queued each message once";
+    EXPECT_EQ(lines.back()["ok"], true);
+    EXPECT_EQ(lines.back()["connections"], 4);
+    // --log records the first connection only: one greeting.
+    std::size_t greetings = 0;
+    for (const auto& l : lines_of(read_file(tmp.path("log"))))
+        if (l.rfind("S: 220 ", 0) == 0 && l.find("ESMTP") != std::string::npos) ++greetings;
+    EXPECT_EQ(greetings, 1u);
+    for (const auto& id : ids) ASSERT_FALSE(delivered("bob", id + "@send.mailwire.test").empty()) << id;
+    std::this_thread::sleep_for(1s);  // a duplicate would be on its way by now
+    for (const auto& id : ids) {
+        EXPECT_EQ(deliveries("bob", id + "@send.mailwire.test"), 1u) << id;
+        expunge("bob", "Message-ID", id);
+    }
 }
 
 }  // namespace
