@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "net/diagnose.hpp"
 #include "responses.hpp"
 
 namespace mailwire::imap {
@@ -58,6 +59,70 @@ std::uint32_t to_u32(std::string_view s) {
     return static_cast<std::uint32_t>(v);
 }
 
+/// RFC 3501 §7.4.1 EXPUNGE; "EXPUNGED" is a non-standard spelling some servers use for the same
+/// response (GNU Mailutils): the message is gone either way, and ignoring it would leave the
+/// mailbox state and the count of removed messages wrong.
+bool is_expunge(const response& r) { return r.has_number && (r.is("EXPUNGE") || r.is("EXPUNGED")); }
+
+/// Whether a FETCH response (already decoded into `f`) is about a message of `set`: by UID for a
+/// UID command (RFC 3501 §6.4.8 makes the server include it), else by sequence number.
+bool about(const sequence_set& set, const response& r, const fetch_data& f, bool uid) {
+    if (uid) return f.uid && set.contains(*f.uid);
+    return set.contains(r.number);
+}
+
+/// `set` with every "lo:*" written "lo:4294967295": the same messages for the caller, but a server
+/// cannot answer with the highest UID below lo, as RFC 3501 lets it for "*". A lone "*" stays.
+sequence_set without_star(const sequence_set& set) {
+    sequence_set out;
+    for (auto [lo, hi] : set.ranges())
+        out.add(lo, hi == sequence_set::star && lo != sequence_set::star ? 0xffffffffu : hi);
+    return out;
+}
+
+/// The first number of `answer` that `requested` does not hold (as sequence_set::contains() reads
+/// it), range by range: a hostile "1:4294967295" costs no more than "1".
+std::optional<std::uint32_t> first_outside(const sequence_set& requested, const sequence_set& answer) {
+    constexpr std::uint64_t top = 0xffffffffu;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> held;
+    for (auto [lo, hi] : requested.ranges())
+        held.emplace_back(lo == sequence_set::star ? 1 : lo, hi == sequence_set::star ? top : hi);
+    std::sort(held.begin(), held.end());
+    for (auto [lo, hi] : answer.ranges()) {
+        std::uint64_t next = lo == sequence_set::star ? top : lo;  // the first number not yet covered
+        const std::uint64_t last = hi == sequence_set::star ? top : hi;
+        for (const auto& [l, h] : held) {
+            if (l > next) break;
+            if (h >= next) next = h + 1;
+            if (next > last) break;
+        }
+        if (next <= last) return static_cast<std::uint32_t>(next);
+    }
+    return std::nullopt;
+}
+
+/// Capabilities the FETCH items need, from the item names (RFC 7162, RFC 3516, RFC 8474).
+void fetch_item_needs(std::string_view items, std::vector<std::pair<std::string, std::string>>& out) {
+    std::string u;  // upper case, without the sections: BODY[HEADER.FIELDS (MODSEQ)] names a header field
+    int depth = 0;
+    for (char c : items) {
+        if (c == ']' && depth > 0) --depth;
+        u += depth > 0 ? ' ' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+        if (c == '[') ++depth;
+    }
+    auto word = [&](std::string_view w) {
+        for (std::size_t p = u.find(w); p != std::string::npos; p = u.find(w, p + 1)) {
+            const bool start = p == 0 || u[p - 1] == ' ' || u[p - 1] == '(';
+            const char after = p + w.size() < u.size() ? u[p + w.size()] : ' ';
+            if (start && (after == ' ' || after == ')' || after == '[' || after == '.')) return true;
+        }
+        return false;
+    };
+    if (word("MODSEQ")) out.emplace_back("CONDSTORE", "the FETCH item MODSEQ");
+    if (word("BINARY") || word("BINARY.SIZE")) out.emplace_back("BINARY", "the FETCH item BINARY");
+    if (word("EMAILID") || word("THREADID")) out.emplace_back("OBJECTID", "the FETCH items EMAILID/THREADID");
+}
+
 std::uint64_t to_u64(std::string_view s) {
     std::uint64_t v = 0;
     for (char c : s) {
@@ -106,6 +171,40 @@ std::string client::wire_mailbox(std::string_view name) const {
 
 bool client::has_capability(std::string_view cap) const {
     return std::any_of(caps_.begin(), caps_.end(), [&](const std::string& c) { return iequals(c, cap); });
+}
+
+void client::require(std::string_view cap, std::string_view what) const {
+    if (has_capability(cap)) return;
+    if (iequals(cap, "CONDSTORE") && has_capability("QRESYNC")) return;  // RFC 7162 §3.2.3: QRESYNC implies it
+    throw command_error(errc::command_failed,
+                        fmt::format("the server does not offer the {} extension (needed for {}); nothing was sent", cap,
+                                    what),
+                        context(stage::command, {}, fmt::format("leave out {} with this server", what)));
+}
+
+void client::require_status_item(std::string_view item) const {
+    // STATUS items beyond RFC 3501's MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN, and what offers them.
+    static constexpr std::pair<std::string_view, std::string_view> needs[] = {
+        {"HIGHESTMODSEQ", "CONDSTORE"}, {"SIZE", "STATUS=SIZE"},  {"APPENDLIMIT", "APPENDLIMIT"},
+        {"MAILBOXID", "OBJECTID"},      {"DELETED", "IMAP4REV2"},
+    };
+    for (const auto& [name, cap] : needs)
+        if (iequals(item, name)) require(cap, fmt::format("the STATUS item {}", name));
+}
+
+void client::confine(const sequence_set& requested, const sequence_set& answer, std::string_view what, bool uid) {
+    const auto extra = first_outside(requested, answer);
+    if (!extra) return;
+    auto said = answer.to_string();
+    if (said.size() > 200) said = said.substr(0, 200) + "…";
+    protocol_failure(errc::protocol_violation, stage::command,
+                     fmt::format("the server answered {} with {} {}: {} {} was not asked for; mailwire stopped "
+                                 "before acting on it",
+                                 what, uid ? "UIDs" : "message numbers", said, uid ? "UID" : "message", *extra),
+                     {},
+                     uid ? "the server may be reading UIDs as sequence numbers (a known server bug): check the "
+                           "mailbox with another client"
+                         : "");
 }
 
 bool client::is_enabled(std::string_view ext) const {
@@ -230,7 +329,7 @@ void client::absorb(const response& r) {
         } else if (r.is("RECENT")) {
             state_.recent = r.number;
             emit({mailbox_event::kind::recent, r.number});
-        } else if (r.is("EXPUNGE")) {
+        } else if (is_expunge(r)) {
             if (state_.exists > 0) --state_.exists;
             emit({mailbox_event::kind::expunge, r.number});
         } else if (r.is("FETCH")) {
@@ -382,13 +481,14 @@ response_line client::execute(const command& c, stage s, const untagged_handler&
 
 response_line client::check(response_line r, std::string_view what, stage s) {
     if (r.status == status::ok) return r;
-    throw command_error(errc::command_failed,
-                        fmt::format("{} refused: {} {}{}", what, r.status == status::no ? "NO" : "BAD",
-                                    r.code.empty()
-                                        ? std::string()
-                                        : "[" + r.code + (r.code_args.empty() ? "" : " " + r.code_args) + "] ",
-                                    r.text),
-                        context(s, r.text));
+    std::string hint;
+    if (iequals(r.code, "TRYCREATE")) hint = "the target mailbox does not exist: create it (CREATE), then try again";
+    throw command_refused(fmt::format("{} refused: {} {}{}", what, r.status == status::no ? "NO" : "BAD",
+                                      r.code.empty()
+                                          ? std::string()
+                                          : "[" + r.code + (r.code_args.empty() ? "" : " " + r.code_args) + "] ",
+                                      r.text),
+                          context(s, r.text, std::move(hint)), upper(r.code), r.code_args);
 }
 
 response_line client::run(std::string_view cmd, stage s, const untagged_handler& on_untagged) {
@@ -406,14 +506,15 @@ void client::read_greeting() {
         r = &read_response(stage::greeting, nullptr);
     } catch (const protocol_error& e) {
         if (e.code() != make_error_code(errc::protocol_violation)) throw;
-        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting",
-                         e.server_text(), "check that this port serves IMAP");
+        const auto d = net::diagnose_foreign_greeting(context(stage::greeting), e.server_text());
+        protocol_failure(d.code, stage::greeting, d.detail, d.ctx.server_text, d.ctx.hint);
     }
     greeting_ = first_line(input().substr(0, pending_consume_));
     if (r->type != response_line::kind::untagged ||
-        (r->status != status::ok && r->status != status::preauth && r->status != status::bye))
-        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not an IMAP greeting", greeting_,
-                         "check that this port serves IMAP");
+        (r->status != status::ok && r->status != status::preauth && r->status != status::bye)) {
+        const auto d = net::diagnose_foreign_greeting(context(stage::greeting), greeting_);
+        protocol_failure(d.code, stage::greeting, d.detail, d.ctx.server_text, d.ctx.hint);
+    }
     if (r->status == status::bye) {
         const std::string text(r->text);
         done();
@@ -556,6 +657,7 @@ void client::on_authenticated() {
 }
 
 std::map<std::string, std::string> client::id(const std::map<std::string, std::string>& fields) {
+    require("ID", "ID");
     command c;
     c.text("ID ");
     if (fields.empty()) {
@@ -585,6 +687,7 @@ std::map<std::string, std::string> client::id(const std::map<std::string, std::s
 
 std::vector<std::string> client::enable(const std::vector<std::string>& extensions) {
     for (const auto& e : extensions) check_command_text(e, "an ENABLE extension name");
+    require("ENABLE", "ENABLE");
     std::vector<std::string> before = enabled_;
     run("ENABLE " + join(extensions, " "));
     std::vector<std::string> out;
@@ -595,14 +698,13 @@ std::vector<std::string> client::enable(const std::vector<std::string>& extensio
 
 void client::compress() {
     if (compression_active()) return;
-    if (!has_capability("COMPRESS=DEFLATE"))
-        throw command_error(errc::command_failed, "the server does not offer COMPRESS=DEFLATE",
-                            context(stage::command));
+    require("COMPRESS=DEFLATE", "COMPRESS DEFLATE");
     run("COMPRESS DEFLATE");
     start_compression();
 }
 
 namespaces client::namespaces() {
+    require("NAMESPACE", "NAMESPACE");
     imap::namespaces out;
     run("NAMESPACE", stage::command, [&](const response& r) {
         if (!r.is("NAMESPACE")) return;
@@ -621,6 +723,12 @@ std::vector<list_result> client::list(std::string_view reference, std::string_vi
     const bool extended = has_capability("LIST-EXTENDED");
     const bool list_status = has_capability("LIST-STATUS") && !o.status_items.empty();
     for (const auto& item : o.status_items) check_command_text(item, "a LIST STATUS item");
+    for (const auto& item : o.status_items) require_status_item(item);
+    if (o.special_use) {
+        require("LIST-EXTENDED", "the LIST selection SPECIAL-USE");
+        require("SPECIAL-USE", "the LIST selection SPECIAL-USE");
+    }
+    if (o.recursive_match) require("LIST-EXTENDED", "the LIST selection RECURSIVEMATCH");
     command c;
     c.text("LIST ");
     std::vector<std::string> sel;
@@ -686,6 +794,7 @@ status_data client::status(std::string_view mailbox, std::vector<std::string> it
         if (has_capability("CONDSTORE")) items.emplace_back("HIGHESTMODSEQ");
     }
     for (const auto& item : items) check_command_text(item, "a STATUS item");
+    for (const auto& item : items) require_status_item(item);
     command c;
     c.text("STATUS ").string(wire_mailbox(mailbox)).text(" (" + join(items, " ") + ")");
     status_data out;
@@ -702,6 +811,7 @@ status_data client::status(std::string_view mailbox, std::vector<std::string> it
 void client::create(std::string_view mailbox, std::string_view special_use) {
     command c;
     check_command_text(special_use, "the special-use attribute");
+    if (!special_use.empty()) require("CREATE-SPECIAL-USE", "CREATE with a special-use attribute");
     c.text("CREATE ").string(wire_mailbox(mailbox));
     if (!special_use.empty()) c.text(fmt::format(" (USE ({}))", special_use));
     check(execute(c), "CREATE");
@@ -756,17 +866,18 @@ const mailbox_state& client::open_mailbox(std::string_view verb, std::string_vie
 }
 
 const mailbox_state& client::select(std::string_view mailbox, bool condstore) {
+    if (condstore) require("CONDSTORE", "SELECT (CONDSTORE)");
     return open_mailbox("SELECT", mailbox, condstore ? " (CONDSTORE)" : "", false, nullptr);
 }
 
 const mailbox_state& client::examine(std::string_view mailbox, bool condstore) {
+    if (condstore) require("CONDSTORE", "EXAMINE (CONDSTORE)");
     return open_mailbox("EXAMINE", mailbox, condstore ? " (CONDSTORE)" : "", true, nullptr);
 }
 
 resync_result client::select_qresync(std::string_view mailbox, const qresync_params& p, bool read_only) {
     if (!is_enabled("QRESYNC")) {
-        if (!has_capability("QRESYNC"))
-            throw command_error(errc::command_failed, "the server does not offer QRESYNC", context(stage::command));
+        require("QRESYNC", "SELECT (QRESYNC)");
         enable({"QRESYNC"});
     }
     std::string extra = fmt::format(" (QRESYNC ({} {}", p.uidvalidity, p.modseq);
@@ -802,6 +913,14 @@ void client::fetch(const sequence_set& set, std::string_view items, const fetch_
                    const fetch_options& o) {
     if (set.empty()) return;
     check_command_text(items, "the FETCH items");
+    std::vector<std::pair<std::string, std::string>> needs;
+    fetch_item_needs(items, needs);
+    if (o.changed_since > 0) needs.emplace_back("CONDSTORE", "FETCH (CHANGEDSINCE)");
+    for (const auto& [cap, what] : needs) require(cap, what);
+    if (o.vanished && !is_enabled("QRESYNC"))
+        throw command_error(errc::command_failed,
+                            "FETCH (VANISHED) needs the QRESYNC extension enabled (nothing was sent)",
+                            context(stage::command, {}, "call enable({\"QRESYNC\"}) or select_qresync() first"));
     command c;
     c.text(o.uid ? "UID FETCH " : "FETCH ").text(set.to_string()).text(" ");
     const bool macro = items.find(' ') == std::string_view::npos || items.starts_with('(');
@@ -812,7 +931,9 @@ void client::fetch(const sequence_set& set, std::string_view items, const fetch_
     check(execute(
               c, stage::command,
               [&](const response& r) {
-                  if (r.has_number && r.is("FETCH") && on_message) on_message(scratch_);
+                  // Only the messages asked for: another message's FETCH went to the state above.
+                  if (r.has_number && r.is("FETCH") && on_message && about(set, r, scratch_, o.uid))
+                      on_message(scratch_);
               },
               o.sink),
           o.uid ? "UID FETCH" : "FETCH");
@@ -874,6 +995,7 @@ std::uint64_t client::fetch_body_to_file(std::uint32_t uid, const std::string& p
 store_result client::store(const sequence_set& set, store_action action, const std::vector<std::string>& flags,
                            const store_options& o) {
     for (const auto& f : flags) check_command_text(f, "a STORE flag");
+    if (o.unchanged_since) require("CONDSTORE", "STORE (UNCHANGEDSINCE)");
     command c;
     c.text(o.uid ? "UID STORE " : "STORE ").text(set.to_string());
     if (o.unchanged_since) c.text(fmt::format(" (UNCHANGEDSINCE {})", *o.unchanged_since));
@@ -883,7 +1005,8 @@ store_result client::store(const sequence_set& set, store_action action, const s
     store_result out;
     auto r = check(execute(c, stage::command,
                            [&](const response& u) {
-                               if (u.has_number && u.is("FETCH")) bounded_push(out.updated, scratch_, "STORE results");
+                               if (u.has_number && u.is("FETCH") && about(set, u, scratch_, o.uid))
+                                   bounded_push(out.updated, scratch_, "STORE results");
                            }),
                    "STORE");
     if (r.code == "MODIFIED") out.modified = detail::parse_modified(r.code_args);
@@ -898,6 +1021,7 @@ copy_result client::copy(const sequence_set& set, std::string_view destination, 
     if (r.code == "COPYUID") {
         if (auto got = detail::parse_copyuid(r.code_args)) out = std::move(*got);
     }
+    if (uid) confine(set, out.source, "UID COPY " + set.to_string() + " (its COPYUID)", true);
     return out;
 }
 
@@ -921,6 +1045,7 @@ copy_result client::move(const sequence_set& set, std::string_view destination, 
     };
     auto r = check(execute(c, stage::command, [&](const response& u) { take(u.code, u.code_text); }), "MOVE");
     take(r.code, r.code_args);
+    if (uid) confine(set, out.source, "UID MOVE " + set.to_string() + " (its COPYUID)", true);
     return out;
 }
 
@@ -934,7 +1059,7 @@ expunge_result client::expunge_with(std::string_view cmd) {
     expunge_result out;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> vanished;
     run(cmd, stage::command, [&](const response& r) {
-        if (r.has_number && r.is("EXPUNGE")) bounded_push(out.sequence_numbers, r.number, "EXPUNGE results");
+        if (is_expunge(r)) bounded_push(out.sequence_numbers, r.number, "EXPUNGE results");
         if (r.is("VANISHED")) collect_vanished(r, vanished);
     });
     out.vanished = set_of_ranges(vanished);
@@ -943,7 +1068,10 @@ expunge_result client::expunge_with(std::string_view cmd) {
 
 expunge_result client::expunge() { return expunge_with("EXPUNGE"); }
 
-expunge_result client::expunge(const sequence_set& uids) { return expunge_with("UID EXPUNGE " + uids.to_string()); }
+expunge_result client::expunge(const sequence_set& uids) {
+    require("UIDPLUS", "UID EXPUNGE");
+    return expunge_with("UID EXPUNGE " + uids.to_string());
+}
 
 append_result client::append(std::string_view mailbox, const append_message& m) {
     return append(mailbox, std::vector<append_message>{m});
@@ -955,6 +1083,21 @@ append_result client::append(std::string_view mailbox, const std::vector<append_
     const bool utf8 = is_enabled("UTF8=ACCEPT");
     for (const auto& m : messages)
         for (const auto& f : m.flags) check_command_text(f, "an APPEND flag");
+    // RFC 7889: APPENDLIMIT=n is the largest message the server takes; refuse before sending it.
+    for (const auto& cap : caps_) {
+        if (!cap.starts_with("APPENDLIMIT=")) continue;
+        const auto limit = to_u64(std::string_view(cap).substr(12));
+        if (limit == 0) continue;
+        for (const auto& m : messages) {
+            const std::uint64_t size = m.reader ? m.size : m.data.size();
+            if (size > limit)
+                throw command_error(errc::command_failed,
+                                    fmt::format("the message ({} bytes) is larger than the server's APPENDLIMIT of {} "
+                                                "bytes (nothing was sent)",
+                                                size, limit),
+                                    context(stage::command));
+        }
+    }
     auto add_message = [utf8](command& c, const append_message& m) {
         if (!m.flags.empty()) c.text(" (" + join(m.flags, " ") + ")");
         if (m.date) c.text(" \"" + format_internaldate(*m.date) + "\"");
@@ -1000,15 +1143,21 @@ void add_query(client::command& c, const search_query& q) {
 }
 }  // namespace
 
-void client::check_query(const search_query& q) const {
+void client::check_query(const search_query& q, std::string_view what) const {
     // The query's text pieces are atoms and quoted strings built by search_query (its strings that
     // cannot be quoted are literals already); search_query::raw() and keywords are the caller's.
     for (std::size_t i = 0; i < q.parts().size(); i += 2) check_command_text(q.parts()[i], "the search query");
+    for (const auto& cap : q.required_capabilities()) {
+        const auto key = iequals(cap, "WITHIN")      ? "the search keys YOUNGER/OLDER"
+                         : iequals(cap, "CONDSTORE") ? "the search key MODSEQ"
+                                                     : "a search key";
+        require(cap, fmt::format("{} (in {})", key, what));
+    }
 }
 
 search_result client::search(const search_query& query, const search_options& o) {
     for (const auto& r : o.returns) check_command_text(r, "a SEARCH RETURN option");
-    check_query(query);
+    check_query(query, "SEARCH");
     command c;
     c.text(o.uid ? "UID SEARCH" : "SEARCH");
     const bool esearch = !o.returns.empty() && has_capability("ESEARCH");
@@ -1033,12 +1182,63 @@ search_result client::search(const search_query& query, const search_options& o)
     if (esearch && !out.count &&
         std::any_of(o.returns.begin(), o.returns.end(), [](const std::string& s) { return iequals(s, "COUNT"); }))
         out.count = 0;  // RFC 4731: an empty result omits the data
+    // Every match must lie in the sets the query confines it to (a UID key, or a sequence set, under
+    // AND): a server reading UIDs as sequence numbers answers outside them.
+    sequence_set answer = sequence_set::from(out.ids);
+    if (out.all) answer = *out.all;
+    if (out.min) answer.add(*out.min);
+    if (out.max) answer.add(*out.max);
+    for (const auto& [is_uid, bound] : query.bounds()) {
+        if (is_uid != o.uid) continue;  // UID SEARCH answers UIDs; a sequence-number bound says nothing of them
+        // RFC 3501 §9: "lo:*" above the highest message means that message alone, which is not "lo and
+        // up": that one answer is no match, and no error either.
+        const auto& r0 = answer.ranges();
+        if (r0.size() == 1 && r0[0].first == r0[0].second && r0[0].first != sequence_set::star &&
+            !bound.contains(r0[0].first) &&
+            std::any_of(bound.ranges().begin(), bound.ranges().end(), [&](const auto& range) {
+                return range.second == sequence_set::star && range.first > r0[0].first;
+            })) {
+            out.ids.clear();
+            out.all.reset();
+            out.min.reset();
+            out.max.reset();
+            if (out.count) out.count = 0;
+            answer = {};
+        }
+        confine(bound, answer, fmt::format("{} {}", o.uid ? "UID SEARCH" : "SEARCH", query.text().substr(0, 100)),
+                o.uid);
+    }
+    return out;
+}
+
+std::vector<std::uint32_t> client::uids_in(const sequence_set& set, bool uid) {
+    std::vector<std::uint32_t> out;
+    if (set.empty()) return out;
+    if (uid) {
+        // search() holds the answer to the query's UID bound: an answer outside `set` never returns.
+        out = search(search_query::uid(without_star(set))).ids;
+    } else {
+        // A sequence-number FETCH names each message's number, so the answer is checked by number.
+        fetch(
+            set, "(UID)",
+            [&](const fetch_data& f) {
+                if (f.uid) bounded_push(out, *f.uid, "FETCH results");
+            },
+            [] {
+                fetch_options o;
+                o.uid = false;
+                return o;
+            }());
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
 std::vector<std::uint32_t> client::sort(std::string_view criteria, const search_query& query, bool uid) {
     check_command_text(criteria, "the SORT criteria");
-    check_query(query);
+    require("SORT", "SORT");
+    check_query(query, "SORT");
     command c;
     c.text(uid ? "UID SORT (" : "SORT (").text(criteria).text(") UTF-8 ");
     add_query(c, query);
@@ -1055,7 +1255,8 @@ std::vector<std::uint32_t> client::sort(std::string_view criteria, const search_
 
 std::vector<thread_node> client::thread(std::string_view algorithm, const search_query& query, bool uid) {
     check_command_text(algorithm, "the THREAD algorithm");
-    check_query(query);
+    require("THREAD=" + upper(algorithm), fmt::format("THREAD {}", algorithm));
+    check_query(query, "THREAD");
     command c;
     c.text(uid ? "UID THREAD " : "THREAD ").text(algorithm).text(" UTF-8 ");
     add_query(c, query);
@@ -1077,8 +1278,7 @@ std::vector<thread_node> client::thread(std::string_view algorithm, const search
 // ---- IDLE ------------------------------------------------------------------------------------
 
 void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std::chrono::milliseconds max) {
-    if (!has_capability("IDLE"))
-        throw command_error(errc::command_failed, "the server does not offer IDLE", context(stage::command));
+    require("IDLE", "IDLE");
     struct guard {
         client& c;
         ~guard() { c.idle_handler_ = {}; }
@@ -1146,6 +1346,7 @@ void client::idle(const std::function<bool(const mailbox_event&)>& on_event, std
 // ---- QUOTA / METADATA --------------------------------------------------------------------------
 
 std::vector<quota> client::quota_root(std::string_view mailbox) {
+    require("QUOTA", "GETQUOTAROOT");
     command c;
     c.text("GETQUOTAROOT ").string(wire_mailbox(mailbox));
     std::vector<quota> out;
@@ -1169,6 +1370,7 @@ std::vector<quota> client::quota_root(std::string_view mailbox) {
 }
 
 quota client::get_quota(std::string_view root) {
+    require("QUOTA", "GETQUOTA");
     command c;
     c.text("GETQUOTA ").string(root);
     quota out;
@@ -1184,6 +1386,7 @@ quota client::get_quota(std::string_view root) {
 
 void client::set_quota(std::string_view root, const std::vector<std::pair<std::string, std::uint64_t>>& limits) {
     for (const auto& l : limits) check_command_text(l.first, "a quota resource name");
+    require("QUOTA", "SETQUOTA");
     command c;
     c.text("SETQUOTA ").string(root).text(" (");
     bool first = true;
@@ -1197,6 +1400,7 @@ void client::set_quota(std::string_view root, const std::vector<std::pair<std::s
 
 std::map<std::string, std::optional<std::string>> client::get_metadata(std::string_view mailbox,
                                                                        const std::vector<std::string>& entries) {
+    require(mailbox.empty() && !has_capability("METADATA") ? "METADATA-SERVER" : "METADATA", "GETMETADATA");
     command c;
     c.text("GETMETADATA ").string(wire_mailbox(mailbox)).text(" (");
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -1219,6 +1423,7 @@ std::map<std::string, std::optional<std::string>> client::get_metadata(std::stri
 }
 
 void client::set_metadata(std::string_view mailbox, const std::map<std::string, std::optional<std::string>>& entries) {
+    require(mailbox.empty() && !has_capability("METADATA") ? "METADATA-SERVER" : "METADATA", "SETMETADATA");
     command c;
     c.text("SETMETADATA ").string(wire_mailbox(mailbox)).text(" (");
     bool first = true;

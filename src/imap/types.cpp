@@ -682,6 +682,26 @@ std::string format_internaldate(const mime::date_time& t) {
                        t.offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
 }
 
+std::string format_iso8601(const mime::date_time& t) {
+    using namespace std::chrono;
+    const auto local = t.utc + minutes(t.offset_minutes);
+    const auto days = floor<std::chrono::days>(local);
+    const year_month_day ymd{days};
+    const hh_mm_ss hms{local - days};
+    const int off = t.offset_minutes < 0 ? -t.offset_minutes : t.offset_minutes;
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", static_cast<int>(ymd.year()),
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                       hms.minutes().count(), hms.seconds().count(), t.offset_minutes < 0 ? '-' : '+', off / 60,
+                       off % 60);
+}
+
+std::vector<std::uint32_t> outside_of(const sequence_set& requested, const std::vector<std::uint32_t>& answer) {
+    std::vector<std::uint32_t> out;
+    for (const auto n : answer)
+        if (!requested.contains(n)) out.push_back(n);
+    return out;
+}
+
 std::string format_search_date(const date& d) {
     if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31)
         throw error(errc::invalid_argument, "invalid date for an IMAP search");
@@ -1124,6 +1144,9 @@ void search_query::append(const search_query& o) {
     parts_.back() += " " + o.parts_.front();
     parts_.insert(parts_.end(), o.parts_.begin() + 1, o.parts_.end());
     utf8_ = utf8_ || o.utf8_;
+    for (const auto& n : o.needs_)
+        if (std::find(needs_.begin(), needs_.end(), n) == needs_.end()) needs_.push_back(n);
+    bounds_.insert(bounds_.end(), o.bounds_.begin(), o.bounds_.end());  // AND: every bound holds
 }
 
 search_query operator&&(search_query a, search_query b) {
@@ -1141,6 +1164,10 @@ search_query operator||(search_query a, search_query b) {
     q.parts_.back() += ") (" + b.parts_.front();
     q.parts_.insert(q.parts_.end(), b.parts_.begin() + 1, b.parts_.end());
     q.parts_.back() += ")";
+    q.needs_ = a.needs_;
+    for (const auto& n : b.needs_)
+        if (std::find(q.needs_.begin(), q.needs_.end(), n) == q.needs_.end()) q.needs_.push_back(n);
+    // OR: a match lies in either side's bounds, not in both: q keeps none.
     return q;
 }
 
@@ -1148,6 +1175,7 @@ search_query operator!(search_query a) {
     a.text_ = "NOT (" + a.text_ + ")";
     a.parts_.front() = "NOT (" + a.parts_.front();
     a.parts_.back() += ")";
+    a.bounds_.clear();  // NOT (UID 5) matches everything else
     return a;
 }
 
@@ -1187,11 +1215,31 @@ search_query search_query::sent_on(const date& d) { return key("SENTON " + forma
 search_query search_query::sent_since(const date& d) { return key("SENTSINCE " + format_search_date(d)); }
 search_query search_query::larger(std::uint64_t n) { return key("LARGER " + std::to_string(n)); }
 search_query search_query::smaller(std::uint64_t n) { return key("SMALLER " + std::to_string(n)); }
-search_query search_query::uid(const sequence_set& s) { return key("UID " + s.to_string()); }
-search_query search_query::sequence(const sequence_set& s) { return key(s.to_string()); }
-search_query search_query::modseq(std::uint64_t n) { return key("MODSEQ " + std::to_string(n)); }
-search_query search_query::older(std::uint32_t s) { return key("OLDER " + std::to_string(s)); }
-search_query search_query::younger(std::uint32_t s) { return key("YOUNGER " + std::to_string(s)); }
+search_query search_query::uid(const sequence_set& s) {
+    auto q = key("UID " + s.to_string());
+    q.bounds_.emplace_back(true, s);
+    return q;
+}
+search_query search_query::sequence(const sequence_set& s) {
+    auto q = key(s.to_string());
+    q.bounds_.emplace_back(false, s);
+    return q;
+}
+search_query search_query::modseq(std::uint64_t n) {
+    auto q = key("MODSEQ " + std::to_string(n));
+    q.needs_.emplace_back("CONDSTORE");
+    return q;
+}
+search_query search_query::older(std::uint32_t s) {
+    auto q = key("OLDER " + std::to_string(s));
+    q.needs_.emplace_back("WITHIN");
+    return q;
+}
+search_query search_query::younger(std::uint32_t s) {
+    auto q = key("YOUNGER " + std::to_string(s));
+    q.needs_.emplace_back("WITHIN");
+    return q;
+}
 search_query search_query::raw(std::string criteria) { return key(std::move(criteria)); }
 
 }  // namespace mailwire::imap

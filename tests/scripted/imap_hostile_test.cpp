@@ -29,7 +29,7 @@ errc code_of(const error& e) { return static_cast<errc>(e.code().value()); }
 
 const char* const greeting =
     "* PREAUTH [CAPABILITY IMAP4rev1 THREAD=REFERENCES SORT ESEARCH UIDPLUS MOVE QUOTA METADATA ENABLE ID "
-    "LIST-EXTENDED LIST-STATUS CONDSTORE] hi\r\n";
+    "LIST-EXTENDED LIST-STATUS CONDSTORE NAMESPACE] hi\r\n";
 
 // Runs `call` against a server that answers one command `request` (a regex) with `reply`
 // (tagged with $1), and expects the session to end with protocol_error(limit_exceeded).

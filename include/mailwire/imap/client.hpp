@@ -29,6 +29,25 @@
 
 namespace mailwire::imap {
 
+/// A NO or BAD answer to a command (errc::command_failed), with the response code the server
+/// gave: "TRYCREATE" when the target mailbox does not exist (RFC 3501 §7.1), "ALREADYEXISTS",
+/// "OVERQUOTA" … (RFC 5530). The session lives on.
+class MAILWIRE_API command_refused : public command_error {
+public:
+    /// `response_code` is the code's name, upper case; `response_code_args` what follows it.
+    command_refused(std::string detail, error_context ctx, std::string response_code, std::string response_code_args)
+        : command_error(errc::command_failed, std::move(detail), std::move(ctx)),
+          response_code_(std::move(response_code)), response_code_args_(std::move(response_code_args)) {}
+    /// The response code ("TRYCREATE"), empty when the server gave none.
+    [[nodiscard]] const std::string& response_code() const noexcept { return response_code_; }
+    /// What followed the code name inside the brackets, if anything.
+    [[nodiscard]] const std::string& response_code_args() const noexcept { return response_code_args_; }
+
+private:
+    std::string response_code_;
+    std::string response_code_args_;
+};
+
 /// Where large literals (message bodies) go instead of memory.
 struct literal_sink {
     /// A literal for FETCH item `item` ("BODY[]", "BODY[2]<0>") of message `seq` starts.
@@ -61,8 +80,11 @@ struct store_options {
 };
 /// What store() got back.
 struct store_result {
-    std::vector<fetch_data> updated;  ///< FETCH responses the STORE produced
-    sequence_set modified;            ///< [MODIFIED …]: not stored because of UNCHANGEDSINCE
+    /// FETCH responses about the messages of the STORE's set (by UID for UID STORE, which RFC 3501
+    /// §6.4.8 makes the server include); FETCH responses about other messages (another session's
+    /// change) only update the mailbox state and reach the mailbox observer.
+    std::vector<fetch_data> updated;
+    sequence_set modified;  ///< [MODIFIED …]: not stored because of UNCHANGEDSINCE
 };
 
 /// UIDPLUS results (RFC 4315).
@@ -93,8 +115,10 @@ struct append_message {
 };
 /// What expunge() removed.
 struct expunge_result {
-    std::vector<std::uint32_t> sequence_numbers;  ///< EXPUNGE responses, in order
-    sequence_set vanished;                        ///< VANISHED responses (QRESYNC enabled)
+    /// EXPUNGE responses, in order. "* n EXPUNGED", which some servers send (not in any RFC),
+    /// counts as EXPUNGE here and in the mailbox state.
+    std::vector<std::uint32_t> sequence_numbers;
+    sequence_set vanished;  ///< VANISHED responses (QRESYNC enabled)
 };
 
 /// Options of search().
@@ -159,6 +183,10 @@ public:
 
     /// CAPABILITY again.
     const std::vector<std::string>& capability();
+    /// Throws command_error(errc::command_failed) naming `capability` and `what` needs it when the
+    /// server does not offer it ("CONDSTORE" is also satisfied by QRESYNC). Every command and
+    /// option that depends on an extension passes through here before anything is sent.
+    void require(std::string_view capability, std::string_view what) const;
     /// LOGIN (RFC 3501 §6.2.3) explicitly; authenticate() prefers SASL and uses LOGIN only when no
     /// mechanism fits. Refused over plaintext unless allow_plaintext_auth.
     /// Throws auth_error with the server's text and response code on NO.
@@ -221,6 +249,11 @@ public:
     /// FETCH/UID FETCH `items` ("UID FLAGS ENVELOPE BODY.PEEK[]" or "FAST"/"ALL"/"FULL"); each
     /// message goes to `on_message` as it is parsed. fetch_data owns its data, but one object is
     /// reused for every message (its storage is recycled): copy what must outlive the callback.
+    /// Only messages of `set` reach `on_message` (by UID for UID FETCH, by sequence number for
+    /// FETCH; "lo:*" holds lo and up): a FETCH response about another message (another session's
+    /// flag change, or the highest message RFC 3501 lets a server answer for a "lo:*" above it)
+    /// updates the mailbox state and goes to the mailbox observer only. Items that need an
+    /// extension (MODSEQ, BINARY[…], EMAILID/THREADID) are refused when it is not offered.
     void fetch(const sequence_set& set, std::string_view items, const fetch_handler& on_message,
                const fetch_options& options = {});
     /// The same, collecting every message.
@@ -234,22 +267,34 @@ public:
     /// STORE / UID STORE of `flags` (+FLAGS, -FLAGS or FLAGS; UNCHANGEDSINCE with CONDSTORE).
     store_result store(const sequence_set& set, store_action action, const std::vector<std::string>& flags,
                        const store_options& options = {});
-    /// COPY / UID COPY; COPYUID when the server has UIDPLUS.
+    /// COPY / UID COPY; COPYUID when the server has UIDPLUS. A UID COPY whose COPYUID names a
+    /// source UID outside `set` throws protocol_error (the session closes).
     copy_result copy(const sequence_set& set, std::string_view destination, bool uid = true);
     /// MOVE (RFC 6851), or COPY + STORE `\Deleted` + (UID) EXPUNGE when MOVE is not offered (without
-    /// UIDPLUS that EXPUNGE also removes other messages already marked `\Deleted`).
+    /// UIDPLUS that EXPUNGE also removes other messages already marked `\Deleted`). A COPYUID
+    /// naming a source UID outside `set` throws protocol_error; in the fallback nothing is
+    /// flagged or expunged then.
     copy_result move(const sequence_set& set, std::string_view destination, bool uid = true);
     /// EXPUNGE: removes every message marked `\Deleted`.
     expunge_result expunge();
-    /// UID EXPUNGE (UIDPLUS): only these messages.
+    /// UID EXPUNGE (UIDPLUS, required): only these messages.
     expunge_result expunge(const sequence_set& uids);
     /// APPEND one message (LITERAL+ / LITERAL- when offered, else a synchronising literal).
     append_result append(std::string_view mailbox, const append_message& message);
     /// Several messages: one MULTIAPPEND command when offered (RFC 3502), else one APPEND each.
     append_result append(std::string_view mailbox, const std::vector<append_message>& messages);
 
-    /// SEARCH / UID SEARCH (ESEARCH when options.returns is set and offered).
+    /// SEARCH / UID SEARCH (ESEARCH when options.returns is set and offered). The query's
+    /// search_query::required_capabilities() are checked first; a match outside the query's
+    /// search_query::bounds() (a server reading `UID SEARCH UID 5` as sequence number 5) throws
+    /// protocol_error naming the server's answer, and the session closes.
     search_result search(const search_query& query, const search_options& options = {});
+    /// The UIDs of the messages of `set` that exist, ascending: UIDs (`uid`) with UID SEARCH UID,
+    /// sequence numbers with FETCH (UID). Every number the server answers is checked against `set`
+    /// before the caller acts on it: one outside throws protocol_error naming the server's answer
+    /// (the session closes), so a server that mistakes UIDs for sequence numbers cannot steer a
+    /// move or delete onto other messages. A "*" in `set` stands for the highest message.
+    std::vector<std::uint32_t> uids_in(const sequence_set& set, bool uid = true);
     /// SORT (RFC 5256): criteria like "REVERSE DATE" or "SUBJECT".
     std::vector<std::uint32_t> sort(std::string_view criteria, const search_query& query, bool uid = true);
     /// THREAD (RFC 5256): algorithm "REFERENCES" or "ORDEREDSUBJECT".
@@ -362,8 +407,15 @@ private:
     void collect_vanished(const response& r, std::vector<std::pair<std::uint32_t, std::uint32_t>>& ranges);
     /// EXPUNGE or UID EXPUNGE (`cmd`), collecting what the server removed.
     expunge_result expunge_with(std::string_view cmd);
-    /// Refuses a search query whose text holds CR, LF or NUL (from search_query::raw or a keyword).
-    void check_query(const search_query& q) const;
+    /// Refuses a search query whose text holds CR, LF or NUL (from search_query::raw or a keyword),
+    /// or that needs a capability the server lacks (search_query::required_capabilities()).
+    void check_query(const search_query& q, std::string_view what) const;
+    /// The one gate for numbers a server answers about a request: throws protocol_error (closing
+    /// the session) naming them when any of `answer` lies outside `requested`. `what` names the
+    /// answer ("UID SEARCH UID 5", "COPYUID").
+    void confine(const sequence_set& requested, const sequence_set& answer, std::string_view what, bool uid);
+    /// require() for a STATUS item beyond RFC 3501's (HIGHESTMODSEQ, SIZE, APPENDLIMIT …).
+    void require_status_item(std::string_view item) const;
     /// Drops the bytes of the response last returned by read_response.
     void done() noexcept;
 

@@ -334,6 +334,14 @@ struct date {
 MAILWIRE_API std::string format_search_date(const date& d);
 /// "17-Jul-1996 02:44:25 +0000" for APPEND.
 MAILWIRE_API std::string format_internaldate(const mime::date_time& t);
+/// ISO 8601 in the writer's zone, e.g. "2026-12-06T01:13:52+00:00" (for a parsed INTERNALDATE).
+MAILWIRE_API std::string format_iso8601(const mime::date_time& t);
+
+/// The numbers of `answer` that `requested` does not hold, in the order given (see
+/// sequence_set::contains(): "lo:*" holds lo and up, so the highest message that RFC 3501 lets a
+/// server answer for a "lo:*" above it is outside). Empty when every number was asked for.
+MAILWIRE_API std::vector<std::uint32_t> outside_of(const sequence_set& requested,
+                                                   const std::vector<std::uint32_t>& answer);
 
 /// A typed SEARCH query (RFC 3501 §6.4.4). Combine with && (AND, the default), || (OR) and !:
 /// @code
@@ -409,9 +417,11 @@ public:
     static search_query uid(const sequence_set& s);
     /// Messages with these sequence numbers.
     static search_query sequence(const sequence_set& s);
-    static search_query modseq(std::uint64_t n);       ///< CONDSTORE
-    static search_query older(std::uint32_t seconds);  ///< WITHIN
-    /// YOUNGER (WITHIN): arrived at most `seconds` ago.
+    /// MODSEQ (CONDSTORE, RFC 7162): changed at mod-sequence `n` or later.
+    static search_query modseq(std::uint64_t n);
+    /// OLDER (WITHIN, RFC 5032): arrived more than `seconds` ago.
+    static search_query older(std::uint32_t seconds);
+    /// YOUNGER (WITHIN, RFC 5032): arrived at most `seconds` ago.
     static search_query younger(std::uint32_t seconds);
     /// Raw criteria text, for what the builder lacks.
     static search_query raw(std::string criteria);
@@ -429,6 +439,14 @@ public:
     [[nodiscard]] bool needs_utf8() const noexcept { return utf8_; }
     /// Segments: even indexes are command text, odd ones literal bytes.
     [[nodiscard]] const std::vector<std::string>& parts() const noexcept { return parts_; }
+    /// The capabilities the keys need ("WITHIN" for older()/younger(), "CONDSTORE" for modseq()),
+    /// each once: client::search(), sort() and thread() refuse the query before sending it when
+    /// the server lacks one. raw() criteria are the caller's to check.
+    [[nodiscard]] const std::vector<std::string>& required_capabilities() const noexcept { return needs_; }
+    /// The sets every match must lie in: a uid() key joined by AND (not under OR or NOT) limits
+    /// the UIDs a UID SEARCH may answer, a sequence() key the sequence numbers a SEARCH may answer.
+    /// client::search() checks the server's answer against them (see sequence_set::contains()).
+    [[nodiscard]] const std::vector<std::pair<bool, sequence_set>>& bounds() const noexcept { return bounds_; }
 
 private:
     static search_query key(std::string k);
@@ -438,6 +456,8 @@ private:
     std::vector<std::string> parts_;  // text, literal, text, literal, …, text
     bool utf8_ = false;
     bool empty_ = true;
+    std::vector<std::string> needs_;                     // capabilities the keys need
+    std::vector<std::pair<bool, sequence_set>> bounds_;  // (is UID, set) the matches lie in
 };
 
 }  // namespace mailwire::imap

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_files.hpp"
 #include "cli_run.hpp"
 #include "support/scripted_server.hpp"
 
@@ -47,15 +48,15 @@ TEST(CliImapLocal, SearchQueriesMapOntoImapSearchKeys) {
         {"seq:2:* younger:60 unkeyword:$Junk", "2:* YOUNGER 60 UNKEYWORD $Junk"},
     };
     for (const auto& [query, keys] : cases) {
-        script s = logged_in("");
+        script s = logged_in("WITHIN");  // younger: needs it
         s.expect_line_matching(R"(^(\S+) EXAMINE "?INBOX"?$)")
             .send("* 9 EXISTS\r\n$1 OK [READ-ONLY] examined\r\n")
             .expect_line_matching(R"(^(\S+) UID SEARCH (.*)$)")
-            .send("* SEARCH 7 3\r\n$1 OK searched\r\n");
+            .send("* SEARCH 5 3\r\n$1 OK searched\r\n");  // inside uid:1:5,9 below
         scripted_server srv(logout(s));
         const auto r = run_imap(srv, {"search", "INBOX", query});
         EXPECT_EQ(r.exit_code, 0) << query << "\n" << r.out << r.err;
-        EXPECT_EQ(r.out, "3\n7\n") << query;  // sorted, one per line
+        EXPECT_EQ(r.out, "3\n5\n") << query;  // sorted, one per line
         EXPECT_EQ(srv.wait(), "") << query;
         EXPECT_NE(srv.received().find(" UID SEARCH " + keys + "\r\n"), std::string::npos)
             << query << "\nexpected UID SEARCH " << keys << "\n"
@@ -128,6 +129,178 @@ TEST(CliImapLocal, IdleWithoutIdleCapabilityExitsSeven) {
     EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
     EXPECT_NE(r.err.find("does not offer IDLE"), std::string::npos) << r.err;
     EXPECT_EQ(srv.wait(), "");
+}
+
+// A server that reads `UID SEARCH UID n` as sequence number n (GNU Mailutils) answers UIDs the user
+// never named: move and delete stop there, exit 7, and nothing is moved, flagged or expunged.
+TEST(CliImapLocal, MoveAndDeleteRefuseUidsTheServerAnswersOutsideTheSet) {
+    for (const std::string cmd : {"move", "delete"}) {
+        script s = logged_in("MOVE UIDPLUS");
+        s.expect_line_matching(R"(^(\S+) SELECT "INBOX"$)")
+            .send("* 9 EXISTS\r\n$1 OK [READ-WRITE] selected\r\n")
+            .expect_line_matching(R"(^(\S+) UID SEARCH UID 5$)")
+            .send("* SEARCH 6\r\n$1 OK searched\r\n")  // message 5's UID, not UID 5
+            .expect_eof();                             // no MOVE, STORE or EXPUNGE follows
+        scripted_server srv(std::move(s));
+        std::vector<std::string> args = {cmd, "INBOX", "5"};
+        if (cmd == "move") args.emplace_back("Archive");
+        const auto r = run_imap(srv, args);
+        EXPECT_EQ(r.exit_code, 7) << cmd << "\n" << r.out << r.err;
+        EXPECT_NE(r.err.find("UID 6 was not asked for"), std::string::npos) << r.err;
+        EXPECT_EQ(r.out, "") << cmd;
+        EXPECT_EQ(srv.wait(), "") << cmd;
+        EXPECT_EQ(srv.received().find("MOVE 6"), std::string::npos) << srv.received();
+        EXPECT_EQ(srv.received().find("STORE"), std::string::npos) << srv.received();
+    }
+}
+
+TEST(CliImapLocal, MoveRefusesACopyuidNamingOtherUidsBeforeFlaggingAnything) {
+    script s = logged_in("UIDPLUS");
+    s.expect_line_matching(R"(^(\S+) SELECT "src"$)")
+        .send("* 5 EXISTS\r\n$1 OK [READ-WRITE] selected\r\n")
+        .expect_line_matching(R"(^(\S+) UID SEARCH UID 4$)")
+        .send("* SEARCH 4\r\n$1 OK searched\r\n")
+        .expect_line_matching(R"(^(\S+) UID COPY 4 "dest"$)")
+        .send("$1 OK [COPYUID 77 5 10] copied\r\n")
+        .expect_eof();  // no STORE \Deleted, no EXPUNGE
+    scripted_server srv(std::move(s));
+    const auto r = run_imap(srv, {"move", "src", "4", "dest"});
+    EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+    EXPECT_NE(r.err.find("COPYUID"), std::string::npos) << r.err;
+    EXPECT_EQ(srv.wait(), "");
+}
+
+// `* n EXPUNGED` (not in any RFC) counts as removed; when the server's count differs from what the
+// command asked, a warning says so.
+TEST(CliImapLocal, DeleteCountsExpungedAndWarnsWhenTheCountDoesNotAddUp) {
+    {
+        script s = logged_in("UIDPLUS");
+        s.expect_line_matching(R"(^(\S+) SELECT "m"$)")
+            .send("* 3 EXISTS\r\n$1 OK [READ-WRITE] selected\r\n")
+            .expect_line_matching(R"(^(\S+) UID SEARCH UID 2$)")
+            .send("* SEARCH 2\r\n$1 OK searched\r\n")
+            .expect_line_matching(R"(^(\S+) UID STORE 2 \+FLAGS.SILENT \(\\Deleted\)$)")
+            .send("$1 OK stored\r\n")
+            .expect_line_matching(R"(^(\S+) UID EXPUNGE 2$)")
+            .send("* 2 EXPUNGED\r\n$1 OK expunged\r\n");
+        scripted_server srv(logout(s));
+        const auto r = run_imap(srv, {"delete", "m", "2"});
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_EQ(srv.wait(), "");
+        EXPECT_EQ(r.out, "deleted 1 message (UIDs 2) from m: flagged \\Deleted, then UID EXPUNGE removed 1 message\n");
+        EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+    }
+    {
+        script s = logged_in("UIDPLUS");
+        s.expect_line_matching(R"(^(\S+) SELECT "m"$)")
+            .send("* 3 EXISTS\r\n$1 OK [READ-WRITE] selected\r\n")
+            .expect_line_matching(R"(^(\S+) UID SEARCH UID 1:2$)")
+            .send("* SEARCH 1 2\r\n$1 OK searched\r\n")
+            .expect_line_matching(R"(^(\S+) UID STORE 1:2 \+FLAGS.SILENT \(\\Deleted\)$)")
+            .send("$1 OK stored\r\n")
+            .expect_line_matching(R"(^(\S+) UID EXPUNGE 1:2$)")
+            .send("* 1 EXPUNGE\r\n$1 OK expunged\r\n");  // one of two
+        scripted_server srv(logout(s));
+        const auto r = run_imap(srv, {"delete", "m", "1:2", "--json"});
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_EQ(srv.wait(), "");
+        const auto j = json::parse(r.out);
+        EXPECT_EQ(j["expunged"], 1);
+        EXPECT_NE(j["warning"].get<std::string>().find("1 message removed where 2 should have been"), std::string::npos)
+            << j.dump(2);
+    }
+}
+
+TEST(CliImapLocal, YoungerWithoutWithinIsRefusedBeforeSearching) {
+    script s = logged_in("");
+    s.expect_line_matching(R"(^(\S+) EXAMINE "?INBOX"?$)").send("* 9 EXISTS\r\n$1 OK [READ-ONLY] examined\r\n");
+    scripted_server srv(logout(s));
+    const auto r = run_imap(srv, {"search", "INBOX", "younger:3600"});
+    EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+    EXPECT_NE(r.err.find("does not offer the WITHIN extension"), std::string::npos) << r.err;
+    EXPECT_EQ(srv.wait(), "");
+    EXPECT_EQ(srv.received().find("SEARCH"), std::string::npos) << srv.received();
+}
+
+TEST(CliImapLocal, AppendAndMoveCreateTheMailboxOnTrycreateWithCreate) {
+    const temp_dir dir("mw-append-create");
+    const std::string file = dir / "m.eml";
+    write_file(file, "Subject: x\r\n\r\nhi\r\n");
+    {  // without --create: the refusal says how to get on
+        script s = logged_in("LITERAL+");
+        s.expect_line_matching(R"(^(\S+) APPEND "New" \{18\+\}$)")
+            .expect_exact("Subject: x\r\n\r\nhi\r\n\r\n")
+            .send("A0002 NO [TRYCREATE] Mailbox doesn't exist: New\r\n");
+        scripted_server srv(logout(s));
+        const auto r = run_imap(srv, {"append", "New", file});
+        EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+        EXPECT_NE(r.err.find("TRYCREATE"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("--create"), std::string::npos) << r.err;
+        EXPECT_EQ(srv.wait(), "");
+    }
+    {
+        script s = logged_in("LITERAL+ UIDPLUS");
+        s.expect_line_matching(R"(^(\S+) APPEND "New" \{18\+\}$)")
+            .expect_exact("Subject: x\r\n\r\nhi\r\n\r\n")
+            .send("A0002 NO [TRYCREATE] Mailbox doesn't exist: New\r\n")
+            .expect_line_matching(R"(^(\S+) CREATE "New"$)")
+            .send("$1 OK created\r\n")
+            .expect_line_matching(R"(^(\S+) APPEND "New" \{18\+\}$)")
+            .expect_exact("Subject: x\r\n\r\nhi\r\n\r\n")
+            .send("A0004 OK [APPENDUID 3 1] appended\r\n");
+        scripted_server srv(logout(s));
+        const auto r = run_imap(srv, {"append", "New", file, "--create", "--json"});
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_EQ(srv.wait(), "");
+        const auto j = json::parse(r.out);
+        EXPECT_EQ(j["created"], true);
+        EXPECT_EQ(j["appended"][0]["uid"], 1);
+    }
+    {
+        script s = logged_in("MOVE UIDPLUS");
+        s.expect_line_matching(R"(^(\S+) SELECT "src"$)")
+            .send("* 5 EXISTS\r\n$1 OK [READ-WRITE] selected\r\n")
+            .expect_line_matching(R"(^(\S+) UID SEARCH UID 4$)")
+            .send("* SEARCH 4\r\n$1 OK searched\r\n")
+            .expect_line_matching(R"(^(\S+) UID MOVE 4 "dest"$)")
+            .send("$1 NO [TRYCREATE] no dest\r\n")
+            .expect_line_matching(R"(^(\S+) CREATE "dest"$)")
+            .send("$1 OK created\r\n")
+            .expect_line_matching(R"(^(\S+) UID MOVE 4 "dest"$)")
+            .send("* OK [COPYUID 8 4 1] moved\r\n* 1 EXPUNGE\r\n$1 OK done\r\n");
+        scripted_server srv(logout(s));
+        const auto r = run_imap(srv, {"move", "src", "4", "dest", "--create"});
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_EQ(srv.wait(), "");
+        EXPECT_EQ(r.out, "moved 1 message (UIDs 4) from src to dest (created) with MOVE; new UIDs 1 (UIDVALIDITY 8)\n");
+    }
+}
+
+// Cyrus pads INTERNALDATE's day with a space: JSON shows ISO 8601, the table a readable date.
+TEST(CliImapLocal, InternaldateIsIso8601InJson) {
+    const std::string fetch_reply =
+        "* 1 FETCH (UID 5 FLAGS (\\Seen) RFC822.SIZE 40 INTERNALDATE \" 6-Dec-2026 01:13:52 +0000\" ENVELOPE "
+        "(NIL \"hi\" ((\"A\" NIL \"a\" \"example.org\")) NIL NIL NIL NIL NIL NIL \"<x@example.org>\"))\r\n$1 OK "
+        "done\r\n";
+    for (const bool as_json : {true, false}) {
+        script s = logged_in("");
+        s.expect_line_matching(R"(^(\S+) EXAMINE "?INBOX"?$)")
+            .send("* 1 EXISTS\r\n$1 OK [READ-ONLY] examined\r\n")
+            .expect_line_matching(R"(^(\S+) UID FETCH 5 .*INTERNALDATE.*$)")
+            .send(fetch_reply);
+        scripted_server srv(logout(s));
+        std::vector<std::string> args = {"fetch", "INBOX", "--uid", "5"};
+        if (as_json) args.emplace_back("--json");
+        const auto r = run_imap(srv, args);
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_EQ(srv.wait(), "");
+        if (as_json) {
+            EXPECT_NE(r.out.find("\"2026-12-06T01:13:52+00:00\""), std::string::npos) << r.out;
+            EXPECT_EQ(r.out.find("6-Dec-2026"), std::string::npos) << r.out;
+        } else {
+            EXPECT_NE(r.out.find("2026-12-06 01:13"), std::string::npos) << r.out;
+        }
+    }
 }
 
 }  // namespace

@@ -415,5 +415,29 @@ TEST(imap_types, canonical_date_fast_path_matches_the_mime_parser) {
     }
 }
 
+TEST(imap_types, search_query_records_capabilities_and_the_sets_matches_lie_in) {
+    using Q = search_query;
+    const auto within = Q::younger(60) && Q::modseq(3) && Q::older(5);
+    EXPECT_EQ(within.required_capabilities(), (std::vector<std::string>{"WITHIN", "CONDSTORE"}));
+    EXPECT_EQ((Q::seen() || !Q::older(5)).required_capabilities(), std::vector<std::string>{"WITHIN"});
+    EXPECT_TRUE((Q::seen() && Q::from("a")).required_capabilities().empty());
+
+    const auto and_uid = Q::unseen() && Q::uid(sequence_set(2, 4)) && Q::sequence(sequence_set(1, 9));
+    ASSERT_EQ(and_uid.bounds().size(), 2u);
+    EXPECT_TRUE(and_uid.bounds()[0].first);
+    EXPECT_EQ(and_uid.bounds()[0].second.to_string(), "2:4");
+    EXPECT_FALSE(and_uid.bounds()[1].first);
+    EXPECT_TRUE((Q::uid(2) || Q::seen()).bounds().empty());  // OR: a match may lie outside UID 2
+    EXPECT_TRUE((!Q::uid(2)).bounds().empty());
+    EXPECT_EQ((Q::all() && !(Q::uid(2) && Q::uid(3))).bounds().size(), 0u);
+}
+
+TEST(imap_types, outside_of_reads_star_as_everything_from_its_start) {
+    EXPECT_TRUE(outside_of(sequence_set::parse("2:4,9"), {2, 3, 4, 9}).empty());
+    EXPECT_EQ(outside_of(sequence_set::parse("2:4,9"), {3, 5, 9, 1}), (std::vector<std::uint32_t>{5, 1}));
+    EXPECT_EQ(outside_of(sequence_set::parse("5:*"), {4, 5, 4000000000u}), std::vector<std::uint32_t>{4});
+    EXPECT_TRUE(outside_of(sequence_set::parse("*"), {1, 77}).empty());
+}
+
 }  // namespace
 }  // namespace mailwire::imap
