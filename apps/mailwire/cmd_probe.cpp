@@ -311,14 +311,18 @@ void decide(port_probe& p, bool single) {
     if (plain && !p.starttls_offered && !p.greeting.empty()) {
         p.mode = "none";
         p.risks.insert(p.risks.begin(), "no TLS on this port");
-        p.verdict = fmt::format("do not use port {}: it offers no {}; use implicit_tls on port {} if the server has it",
-                                p.port, starttls_command(proto), implicit_tls_port(proto));
+        p.verdict = fmt::format(
+            "do not use port {}: it offers no {}; use the server's implicit-TLS port if it has one "
+            "(standard: {})",
+            p.port, starttls_command(proto), implicit_tls_port(proto));
     } else if (p.tls_ok) {
         p.usable = true;
         p.mode = plain ? "starttls" : "implicit_tls";
         p.verdict = fmt::format("use {} on port {}", p.mode, p.port);
         if (plain && single)
-            p.verdict += fmt::format(" (no implicit-TLS port checked; try port {})", implicit_tls_port(proto));
+            // The standard port is named as the standard one: the server may well use others.
+            p.verdict +=
+                fmt::format(" (no implicit-TLS port checked; the standard one is {})", implicit_tls_port(proto));
     } else if (plain && p.greeting.empty()) {
         p.verdict = fmt::format("port {} does not speak {} as expected", p.port, to_string(proto));
     } else {

@@ -6,6 +6,7 @@
 
 #include "mailwire/client.hpp"
 #include "mailwire/sasl/base64.hpp"
+#include "sasl/detail.hpp"
 
 namespace mailwire {
 
@@ -45,13 +46,44 @@ void client_base::authenticate(const sasl::credentials& credentials, const std::
     const bool offers_plus =
         std::any_of(offered.begin(), offered.end(), [](const std::string& m) { return m.ends_with("-PLUS"); });
 
+    std::string list;
+    for (const auto& m : offered) list += (list.empty() ? "" : " ") + m;
     if (!mechanisms.empty()) {
         // An explicit list is the caller's decision: the first usable entry, in the caller's
         // order, and no fallback. Entries may name the protocol's own logins (POP3 APOP, USER).
-        for (const auto& requested : mechanisms) {
-            std::string name = requested;
-            for (auto& ch : name)
-                if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+        std::vector<std::string> names;
+        for (const auto& requested : mechanisms) names.push_back(sasl::detail::upper(requested));
+        // Refused before anything is sent: a name mailwire cannot speak is not the server's
+        // fault, and "no usable mechanism (server offers: ... X ...)" would say it was.
+        const bool pop3 = protocol_ == protocol::pop3;
+        const auto implemented = [pop3](const std::string& n) {
+            return sasl::is_supported(n) || (pop3 && (n == "APOP" || n == "USER"));
+        };
+        if (std::none_of(names.begin(), names.end(), implemented)) {
+            std::string missing;
+            for (const auto& n : names) missing += (missing.empty() ? "" : ", ") + sasl::detail::printable(n, 40);
+            throw auth_error(errc::auth_unsupported,
+                             fmt::format("mailwire does not implement {}; it implements {}{}; the server offers {}",
+                                         missing, sasl::detail::implemented_names(),
+                                         pop3 ? " (and POP3 APOP, USER)" : "", list.empty() ? "none" : list),
+                             context(stage::authenticate, {},
+                                     "name a mechanism both sides have, or pass no list (no --auth) and let "
+                                     "mailwire choose the strongest"));
+        }
+        for (const auto& name : names) {
+            // EXTERNAL (RFC 4422 appendix A) logs in as the identity of the TLS client certificate:
+            // without one, or without TLS, the server can only refuse, so nothing is sent.
+            if (name == "EXTERNAL" && (!stream_.is_tls() || tls_.client_cert_file.empty())) {
+                if (names.size() > 1) continue;
+                throw auth_error(errc::auth_unsupported,
+                                 stream_.is_tls()
+                                     ? "refusing EXTERNAL: it logs in with the TLS client certificate, and none was "
+                                       "given"
+                                     : "refusing EXTERNAL: it needs a TLS connection with a client certificate",
+                                 context(stage::authenticate, {},
+                                         "give a client certificate with --client-cert (tls().client_cert_file) over "
+                                         "TLS, or name a password mechanism"));
+            }
             if (std::find(chosen.begin(), chosen.end(), name) != chosen.end()) {
                 run_sasl(name, credentials, offers_plus, nullptr);
                 on_authenticated();
@@ -112,8 +144,6 @@ void client_base::authenticate(const sasl::credentials& credentials, const std::
         }
     }
     if (!stream_.is_tls() && !allow_plaintext_auth_ && !offered.empty()) require_secure_for_credentials("a password");
-    std::string list;
-    for (const auto& m : offered) list += (list.empty() ? "" : " ") + m;
     throw auth_error(errc::auth_unsupported,
                      fmt::format("no usable authentication mechanism (server offers: {})",
                                  list.empty() ? "none" : list),

@@ -123,14 +123,26 @@ void client_base::greet_plaintext() {
     // Before a line parser sees anything, make sure a plaintext greeting is what is coming: a
     // silent port or a TLS record means the server expects TLS first.
     if (buffered() == 0) {
+        const auto waited_from = std::chrono::steady_clock::now();
         if (!stream_.wait_readable(timeouts_.greeting)) {
             auto d = net::diagnose_greeting_timeout(context(stage::greeting), timeouts_.greeting);
             stream_.close();
             throw timeout_error(d.code, d.detail, d.ctx);
         }
-        if (!fill(stage::greeting, timeouts_.greeting))
+        if (!fill(stage::greeting, timeouts_.greeting)) {
+            // A TLS-first port that gives up waiting for our ClientHello (GNU Mailutils after
+            // ~10 s) is the silent port above with a close at the end: the same diagnosis. A close
+            // right away is a refusal, not a wait.
+            const auto silence =
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - waited_from);
+            if (!stream_.is_tls() && silence >= net::silent_close_threshold) {
+                auto d = net::diagnose_silent_close(context(stage::greeting), silence);
+                stream_.close();
+                throw tls_error(d.code, d.detail, d.ctx);
+            }
             protocol_failure(errc::connection_closed, stage::greeting,
                              "the server closed the connection before greeting");
+        }
     }
     const std::string_view head(rbuf_.data() + rpos_, buffered());
     const auto kind = net::classify_first_bytes(head).kind;
@@ -187,6 +199,13 @@ void client_base::start_tls() {
     rpos_ = 0;
     try {
         handshake();
+    } catch (const tls_error& e) {
+        stream_.close();
+        // The server said yes to STARTTLS and then answered our ClientHello in plaintext (Courier:
+        // "NO STARTTLS failed: 500 Error starting couriertls."): its fault, not the port's mode.
+        if (e.code() != errc::tls_plaintext_greeting) throw;
+        auto d = net::diagnose_starttls_not_started(context(stage::tls_handshake), e);
+        throw tls_error(d.code, d.detail, d.ctx);
     } catch (...) {
         stream_.close();
         throw;
@@ -503,6 +522,7 @@ bool client_base::fill(stage s, std::chrono::milliseconds per_read) {
         error_context c = e.context();
         c.stage = s;
         if (timed_out) throw timeout_error(e.code(), e.detail(), c);
+        if (dynamic_cast<tls_error*>(&e) != nullptr) throw tls_error(e.code(), e.detail(), c);  // a TLS alert
         throw protocol_error(e.code(), e.detail(), c);
     }
     rbuf_.resize(old + n);

@@ -311,8 +311,19 @@ struct stream::impl {
     std::string cache_key;                   // empty: resumption off
     bool cache_allowed = false;              // set once the certificate passed the default policy
     SSL_SESSION* pending_session = nullptr;  // a session that arrived before the verdict
+    bool cert_requested = false;             // the server sent a CertificateRequest
+    bool client_cert_configured = false;     // tls_options named a client certificate
 
     ~impl() { reset(); }
+
+    // Notes a CertificateRequest from the server (RFC 8446 §4.3.2, RFC 5246 §7.4.4), so that a
+    // refusal that follows can be explained as "the server wants a client certificate".
+    static void on_message(int write_p, int /*version*/, int content_type, const void* buf, std::size_t len, SSL* s,
+                           void* /*arg*/) {
+        if (write_p != 0 || content_type != SSL3_RT_HANDSHAKE || len == 0) return;
+        if (static_cast<const unsigned char*>(buf)[0] != SSL3_MT_CERTIFICATE_REQUEST) return;
+        if (auto* self = static_cast<impl*>(SSL_get_ex_data(s, owner_index()))) self->cert_requested = true;
+    }
 
     static int on_new_session(SSL* s, SSL_SESSION* sess) {
         auto* self = static_cast<impl*>(SSL_get_ex_data(s, owner_index()));
@@ -490,6 +501,9 @@ struct stream::impl {
         SSL_set_bio(new_ssl.get(), b, b);  // the SSL owns the BIO from here
         SSL_set_ex_data(new_ssl.get(), verify_results_index(), &verify_results);
         SSL_set_ex_data(new_ssl.get(), owner_index(), this);
+        SSL_set_msg_callback(new_ssl.get(), &impl::on_message);
+        cert_requested = false;
+        client_cert_configured = !o.client_cert_file.empty();
 
         const bool ip = is_ip_literal(host);
         const std::string sni = o.sni ? *o.sni : (ip ? std::string() : host);
@@ -547,7 +561,8 @@ struct stream::impl {
                 if (d.code == errc::timeout) throw timeout_error(d.code, d.detail, d.ctx);
                 throw tls_error(d.code, d.detail, d.ctx);
             }
-            diagnosis d = diagnose_handshake_failure(c, handshake_bytes, lib_err, errs, ssl_err, eof, sys, versions);
+            diagnosis d = diagnose_handshake_failure(c, handshake_bytes, lib_err, errs, ssl_err, eof, sys, versions,
+                                                     cert_requested, client_cert_configured);
             throw tls_error(d.code, d.detail, d.ctx);
         }
         collect_session_info(host, o);
@@ -702,10 +717,15 @@ struct stream::impl {
             if (bio.timed_out) throw_timeout(stage::command, "read", timeout);
             if (e == SSL_ERROR_SYSCALL && bio.eof) return 0;
             auto c = ctx_at(stage::command);
-            throw error(errc::io_error,
-                        fmt::format("TLS read failed: {}",
-                                    bio.sys_errno != 0 ? errno_text(bio.sys_errno) : openssl_errors()),
-                        c);
+            if (bio.sys_errno == 0) {
+                // An alert from the server (a TLS 1.3 certificate_required arrives with the first read).
+                const unsigned long lib_err = ERR_peek_error();
+                const std::string text = openssl_errors();
+                diagnosis d = diagnose_tls_read_failure(c, lib_err, text, client_cert_configured);
+                if (d.code != errc::io_error) throw tls_error(d.code, d.detail, d.ctx);
+                throw error(errc::io_error, fmt::format("TLS read failed: {}", text), c);
+            }
+            throw error(errc::io_error, fmt::format("TLS read failed: {}", errno_text(bio.sys_errno)), c);
         }
         for (;;) {
             ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/digest.hpp"
+#include "net/diagnose.hpp"
 
 namespace mailwire::pop3 {
 
@@ -227,8 +228,8 @@ void client::read_greeting() {
     try {
         st = parse_status(line);
     } catch (const protocol_error&) {
-        protocol_failure(errc::protocol_violation, stage::greeting, "the greeting is not a POP3 greeting", line,
-                         "check that this port serves POP3");
+        const auto d = net::diagnose_foreign_greeting(context(stage::greeting), line);
+        protocol_failure(d.code, stage::greeting, d.detail, d.ctx.server_text, d.ctx.hint);
     }
     if (!st.ok) {
         stream().close();

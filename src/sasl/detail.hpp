@@ -70,6 +70,8 @@ MAILWIRE_API oauth_error parse_oauth_error(std::string_view json);
 std::string printable(std::string_view s, std::size_t max = 256);
 /// ASCII upper case.
 std::string upper(std::string_view s);
+/// The mechanisms mailwire implements, space separated, strongest first (for error messages).
+std::string implemented_names();
 /// Throws auth_error(code, detail) with stage=authenticate and the server text attached.
 [[noreturn]] void fail(errc code, std::string detail, std::string_view server_text = {});
 

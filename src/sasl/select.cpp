@@ -22,6 +22,12 @@ bool is_oauth(std::string_view n) { return n == "XOAUTH2" || n == "OAUTHBEARER";
 
 }  // namespace
 
+std::string detail::implemented_names() {
+    std::string out;
+    for (auto n : all_names) out.append(out.empty() ? "" : " ").append(n);
+    return out;
+}
+
 bool is_supported(std::string_view name) noexcept {
     if (name.size() > 32) return false;
     char buf[32];

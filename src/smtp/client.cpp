@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "net/diagnose.hpp"
+
 namespace mailwire::smtp {
 
 client::client() : client_base(protocol::smtp) {}
@@ -26,6 +28,11 @@ smtp::reply client::read_reply(stage s) {
             if (parser.feed_line(line)) return parser.take();
         } catch (const protocol_error& e) {
             const auto code = static_cast<errc>(e.code().value());
+            if (s == stage::greeting && code == errc::protocol_violation && parser.lines() == 0) {
+                // An IMAP or POP3 server on this port: say which, and where SMTP usually is.
+                const auto d = net::diagnose_foreign_greeting(context(stage::greeting), line);
+                protocol_failure(d.code, s, d.detail, d.ctx.server_text, d.ctx.hint);
+            }
             std::string detail = e.detail();
             if (code == errc::limit_exceeded)
                 detail += parser.lines() >= parser.max_lines()

@@ -169,6 +169,11 @@ ctx_ptr make_server_ctx(const tls_server_options& o) {
     if (o.max_version != tls_proto::any) SSL_CTX_set_max_proto_version(ctx.get(), static_cast<int>(o.max_version));
     if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), o.ciphers.c_str()) != 1)
         fail("bad cipher list " + o.ciphers + ": " + ssl_errors());
+    if (o.require_client_cert) {
+        // Any certificate would do (the test is about one being missing); none fails the handshake.
+        SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                           [](int, X509_STORE_CTX*) { return 1; });
+    }
     // A client that closes without close_notify simply reached EOF as far as the script is concerned.
     SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
     return ctx;

@@ -49,6 +49,9 @@ struct tls_server_options {
     int security_level = -1;
     /// false: SSL_OP_NO_EXTENDED_MASTER_SECRET, a TLS <= 1.2 server without RFC 7627.
     bool extended_master_secret = true;
+    /// true: demand a client certificate (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT); a client
+    /// without one gets `certificate_required` (TLS 1.3) or `handshake_failure` (TLS 1.2).
+    bool require_client_cert = false;
 };
 
 /// A list of steps run in order against one connection. Built by chaining; copyable.

@@ -273,5 +273,94 @@ TEST(CliAuth, RefusedTokenExitsSixWithTheServersReason) {
     srv.stop();
 }
 
+// A refused login leaves the session usable: the CLI says goodbye (QUIT) instead of hanging up,
+// and the refusal gets a hint by its class.
+TEST(CliAuth, RefusedPop3LoginQuitsAndHints) {
+    scripted_server srv(script{}
+                            .send("+OK ready\r\n")
+                            .expect_line("CAPA")
+                            .send("+OK\r\nUSER\r\n.\r\n")
+                            .expect_line("USER u")
+                            .send("+OK\r\n")
+                            .expect_line("PASS wrong")
+                            .send("-ERR [AUTH] Invalid login\r\n")
+                            .expect_line("QUIT")
+                            .send("+OK bye\r\n")
+                            .close());
+    auto r = run_cli({"pop3", "stat", "--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
+                      "--allow-plaintext-auth", "--user", "u", "--password-env", "MW_TEST_PW", "--timeout", "5"},
+                     {{"MW_TEST_PW", "wrong"}});
+    EXPECT_EQ(r.exit_code, 6) << r.err;
+    EXPECT_NE(r.err.find("hint: the server refused the credentials"), std::string::npos) << r.err;
+    EXPECT_EQ(srv.wait(), "") << "no QUIT after the refused login";
+}
+
+TEST(CliAuth, RefusedSmtpLoginQuitsAndHints) {
+    scripted_server srv(script{}
+                            .send("220 scripted ESMTP\r\n")
+                            .expect_line_matching("^EHLO ")
+                            .send("250-scripted\r\n250 AUTH PLAIN\r\n")
+                            .expect_line_matching("^AUTH PLAIN ")
+                            .send("454 4.7.0 Temporary authentication failure\r\n")
+                            .expect_line("QUIT")
+                            .send("221 bye\r\n")
+                            .close());
+    auto r = run_cli({"send",
+                      "--host",
+                      "127.0.0.1",
+                      "--port",
+                      std::to_string(srv.port()),
+                      "--security",
+                      "none",
+                      "--allow-plaintext-auth",
+                      "--user",
+                      "u",
+                      "--password-env",
+                      "MW_TEST_PW",
+                      "--timeout",
+                      "5",
+                      "--from",
+                      "a@example.com",
+                      "--to",
+                      "b@example.com",
+                      "--subject",
+                      "x",
+                      "--body",
+                      "y",
+                      "--json"},
+                     {{"MW_TEST_PW", "pw"}});
+    EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+    const auto j = parse_json(r);
+    EXPECT_NE(j["error"].value("hint", "").find("try again later"), std::string::npos) << j.dump(2);
+    EXPECT_EQ(srv.wait(), "") << "no QUIT after the refused login";
+}
+
+TEST(CliAuth, UnimplementedMechanismIsNamedAsOurs) {
+    scripted_server srv(script{}
+                            .send("* OK [CAPABILITY IMAP4rev1 AUTH=DIGEST-MD5 AUTH=PLAIN] ready\r\n")
+                            .expect_line_matching(R"(^(\S+) LOGOUT$)")
+                            .send("* BYE\r\n$1 OK bye\r\n"));
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(srv.port()), "--security", "none",
+                      "--allow-plaintext-auth", "--user", "u", "--password-env", "MW_TEST_PW", "--auth", "DIGEST-MD5",
+                      "--timeout", "5"},
+                     {{"MW_TEST_PW", "pw"}});
+    EXPECT_EQ(r.exit_code, 6) << r.err;
+    EXPECT_NE(r.err.find("mailwire does not implement DIGEST-MD5"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("hint: "), std::string::npos) << r.err;
+    EXPECT_EQ(srv.wait(), "");
+}
+
+TEST(CliConnect, CustomPortIsNotCalledWrongForBeingCustom) {
+    // A plaintext greeting on a custom port asked for implicit TLS: the hint names 993 as the
+    // standard port, not as the port to use instead of the user's.
+    closing_listener l("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n");
+    auto r = run_cli({"imap", "caps", "--host", "127.0.0.1", "--port", std::to_string(l.port()), "--security", "tls",
+                      "--timeout", "5"});
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    EXPECT_NE(r.err.find("hint: use starttls on port " + std::to_string(l.port())), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("port 993 with implicit_tls"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(standard: 993)"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace mailwire::test
