@@ -24,6 +24,7 @@
 #include "common.hpp"
 #include "mailwire/imap/client.hpp"
 #include "mailwire/mime/date.hpp"
+#include "output.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "safe_file.hpp"
@@ -50,12 +51,14 @@ struct imap_state {
     std::string date;
     std::string destination;
     bool no_expunge = false, expunge_all = false;
+    bool create = false;         ///< append/move: create the mailbox when the server answers [TRYCREATE]
     bool skip_existing = false;  ///< fetch --body -o DIR: leave out messages whose file is there
     double wait = 0;
     unsigned count = 0;
 };
 
-void print_json(const json& j) { std::cout << json_text(j) << "\n"; }
+/// A result that is one object: pretty with --json, one line with --jsonl.
+void print_json(const json& j) { print_document(j); }
 
 /// A client that logs out when it goes out of scope, also after a refused command (the session is
 /// still good then; only a protocol error closes it).
@@ -88,46 +91,7 @@ imap::sequence_set parse_set(const std::string& text, const char* what) {
 
 // ---- text helpers ------------------------------------------------------------------------------
 
-/// Code points in a UTF-8 string (terminal columns for the usual Latin, Greek, Cyrillic text).
-std::size_t columns(std::string_view s) {
-    std::size_t n = 0;
-    for (const char ch : s)
-        if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++n;
-    return n;
-}
-
-/// `s` as terminal_text() shows it (controls and bidi overrides escaped, TAB as a space), cut to
-/// `width` columns ("…" marks a cut), padded to it when `pad`.
-std::string fit(std::string_view s, std::size_t width, bool pad = true) {
-    std::string clean = terminal_text(s);
-    if (columns(clean) > width) {
-        std::string cut;
-        std::size_t n = 0;
-        for (std::size_t i = 0; i < clean.size(); ++i) {
-            if ((static_cast<unsigned char>(clean[i]) & 0xC0) != 0x80 && ++n > width - 1) break;
-            cut += clean[i];
-        }
-        clean = cut + "…";
-    }
-    if (pad) clean.append(width - std::min(width, columns(clean)), ' ');
-    return clean;
-}
-
-std::string right(const std::string& s, std::size_t width) {
-    return std::string(width - std::min(width, columns(s)), ' ') + s;
-}
-
-/// "2024-01-31 17:05" in the writer's own zone.
-std::string short_date(const mime::date_time& d) {
-    using namespace std::chrono;
-    const auto local = d.utc + minutes(d.offset_minutes);
-    const auto day = floor<days>(local);
-    const year_month_day ymd{day};
-    const hh_mm_ss hms{local - day};
-    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
-                       hms.minutes().count());
-}
+// fit() and right() (output.hpp) cut and pad by display width.
 
 std::string iso_now() {
     using namespace std::chrono;
@@ -159,17 +123,6 @@ std::string flag_letters(const std::vector<std::string>& flags) {
     if (has("\\Draft")) s += 'T';
     if (std::any_of(flags.begin(), flags.end(), [](const std::string& f) { return !f.starts_with('\\'); })) s += '*';
     return s;
-}
-
-json mailboxes_json(const std::vector<mime::address>& list) {
-    json out = json::array();
-    for (const auto& a : list)
-        for (const auto& m : a.members) {
-            json one = {{"name", m.name}, {"address", m.address()}};
-            if (a.is_group()) one["group"] = a.group_name;
-            out.push_back(one);
-        }
-    return out;
 }
 
 std::string first_sender(const imap::envelope& e) {
@@ -235,12 +188,24 @@ int run_list(const imap_state& st) {
     // Counts come free with LIST-STATUS (one round trip); without it only on request (one STATUS each).
     const bool counts = !st.no_status && (list_status || st.status);
     if (counts) lo.status_items = {"MESSAGES", "UNSEEN"};
+    // The library collects the LIST responses (bounded by limits().max_list_items); they are written
+    // one by one from there.
     const auto entries = c.list("", st.pattern, lo);
     c.disconnect();
 
-    if (o.json) {
-        json list = json::array();
-        for (const auto& e : entries) {
+    // Fixed widths (from the terminal, not the names): MAILBOX SPECIAL-USE [MESSAGES UNSEEN].
+    const std::size_t width = output_width();
+    std::vector<column> cols = {{"MAILBOX", width - (counts ? 40 : 20)}, {"SPECIAL-USE", counts ? 12u : 0u}};
+    if (counts) {
+        cols.push_back({"MESSAGES", 8, true});
+        cols.push_back({"UNSEEN", 6, true});
+    }
+    list_writer w(output_format_for(o.json), "mailboxes", std::move(cols));
+    w.begin({{"pattern", st.pattern}, {"counts", counts ? (list_status ? "LIST-STATUS" : "STATUS") : "none"}});
+    auto num = [](const std::optional<std::uint32_t>& v) { return v ? std::to_string(*v) : std::string("-"); };
+    for (const auto& e : entries) {
+        const bool selectable = !e.entry.has_attribute("\\Noselect") && !e.entry.has_attribute("\\NonExistent");
+        if (w.structured()) {
             json attrs = json::array(), special = json::array();
             for (const auto& a : e.entry.attributes) (is_special_use(a) ? special : attrs).push_back(a);
             json m = {{"name", e.entry.name},
@@ -248,41 +213,25 @@ int run_list(const imap_state& st) {
                       {"delimiter", e.entry.delimiter != 0 ? std::string(1, e.entry.delimiter) : std::string()},
                       {"attributes", attrs},
                       {"special_use", special},
-                      {"selectable", !e.entry.has_attribute("\\Noselect") && !e.entry.has_attribute("\\NonExistent")}};
+                      {"selectable", selectable}};
             if (e.status) {
                 m["messages"] = e.status->messages ? json(*e.status->messages) : json();
                 m["unseen"] = e.status->unseen ? json(*e.status->unseen) : json();
             }
-            list.push_back(m);
+            w.item(m);
+            continue;
         }
-        print_json({{"ok", true},
-                    {"pattern", st.pattern},
-                    {"counts", counts ? (list_status ? "LIST-STATUS" : "STATUS") : "none"},
-                    {"mailboxes", list}});
-        return exit_ok;
-    }
-
-    std::size_t name_w = 7;
-    for (const auto& e : entries) name_w = std::max(name_w, columns(terminal_text(e.entry.name)));
-    name_w = std::min<std::size_t>(name_w, output_width() - (counts ? 40 : 20));
-    std::string out = fit("MAILBOX", name_w) + "  " + fit("SPECIAL-USE", 12, counts);
-    if (counts) out += right("MESSAGES", 9) + right("UNSEEN", 8);
-    out += "\n";
-    for (const auto& e : entries) {
         std::string special;
         for (const auto& a : e.entry.attributes)
             if (is_special_use(a)) special += (special.empty() ? "" : " ") + a;
-        const bool selectable = !e.entry.has_attribute("\\Noselect") && !e.entry.has_attribute("\\NonExistent");
-        std::string line = fit(e.entry.name, name_w) + "  " + fit(selectable ? special : "(no select)", 12, counts);
+        std::vector<std::string> cells = {e.entry.name, selectable ? special : "(no select)"};
         if (counts) {
-            auto num = [](const std::optional<std::uint32_t>& v) { return v ? std::to_string(*v) : std::string("-"); };
-            line +=
-                right(e.status ? num(e.status->messages) : "-", 9) + right(e.status ? num(e.status->unseen) : "-", 8);
+            cells.push_back(e.status ? num(e.status->messages) : "-");
+            cells.push_back(e.status ? num(e.status->unseen) : "-");
         }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        out += line + "\n";
+        w.row(cells);
     }
-    print_out(out);
+    w.end();
     return exit_ok;
 }
 
@@ -352,51 +301,91 @@ fetch_target fetch_target_of(const imap_state& st) {
     return t;
 }
 
+/// `"key":` then the addresses as `[{"address":…,"group":…,"name":…}]` (the members of groups
+/// flattened, each with its group's name).
+void append_mailboxes(std::string& out, std::string_view key, const std::vector<mime::address>& list) {
+    out += key;
+    out += '[';
+    bool first = true;
+    for (const auto& a : list)
+        for (const auto& m : a.members) {
+            out += first ? "{\"address\":" : ",{\"address\":";
+            first = false;
+            append_json_string(out, m.address());
+            if (a.is_group()) {
+                out += ",\"group\":";
+                append_json_string(out, a.group_name);
+            }
+            out += ",\"name\":";
+            append_json_string(out, m.name);
+            out += '}';
+        }
+    out += ']';
+}
+
+/// One message of `fetch --envelope --json`/--jsonl, serialised straight into `out` (keys in the
+/// order nlohmann::json writes them): a 200,000-message fetch builds no JSON tree per message.
+void envelope_json(std::string& out, const imap::fetch_data& f) {
+    const auto& e = *f.env;
+    out.clear();
+    append_mailboxes(out, "{\"bcc\":", e.bcc);
+    append_mailboxes(out, ",\"cc\":", e.cc);
+    out += ",\"date\":";
+    append_json_string(out, e.date);
+    out += ",\"flags\":[";
+    if (f.flags)
+        for (std::size_t i = 0; i < f.flags->size(); ++i) {
+            if (i > 0) out += ',';
+            append_json_string(out, (*f.flags)[i]);
+        }
+    out += ']';
+    append_mailboxes(out, ",\"from\":", e.from);
+    out += ",\"in_reply_to\":";
+    append_json_string(out, e.in_reply_to);
+    out += ",\"internaldate\":";  // ISO 8601 (servers pad and space it differently), null when unparseable
+    if (f.parsed_internaldate) append_json_string(out, imap::format_iso8601(*f.parsed_internaldate));
+    else out += "null";
+    out += ",\"message_id\":";
+    append_json_string(out, e.message_id);
+    append_mailboxes(out, ",\"reply_to\":", e.reply_to);
+    append_mailboxes(out, ",\"sender\":", e.sender);
+    out += fmt::format(",\"seq\":{},\"size\":", f.seq);
+    out += f.rfc822_size ? std::to_string(*f.rfc822_size) : std::string("null");
+    out += ",\"subject\":";
+    append_json_string(out, e.subject);
+    append_mailboxes(out, ",\"to\":", e.to);
+    out += fmt::format(",\"uid\":{}}}", *f.uid);
+}
+
+/// The summaries, a row or an object per message as its FETCH response arrives.
 void fetch_envelopes(imap::client& c, const imap_state& st, const fetch_target& t) {
     imap::fetch_options fo;
     fo.uid = t.uid;
-    json list = json::array();
     const std::size_t width = output_width();
     // UID(7) DATE(16) FROM SIZE(8) FLAGS(5) SUBJECT, two spaces apart; FROM and SUBJECT share the rest.
     const std::size_t rest = width > 44 ? width - 44 : 0;
     const std::size_t from_w = std::max<std::size_t>(10, rest * 2 / 5);
-    const std::size_t subject_w = std::max<std::size_t>(10, rest > from_w + 2 ? rest - from_w - 2 : 0);
-    if (!st.o.json)
-        print_out(right("UID", 7) + "  " + fit("DATE", 16) + "  " + fit("FROM", from_w) + "  " + right("SIZE", 8) +
-                  "  " + fit("FLAGS", 5) + "  SUBJECT\n");
+    list_writer w(output_format_for(st.o.json), "messages",
+                  {{"UID", 7, true}, {"DATE", 16}, {"FROM", from_w}, {"SIZE", 8, true}, {"FLAGS", 5}, {"SUBJECT"}});
+    w.begin({{"mailbox", st.mailbox}});
+    std::string item;  // one message's JSON, its capacity reused
     c.fetch(
         t.set, "UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE",
         [&](const imap::fetch_data& f) {
             if (!f.env || !f.uid) return;  // an unsolicited FETCH (flags changed elsewhere)
-            const auto& e = *f.env;
-            const auto flags = f.flags.value_or(std::vector<std::string>{});
-            if (st.o.json) {
-                list.push_back({{"seq", f.seq},
-                                {"uid", *f.uid},
-                                {"flags", flags},
-                                {"size", f.rfc822_size ? json(*f.rfc822_size) : json()},
-                                {"internaldate", f.internaldate},
-                                {"date", e.date},
-                                {"subject", e.subject},
-                                {"from", mailboxes_json(e.from)},
-                                {"sender", mailboxes_json(e.sender)},
-                                {"reply_to", mailboxes_json(e.reply_to)},
-                                {"to", mailboxes_json(e.to)},
-                                {"cc", mailboxes_json(e.cc)},
-                                {"bcc", mailboxes_json(e.bcc)},
-                                {"message_id", e.message_id},
-                                {"in_reply_to", e.in_reply_to}});
+            if (w.structured()) {
+                envelope_json(item, f);
+                w.item_serialised(item);
                 return;
             }
+            const auto& e = *f.env;
             const auto& when = e.parsed_date ? e.parsed_date : f.parsed_internaldate;
-            std::string line = right(std::to_string(*f.uid), 7) + "  " + fit(when ? short_date(*when) : "", 16) + "  " +
-                               fit(first_sender(e), from_w) + "  " +
-                               right(f.rfc822_size ? human_bytes(*f.rfc822_size) : "", 8) + "  " +
-                               fit(flag_letters(flags), 5) + "  " + fit(e.subject, subject_w, false);
-            print_out(line + "\n");
+            w.row({std::to_string(*f.uid), when ? short_date(*when) : "", first_sender(e),
+                   f.rfc822_size ? human_bytes(*f.rfc822_size) : "",
+                   f.flags ? flag_letters(*f.flags) : std::string("N"), e.subject});
         },
         fo);
-    if (st.o.json) print_json({{"ok", true}, {"mailbox", st.mailbox}, {"messages", list}});
+    w.end();
 }
 
 /// "Name: value" pairs of a header block, continuation lines unfolded (values not decoded).
@@ -433,25 +422,24 @@ json header_fields(std::string_view block) {
 void fetch_headers(imap::client& c, const imap_state& st, const fetch_target& t) {
     imap::fetch_options fo;
     fo.uid = t.uid;
-    json list = json::array();
+    list_writer w(output_format_for(st.o.json), "messages");
+    w.begin({{"mailbox", st.mailbox}});
     c.fetch(
         t.set, "UID BODY.PEEK[HEADER]",
         [&](const imap::fetch_data& f) {
             const auto* h = f.find("HEADER");
             if (h == nullptr || !f.uid) return;
-            if (st.o.json) {
-                list.push_back(
-                    {{"seq", f.seq}, {"uid", *f.uid}, {"headers", h->data}, {"fields", header_fields(h->data)}});
+            if (w.structured()) {
+                w.item({{"seq", f.seq}, {"uid", *f.uid}, {"headers", h->data}, {"fields", header_fields(h->data)}});
                 return;
             }
             // Human output, not a copy of the message (that is --body): the raw header block keeps
             // its line ends and folding TABs, but a raw ESC or C1 in it is shown escaped.
             if (!t.single) print_out(fmt::format("==> UID {} <==\n", *f.uid));
             print_out(h->data);
-            std::cout.flush();
         },
         fo);
-    if (st.o.json) print_json({{"ok", true}, {"mailbox", st.mailbox}, {"messages", list}});
+    w.end();
 }
 
 /// BODY.PEEK[] of each message, streamed as it arrives (literal_sink) into DIR/<UID>.eml, or to
@@ -501,9 +489,14 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
     progress meter(progress_enabled(st.o.progress) && (st.o.progress == "always" || total >= 1'000'000),
                    fmt::format("fetch {}", st.mailbox), total);
     std::unique_ptr<temp_file> file;  // the body arriving now; its destructor removes it on any error
-    json written = json::array();
-    json not_replaced = json::array();
+    std::vector<std::uint32_t> not_replaced;
     std::uint64_t bytes = 0;
+    std::size_t saved = 0;
+    // Each saved file is reported as it is published (--json/--jsonl: an object; text: a line).
+    list_writer w(output_format_for(st.o.json), "messages");
+    json head = {{"mailbox", st.mailbox}};
+    if (st.skip_existing) head["skipped"] = skipped;
+    w.begin(head);
 
     // Each body goes to a temporary while it arrives (the literal announces only the sequence
     // number) and is published as UID.eml when its FETCH response is complete.
@@ -514,8 +507,7 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
     };
     sink.data = [&](std::string_view b) {
         if (to_stdout) {
-            if (std::fwrite(b.data(), 1, b.size(), stdout) != b.size())
-                throw error(errc::io_error, "writing to stdout failed");
+            write_raw(b);  // the message as it is: no terminal_text(), which is for reports
         } else {
             if (!file) throw error(errc::io_error, "body data outside a literal");
             file->write(b);
@@ -534,8 +526,7 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
                 const auto* s = f.find("");
                 if (s == nullptr || !f.uid) return;
                 if (to_stdout) {
-                    std::fflush(stdout);
-                    written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}});
+                    flush_output();
                     return;
                 }
                 const auto name = fmt::format("{}.eml", *f.uid);
@@ -549,21 +540,19 @@ int fetch_bodies(imap::client& c, const imap_state& st, const fetch_target& t) {
                     not_replaced.push_back(*f.uid);
                     return;
                 }
-                written.push_back({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}, {"file", dir->path_of(name)}});
+                ++saved;
+                if (w.structured())
+                    w.item({{"uid", *f.uid}, {"seq", f.seq}, {"size", s->size}, {"file", dir->path_of(name)}});
+                else print_out(fmt::format("{}  {}\n", terminal_text(dir->path_of(name)), human_bytes(s->size)));
             },
             fo);
     meter.finish();
     file.reset();  // a body without its FETCH completing: should not happen; do not leave it behind
-    if (st.o.json) {
-        json j = {{"ok", not_replaced.empty()}, {"mailbox", st.mailbox}, {"messages", written}, {"bytes", bytes}};
-        if (st.skip_existing) j["skipped"] = skipped;
-        if (!not_replaced.empty()) j["not_replaced"] = not_replaced;
-        print_json(j);
-    } else if (!to_stdout) {
-        for (const auto& w : written)
-            print_out(fmt::format("{}  {}\n", terminal_text(w["file"].get<std::string>()),
-                                  human_bytes(w["size"].get<std::uint64_t>())));
-        std::string line = fmt::format("{} message{}, {} written to {}", written.size(), written.size() == 1 ? "" : "s",
+    json summary = {{"bytes", bytes}};
+    if (!not_replaced.empty()) summary["not_replaced"] = not_replaced;
+    w.end(summary, not_replaced.empty());
+    if (!w.structured() && !to_stdout) {
+        std::string line = fmt::format("{} message{}, {} written to {}", saved, saved == 1 ? "" : "s",
                                        human_bytes(bytes), terminal_text(st.out_dir));
         if (!skipped.empty()) line += fmt::format(" ({} already there, skipped)", skipped.size());
         print_out(line + "\n");
@@ -790,17 +779,16 @@ int run_search(const imap_state& st) {
     c.disconnect();
     std::vector<std::uint32_t> uids = r.ids;
     std::sort(uids.begin(), uids.end());
-    if (o.json) {
-        print_json({{"ok", true},
-                    {"mailbox", st.mailbox},
-                    {"criteria", query.text()},
-                    {"count", uids.size()},
-                    {"uids", uids}});
-        return exit_ok;
+    // The SEARCH response is one line the library holds whole (bounded by its limits); the UIDs
+    // are written one by one from there: --json a number each, --jsonl {"uid": N} each.
+    list_writer w(output_format_for(o.json), "uids");
+    w.begin({{"mailbox", st.mailbox}, {"criteria", query.text()}, {"count", uids.size()}});
+    for (auto u : uids) {
+        if (w.format() == output_format::jsonl) w.item({{"uid", u}});
+        else if (w.structured()) w.item(u);
+        else print_out(std::to_string(u) + "\n");
     }
-    std::string out;
-    for (auto u : uids) out += std::to_string(u) + "\n";
-    print_out(out);
+    w.end();
     return exit_ok;
 }
 
@@ -901,6 +889,13 @@ std::vector<std::string> split_flags(const std::vector<std::string>& given) {
     return out;
 }
 
+/// Rethrows a [TRYCREATE] refusal with the CLI's way out: --create (`arg` names the mailbox argument).
+[[noreturn]] void throw_trycreate(const imap::command_refused& e, std::string_view arg) {
+    auto ctx = e.context();
+    ctx.hint = fmt::format("the mailbox {} does not exist: add --create to create it, or create it first", arg);
+    throw imap::command_refused(e.detail(), std::move(ctx), e.response_code(), e.response_code_args());
+}
+
 int run_append(const imap_state& st) {
     const auto& o = st.o;
     imap::append_message m;
@@ -919,6 +914,7 @@ int run_append(const imap_state& st) {
     auto& c = sess.c;
     open_session(c, sess.setup, o);
     json list = json::array();
+    bool created = false;
     for (const auto& path : st.files) {
         message_file file(path);
         const auto size = file.size();
@@ -931,7 +927,19 @@ int run_append(const imap_state& st) {
             meter.add(n);
             return n;
         };
-        const auto r = c.append(st.mailbox, m);
+        imap::append_result r;
+        try {
+            r = c.append(st.mailbox, m);
+        } catch (const imap::command_refused& e) {
+            // [TRYCREATE]: the APPEND was refused as a whole; create the mailbox and retry once.
+            if (e.response_code() != "TRYCREATE" || created) throw;
+            if (!st.create) throw_trycreate(e, "MBOX");
+            c.create(st.mailbox);
+            created = true;
+            if (!o.json) print_out(fmt::format("created {}\n", terminal_text(st.mailbox)));
+            file.rewind();
+            r = c.append(st.mailbox, m);
+        }
         meter.finish();
         const auto uids = r.uids.empty() ? std::vector<std::uint32_t>{} : r.uids.expand(0, 16);
         if (o.json) {
@@ -948,18 +956,19 @@ int run_append(const imap_state& st) {
         }
     }
     c.disconnect();
-    if (o.json) print_json({{"ok", true}, {"mailbox", st.mailbox}, {"flags", m.flags}, {"appended", list}});
+    if (o.json)
+        print_json(
+            {{"ok", true}, {"mailbox", st.mailbox}, {"created", created}, {"flags", m.flags}, {"appended", list}});
     return exit_ok;
 }
 
 // ---- move / delete -------------------------------------------------------------------------------
 
 /// The UIDs of SET that exist in the selected mailbox (SET holds UIDs, or sequence numbers with --seq).
+/// client::uids_in() checks every number the server answers against SET: a server that reads UIDs
+/// as sequence numbers stops the command here, before anything is moved or flagged.
 std::vector<std::uint32_t> existing_uids(imap::client& c, const imap_state& st) {
-    const auto set = parse_set(st.set, "SET");
-    auto r = c.search(st.seq ? imap::search_query::sequence(set) : imap::search_query::uid(set));
-    std::sort(r.ids.begin(), r.ids.end());
-    return r.ids;
+    return c.uids_in(parse_set(st.set, "SET"), !st.seq);
 }
 
 std::string plural(std::size_t n, const char* what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
@@ -976,7 +985,19 @@ int run_move(const imap_state& st) {
     const bool uidplus = c.has_capability("UIDPLUS");
     const std::string method = has_move ? "MOVE" : uidplus ? "COPY+STORE+UID EXPUNGE" : "COPY+STORE+EXPUNGE";
     imap::copy_result r;
-    if (!uids.empty()) r = c.move(imap::sequence_set::from(uids), st.destination, true);
+    bool created = false;
+    if (!uids.empty()) {
+        try {
+            r = c.move(imap::sequence_set::from(uids), st.destination, true);
+        } catch (const imap::command_refused& e) {
+            // [TRYCREATE]: the COPY or MOVE was refused as a whole, nothing moved; create, retry once.
+            if (e.response_code() != "TRYCREATE") throw;
+            if (!st.create) throw_trycreate(e, "DEST");
+            c.create(st.destination);
+            created = true;
+            r = c.move(imap::sequence_set::from(uids), st.destination, true);
+        }
+    }
     c.disconnect();
     const auto source = imap::sequence_set::from(uids).to_string();
     if (o.json) {
@@ -987,6 +1008,7 @@ int run_move(const imap_state& st) {
                     {"moved", uids.size()},
                     {"uids", uids},
                     {"method", uids.empty() ? "none" : method},
+                    {"created", created},
                     {"uidvalidity", r.uidvalidity != 0 ? json(r.uidvalidity) : json()},
                     {"destination_uids", r.destination.empty() ? json() : json(r.destination.to_string())}});
         return exit_ok;
@@ -996,8 +1018,9 @@ int run_move(const imap_state& st) {
                               st.seq ? "sequence numbers" : "UIDs", terminal_text(st.set)));
         return exit_ok;
     }
-    std::string line = fmt::format("moved {} (UIDs {}) from {} to {} with {}", plural(uids.size(), "message"), source,
-                                   terminal_text(st.mailbox), terminal_text(st.destination), method);
+    std::string line =
+        fmt::format("moved {} (UIDs {}) from {} to {}{} with {}", plural(uids.size(), "message"), source,
+                    terminal_text(st.mailbox), terminal_text(st.destination), created ? " (created)" : "", method);
     if (!r.destination.empty())
         line += fmt::format("; new UIDs {} (UIDVALIDITY {})", r.destination.to_string(), r.uidvalidity);
     print_out(line + "\n");
@@ -1019,7 +1042,9 @@ int run_delete(const imap_state& st) {
     const auto uids = existing_uids(c, st);
     const auto set = imap::sequence_set::from(uids);
     std::string method = "none", why;
-    std::size_t expunged = 0;
+    std::size_t expunged = 0;  // what the server reported removed (EXPUNGE/VANISHED responses)
+    std::size_t expected = 0;  // what it should have removed
+
     if (!uids.empty()) {
         imap::store_options so;
         so.silent = true;
@@ -1029,6 +1054,7 @@ int run_delete(const imap_state& st) {
         } else if (c.has_capability("UIDPLUS")) {
             const auto r = c.expunge(set);  // UID EXPUNGE: only these, whatever else is marked
             expunged = r.sequence_numbers.size() + r.vanished.expand(0, 10'000'000).size();
+            expected = uids.size();
             method = "UID EXPUNGE";
         } else {
             // Plain EXPUNGE removes every \Deleted message: only when ours are the only ones.
@@ -1037,6 +1063,7 @@ int run_delete(const imap_state& st) {
             if (others.empty() || st.expunge_all) {
                 const auto r = c.expunge();
                 expunged = r.sequence_numbers.size() + r.vanished.expand(0, 10'000'000).size();
+                expected = uids.size() + others.size();
                 method = "EXPUNGE";
             } else {
                 why = fmt::format(
@@ -1047,6 +1074,12 @@ int run_delete(const imap_state& st) {
         }
     }
     c.disconnect();
+    // The count printed is what the server reported removed; when that differs from what the
+    // command should have removed, the answers do not add up and the user hears so.
+    std::string mismatch;
+    if (method != "none" && expunged != expected)
+        mismatch = fmt::format("the server reported {} removed where {} should have been", plural(expunged, "message"),
+                               expected);
     if (o.json) {
         print_json({{"ok", true},
                     {"mailbox", st.mailbox},
@@ -1055,9 +1088,11 @@ int run_delete(const imap_state& st) {
                     {"flagged_deleted", uids.size()},
                     {"expunged", expunged},
                     {"method", method},
-                    {"not_expunged_because", why}});
+                    {"not_expunged_because", why},
+                    {"warning", mismatch.empty() ? json() : json(mismatch)}});
         return exit_ok;
     }
+    if (!mismatch.empty()) print_err("warning: " + terminal_text(mismatch) + "\n");
     if (uids.empty()) {
         print_out(fmt::format("nothing deleted: no message in {} matches {} {}\n", terminal_text(st.mailbox),
                               st.seq ? "sequence numbers" : "UIDs", terminal_text(st.set)));
@@ -1101,6 +1136,10 @@ int run_idle(const imap_state& st) {
                               : st.count > 0 ? fmt::format("stops after {} events", st.count)
                                              : std::string("Ctrl-C stops")));
 
+    // An endless watch has no end to wait for: --json is JSON Lines here too, an object per event
+    // and the summary line ({"event": "end", …, "ok": true}) last.
+    list_writer w(o.json ? output_format::jsonl : output_format::text, "events");
+    w.begin({{"mailbox", st.mailbox}});
     unsigned events = 0;
     auto on_event = [&](const imap::mailbox_event& e) {
         using kind = imap::mailbox_event::kind;
@@ -1144,9 +1183,9 @@ int run_idle(const imap_state& st) {
         default:
             return true;  // RECENT, FLAGS, UIDNEXT …: state, not news
         }
-        if (o.json) std::cout << json_text(j, -1) << "\n";
+        if (w.structured()) w.item(j);
         else print_out(j["time"].get<std::string>() + "  " + line + "\n");
-        std::cout.flush();
+        flush_output();
         ++events;
         return st.count == 0 || events < st.count;
     };
@@ -1191,10 +1230,8 @@ int run_idle(const imap_state& st) {
     }
     c.disconnect();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (o.json)
-        std::cout << json_text(json{{"event", "end"}, {"events", events}, {"reason", reason}, {"seconds", secs}}, -1)
-                  << "\n";
-    else
+    w.end({{"event", "end"}, {"events", events}, {"reason", reason}, {"seconds", secs}});
+    if (!w.structured())
         print_err(fmt::format("{} in {:.1f} s ({})\n", plural(events, "event"), secs,
                               reason == "count"  ? "--count reached"
                               : reason == "time" ? "--wait passed"
@@ -1260,6 +1297,7 @@ command add_imap(CLI::App& app) {
     append->add_option("FILE", st->files, "Message file(s); LF line ends are sent as CRLF")->required();
     append->add_option("--flags", st->flags, "Flags to set, e.g. '\\Seen' or '\\Seen \\Flagged' (repeatable)");
     append->add_option("--date", st->date, "INTERNALDATE, e.g. '2024-01-31 10:00:00 +0100' (default: now)");
+    append->add_flag("--create", st->create, "Create MBOX when the server says it does not exist ([TRYCREATE])");
 
     auto* move = sub->add_subcommand("move", "Move messages to another mailbox (MOVE, else COPY+EXPUNGE)");
     move->fallthrough();
@@ -1267,6 +1305,7 @@ command add_imap(CLI::App& app) {
     move->add_option("SET", st->set, "UIDs (sequence numbers with --seq)")->required();
     move->add_option("DEST", st->destination, "Destination mailbox")->required();
     move->add_flag("--seq", st->seq, "SET holds sequence numbers");
+    move->add_flag("--create", st->create, "Create DEST when the server says it does not exist ([TRYCREATE])");
 
     auto* del = sub->add_subcommand("delete", "Delete messages: flag \\Deleted, then UID EXPUNGE");
     del->fallthrough();

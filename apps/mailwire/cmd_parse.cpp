@@ -14,14 +14,17 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <set>
 
 #include "common.hpp"
+#include "mailwire/mime/date.hpp"
 #include "mailwire/mime/encoding.hpp"
 #include "mailwire/mime/parser.hpp"
 #include "mailwire/mime/rfc2047.hpp"
+#include "output.hpp"
 #include "report.hpp"
 #include "safe_file.hpp"
 
@@ -33,6 +36,7 @@ struct parse_state {
     std::string mbox;
     std::string extract_dir;
     bool stats = false;
+    bool list = false;  ///< --list: a row or object per message of the mbox
     bool json = false;
 };
 
@@ -167,12 +171,14 @@ struct extracted_file {
 
 /// Writes each attachment or named leaf part, decoded, into `dir` through safe_file: each part goes
 /// to a 0600 temporary and is published under its safe name, or the next free "name-N.ext", with a
-/// rename that never replaces; an existing file or symlink is never overwritten or followed.
+/// rename that never replaces; an existing file or symlink is never overwritten or followed. Each
+/// file goes to `on_file` when it is published (nothing is collected: an mbox may hold millions).
 class extract_handler : public mime::parser_handler {
 public:
-    explicit extract_handler(const std::string& dir) : dir_(dir) {}
+    extract_handler(const std::string& dir, std::function<void(const extracted_file&)> on_file)
+        : dir_(dir), on_file_(std::move(on_file)) {}
 
-    std::vector<extracted_file> files;
+    std::size_t count = 0;
 
     void on_message_begin(std::string_view) override {
         ++message_;
@@ -187,28 +193,30 @@ public:
         wished_ = safe_file_name(naming.filename);
         if (wished_.empty()) wished_ = fmt::format("part-{}-{}{}", message_, index, default_extension(type));
         current_ = std::make_unique<temp_file>(dir_);
-        extracted_file f;
-        f.original_name = naming.filename;
-        f.content_type = type;
-        f.message = message_;
-        f.part = index;
-        files.push_back(std::move(f));
+        file_ = extracted_file{};
+        file_.original_name = naming.filename;
+        file_.content_type = type;
+        file_.message = message_;
+        file_.part = index;
     }
     void on_decoded(std::string_view data) override {
         if (!current_) return;
-        files.back().bytes += data.size();
+        file_.bytes += data.size();
         current_->write(data);
     }
     void on_part_end() override {
         if (!current_) return;
         auto file = std::move(current_);
-        auto& f = files.back();
-        f.name = names_.publish(*file, wished_);
-        f.path = dir_.path_of(f.name);
+        file_.name = names_.publish(*file, wished_);
+        file_.path = dir_.path_of(file_.name);
+        ++count;
+        on_file_(file_);
     }
 
 private:
     output_dir dir_;
+    std::function<void(const extracted_file&)> on_file_;
+    extracted_file file_;  // the part being written
     std::size_t message_ = 0, part_ = 0;
     std::string wished_;
     std::unique_ptr<temp_file> current_;  // removed by its destructor if the parse fails mid-part
@@ -310,30 +318,45 @@ std::uint64_t file_size(const std::string& path) {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-nlohmann::json extracted_json(const std::vector<extracted_file>& files) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& f : files)
-        a.push_back({{"path", f.path},
-                     {"name", f.name},
-                     {"original_name", f.original_name},
-                     {"content_type", f.content_type},
-                     {"message", f.message},
-                     {"part", f.part},
-                     {"bytes", f.bytes}});
-    return a;
+nlohmann::json extracted_json(const extracted_file& f) {
+    return {{"path", f.path},
+            {"name", f.name},
+            {"original_name", f.original_name},
+            {"content_type", f.content_type},
+            {"message", f.message},
+            {"part", f.part},
+            {"bytes", f.bytes}};
 }
 
-void print_extracted(const std::vector<extracted_file>& files, const std::string& dir) {
-    print_out(
-        fmt::format("\nextracted {} file{} to {}\n", files.size(), files.size() == 1 ? "" : "s", terminal_text(dir)));
-    for (const auto& f : files) {
+/// Extraction reported as it happens: --json/--jsonl an object per file in "extracted", text a
+/// line per file under a heading.
+class extraction_report {
+public:
+    explicit extraction_report(list_writer& w, std::string dir) : w_(w), dir_(std::move(dir)) {}
+    void file(const extracted_file& f) {
+        if (w_.structured()) {
+            w_.item(extracted_json(f));
+            return;
+        }
+        if (!heading_) print_out(fmt::format("extracting to {}\n", terminal_text(dir_)));
+        heading_ = true;
         std::string line =
             fmt::format("  {}  {}  {}", terminal_text(f.name), human_size(f.bytes), terminal_text(f.content_type));
         if (!f.original_name.empty() && f.original_name != f.name)
             line += fmt::format("  (named \"{}\")", terminal_text(f.original_name));
         print_out(line + "\n");
     }
-}
+    /// The text summary line.
+    void done(std::size_t count) const {
+        if (!w_.structured())
+            print_out(fmt::format("extracted {} file{} to {}\n", count, count == 1 ? "" : "s", terminal_text(dir_)));
+    }
+
+private:
+    list_writer& w_;
+    std::string dir_;
+    bool heading_ = false;
+};
 
 void prepare_dir(const std::string& dir) {
     std::error_code ec;
@@ -349,10 +372,13 @@ int run_stats(const parse_state& st) {
     opt.decode = true;
     const auto input = file_size(path);
     stats_handler s;
+    list_writer w(output_format_for(st.json), "extracted");
+    extraction_report report(w, st.extract_dir);
     std::unique_ptr<extract_handler> ex;
     if (!st.extract_dir.empty()) {
         prepare_dir(st.extract_dir);
-        ex = std::make_unique<extract_handler>(st.extract_dir);
+        ex = std::make_unique<extract_handler>(st.extract_dir, [&](const extracted_file& f) { report.file(f); });
+        w.begin({{"file", path}, {"format", st.mbox.empty() ? "message" : "mbox"}});
     }
     const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
@@ -366,22 +392,19 @@ int run_stats(const parse_state& st) {
     const double cpu = cpu_seconds() - cpu0;
     const double mbps = seconds > 0 ? static_cast<double>(input) / seconds / 1e6 : 0.0;
     const auto rss = peak_rss_kib();
-    if (st.json) {
-        nlohmann::json j = {{"ok", true},
-                            {"file", path},
-                            {"format", st.mbox.empty() ? "message" : "mbox"},
-                            {"input_bytes", input},
-                            {"messages", s.messages},
-                            {"parts", s.parts},
-                            {"leaf_parts", s.leaves},
-                            {"body_bytes", s.body_bytes},
-                            {"decoded_bytes", s.decoded_bytes},
-                            {"seconds", seconds},
-                            {"cpu_seconds", cpu},
-                            {"mb_per_s", mbps},
+    if (w.structured()) {
+        nlohmann::json j = {{"input_bytes", input},   {"messages", s.messages},     {"parts", s.parts},
+                            {"leaf_parts", s.leaves}, {"body_bytes", s.body_bytes}, {"decoded_bytes", s.decoded_bytes},
+                            {"seconds", seconds},     {"cpu_seconds", cpu},         {"mb_per_s", mbps},
                             {"peak_rss_kib", rss}};
-        if (ex) j["extracted"] = extracted_json(ex->files);
-        std::cout << json_text(j) << "\n";
+        if (ex) {
+            w.end(j);
+        } else {
+            j["ok"] = true;
+            j["file"] = path;
+            j["format"] = st.mbox.empty() ? "message" : "mbox";
+            print_document(j);
+        }
         return exit_ok;
     }
     text_report r(output_width(), 12);
@@ -395,18 +418,21 @@ int run_stats(const parse_state& st) {
     r.field("throughput", fmt::format("{:.1f} MB/s", mbps));
     r.field("peak memory", fmt::format("{:.1f} MiB (VmHWM)", static_cast<double>(rss) / 1024.0));
     print_out(r.str());
-    if (ex) print_extracted(ex->files, st.extract_dir);
+    if (ex) report.done(ex->count);
     return exit_ok;
 }
 
 int run_tree(const parse_state& st) {
     structure_handler h;
+    list_writer w(output_format_for(st.json), "extracted");
+    extraction_report report(w, st.extract_dir);
     std::unique_ptr<extract_handler> ex;
     mime::parser_options opt;
     if (!st.extract_dir.empty()) {
         prepare_dir(st.extract_dir);
-        ex = std::make_unique<extract_handler>(st.extract_dir);
+        ex = std::make_unique<extract_handler>(st.extract_dir, [&](const extracted_file& f) { report.file(f); });
         opt.decode = true;
+        w.begin({{"file", st.file}});
     }
     if (ex) {
         tee_handler tee(h, *ex);
@@ -415,17 +441,17 @@ int run_tree(const parse_state& st) {
         mime::parse_file(st.file, h, opt);
     }
     if (h.nodes.empty()) throw usage_error(fmt::format("{}: no message found", st.file));
-    if (st.json) {
-        nlohmann::json j = {{"ok", true},
-                            {"file", st.file},
-                            {"subject", h.subject},
-                            {"from", h.from},
-                            {"date", h.date},
-                            {"message_id", h.message_id},
-                            {"parts", h.nodes.size()},
-                            {"tree", node_json(h, 0)}};
-        if (ex) j["extracted"] = extracted_json(ex->files);
-        std::cout << json_text(j) << "\n";
+    if (w.structured()) {
+        // One message: its tree is bounded by the parser's depth and part limits.
+        nlohmann::json j = {{"subject", h.subject},       {"from", h.from},          {"date", h.date},
+                            {"message_id", h.message_id}, {"parts", h.nodes.size()}, {"tree", node_json(h, 0)}};
+        if (ex) {
+            w.end(j);
+        } else {
+            j["ok"] = true;
+            j["file"] = st.file;
+            print_document(j);
+        }
         return exit_ok;
     }
     const auto width = output_width();
@@ -444,16 +470,93 @@ int run_tree(const parse_state& st) {
             if (!n.disposition.empty()) line += "  " + n.disposition;
             if (!n.filename.empty()) line += "  \"" + n.filename + "\"";
         }
-        line = terminal_text(line);
-        if (line.size() > width) line = line.substr(0, width - 3) + "...";
-        print_out(line + "\n");
+        print_out(fit(line, width, false) + "\n");
     }
-    if (ex) print_extracted(ex->files, st.extract_dir);
+    if (ex) report.done(ex->count);
+    return exit_ok;
+}
+
+// ---- mbox listing ----------------------------------------------------------------------------
+
+/// One summary per message of an mbox, handed on when the message ends: nothing is kept.
+class summary_handler : public mime::parser_handler {
+public:
+    struct summary {
+        std::size_t index = 0;
+        std::string subject, from, date, message_id;
+        std::optional<mime::date_time> parsed_date;
+        std::size_t parts = 0, attachments = 0;
+        std::uint64_t body_bytes = 0;
+    };
+    explicit summary_handler(std::function<void(const summary&)> on_message) : on_message_(std::move(on_message)) {}
+
+    void on_message_begin(std::string_view) override {
+        m_ = summary{};
+        m_.index = ++count_;
+    }
+    void on_part_begin(const mime::part_head& head) override {
+        ++m_.parts;
+        if (head.kind == mime::part_kind::leaf) {
+            const auto n = naming_of(head);
+            if (!n.filename.empty() || n.disposition == "attachment") ++m_.attachments;
+        }
+        if (head.depth != 0) return;
+        auto text = [&](const char* name) {
+            const auto* f = head.find(name);
+            return f != nullptr ? one_line(mime::decode_header_text(f->value)) : std::string();
+        };
+        m_.subject = text("Subject");
+        m_.from = text("From");
+        m_.date = text("Date");
+        m_.message_id = text("Message-ID");
+        if (const auto* f = head.find("Date")) m_.parsed_date = mime::parse_date(f->value);
+    }
+    void on_body(std::string_view raw) override { m_.body_bytes += raw.size(); }
+    void on_message_end(std::string_view) override { on_message_(m_); }
+    [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+private:
+    std::function<void(const summary&)> on_message_;
+    summary m_;
+    std::size_t count_ = 0;
+};
+
+/// --list: a row (text) or an object (--json/--jsonl) per message, written as the parser
+/// reaches its end.
+int run_list(const parse_state& st) {
+    const std::string& path = st.mbox.empty() ? st.file : st.mbox;
+    mime::parser_options opt;
+    opt.format = st.mbox.empty() ? mime::input_format::message : mime::input_format::mbox;
+    const std::size_t rest = output_width() > 48 ? output_width() - 48 : 0;
+    const std::size_t from_w = std::max<std::size_t>(10, rest * 2 / 5);
+    list_writer w(output_format_for(st.json), "messages",
+                  {{"N", 6, true}, {"DATE", 16}, {"FROM", from_w}, {"PARTS", 5, true}, {"SIZE", 9, true}, {"SUBJECT"}});
+    w.begin({{"file", path}, {"format", st.mbox.empty() ? "message" : "mbox"}});
+    summary_handler h([&](const summary_handler::summary& m) {
+        if (w.structured()) {
+            w.item({{"index", m.index},
+                    {"subject", m.subject},
+                    {"from", m.from},
+                    {"date", m.date},
+                    {"message_id", m.message_id},
+                    {"parts", m.parts},
+                    {"attachments", m.attachments},
+                    {"body_bytes", m.body_bytes}});
+            return;
+        }
+        w.row({std::to_string(m.index), m.parsed_date ? short_date(*m.parsed_date) : m.date, m.from,
+               std::to_string(m.parts), human_size(m.body_bytes), m.subject});
+    });
+    mime::parse_file(path, h, opt);
+    w.end({{"count", h.count()}});
     return exit_ok;
 }
 
 int run_parse(const parse_state& st) {
     if (st.file.empty() == st.mbox.empty()) throw usage_error("give either FILE or --mbox FILE");
+    if (st.list && (st.stats || !st.extract_dir.empty()))
+        throw usage_error("--list goes without --stats and --extract");
+    if (st.list) return run_list(st);
     // An mbox is reported as statistics (its trees would be unreadable); --stats is implied.
     if (st.stats || !st.mbox.empty()) return run_stats(st);
     return run_tree(st);
@@ -468,12 +571,21 @@ command add_parse(CLI::App& app) {
     sub->add_option("--mbox", st->mbox, "Parse every message of this mbox (implies --stats)")->check(CLI::ExistingFile);
     sub->add_flag("--stats", st->stats, "Decode every part; print counts, bytes, time, MB/s, peak memory");
     sub->add_option("--extract", st->extract_dir, "Save attachments and named parts, decoded, into DIR (safe names)");
+    sub->add_flag("--list", st->list, "A line per message (subject, from, date, parts, size), as it is parsed");
     sub->add_flag("--json", st->json, "Print the tree or the statistics (and extracted[]) as JSON");
+    sub->add_flag_callback(
+        "--jsonl",
+        [st] {
+            st->json = true;  // errors are structured too
+            select_json_lines();
+        },
+        "JSON Lines: an object per file or message, then a summary line");
     sub->footer(
         "\nExamples:\n"
         "  mailwire parse message.eml\n"
         "  mailwire parse message.eml --extract ./attachments --json\n"
-        "  mailwire parse --mbox INBOX.mbox --stats");
+        "  mailwire parse --mbox INBOX.mbox --stats\n"
+        "  mailwire parse --mbox INBOX.mbox --list --jsonl");
     return {sub, [st] { return run_parse(*st); }, &st->json};
 }
 

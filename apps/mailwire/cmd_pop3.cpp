@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@
 
 #include "common.hpp"
 #include "mailwire/pop3/client.hpp"
+#include "output.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "safe_file.hpp"
@@ -48,7 +50,8 @@ struct pop3_state {
 /// Progress is drawn for transfers of at least this many bytes (or always with --progress always).
 constexpr std::uint64_t progress_threshold = 1'000'000;
 
-void print_json(const json& j) { std::cout << json_text(j) << "\n"; }
+/// A result that is one object: pretty with --json, one line with --jsonl.
+void print_json(const json& j) { print_document(j); }
 
 std::string plural(std::size_t n, std::string_view word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
@@ -257,17 +260,17 @@ int run_list(const pop3_state& st) {
     if (const auto n = single_target(c, st, "list")) messages.push_back(c.list(*n));
     else messages = c.list();
     c.disconnect();
+    // The library holds the LIST reply (bounded by limits().max_list_items); written one by one.
     std::uint64_t total = 0;
     for (const auto& m : messages) total += m.size;
-    if (st.o.json) {
-        json list = json::array();
-        for (const auto& m : messages) list.push_back({{"number", m.number}, {"size", m.size}});
-        print_json(
-            {{"ok", true}, {"user", st.o.user}, {"messages", list}, {"count", messages.size()}, {"size", total}});
-        return exit_ok;
+    list_writer w(output_format_for(st.o.json), "messages");
+    w.begin({{"user", st.o.user}, {"count", messages.size()}, {"size", total}});
+    for (const auto& m : messages) {
+        if (w.structured()) w.item({{"number", m.number}, {"size", m.size}});
+        else print_out(fmt::format("{:>6}  {:>12}  {}\n", m.number, m.size, human_bytes(m.size)));
     }
-    for (const auto& m : messages) print_out(fmt::format("{:>6}  {:>12}  {}\n", m.number, m.size, human_bytes(m.size)));
-    if (messages.size() != 1)
+    w.end();
+    if (!w.structured() && messages.size() != 1)
         print_out(fmt::format("{}, {}\n", plural(messages.size(), "message"), human_bytes(total)));
     return exit_ok;
 }
@@ -281,13 +284,13 @@ int run_uidl(const pop3_state& st) {
     if (const auto n = single_target(c, st, "uidl")) messages.push_back(c.uidl(*n));
     else messages = c.uidl();
     c.disconnect();
-    if (st.o.json) {
-        json list = json::array();
-        for (const auto& m : messages) list.push_back({{"number", m.number}, {"uid", m.uid}});
-        print_json({{"ok", true}, {"user", st.o.user}, {"messages", list}, {"count", messages.size()}});
-        return exit_ok;
+    list_writer w(output_format_for(st.o.json), "messages");
+    w.begin({{"user", st.o.user}, {"count", messages.size()}});
+    for (const auto& m : messages) {
+        if (w.structured()) w.item({{"number", m.number}, {"uid", m.uid}});
+        else print_out(fmt::format("{:>6}  {}\n", m.number, terminal_text(m.uid)));
     }
-    for (const auto& m : messages) print_out(fmt::format("{:>6}  {}\n", m.number, terminal_text(m.uid)));
+    w.end();
     return exit_ok;
 }
 
@@ -307,11 +310,14 @@ struct refusal {
     pop3::status reply;
 };
 
-/// The bulk download's handler: each message into DIR/<UIDL>.eml as it arrives.
+/// The bulk download's handler: each message into DIR/<UIDL>.eml as it arrives, handed to
+/// `on_saved` as soon as its file is published.
 class dir_writer : public pop3::message_handler {
 public:
-    dir_writer(const output_dir& dir, const std::map<std::uint32_t, std::string>& names, progress& meter)
-        : dir_(dir), names_(names), meter_(meter) {}
+    dir_writer(const output_dir& dir, const std::map<std::uint32_t, std::string>& names,
+               const std::map<std::uint32_t, std::string>& uids, progress& meter,
+               std::function<void(const written&)> on_saved)
+        : dir_(dir), names_(names), uids_(uids), meter_(meter), on_saved_(std::move(on_saved)) {}
 
     void begin(std::uint32_t number, std::optional<std::uint64_t>) override {
         const auto& name = names_.at(number);
@@ -323,20 +329,25 @@ public:
     }
     void end(std::uint32_t number, std::uint64_t bytes) override {
         // A file that appeared under the name since the check before the download is kept.
-        if (file_->commit()) done.push_back({number, {}, bytes, file_->target().string()});
-        else kept.push_back(number);
+        if (file_->commit()) {
+            const auto uid = uids_.find(number);
+            on_saved_({number, uid != uids_.end() ? uid->second : std::string(), bytes, file_->target().string()});
+        } else {
+            kept.push_back(number);
+        }
         file_.reset();
     }
     void refused(std::uint32_t number, const pop3::status& reply) override { refusals.push_back({number, reply}); }
 
-    std::vector<written> done;
     std::vector<refusal> refusals;
     std::vector<std::uint32_t> kept;  ///< downloaded, but the file existed by then: not replaced
 
 private:
     const output_dir& dir_;
     const std::map<std::uint32_t, std::string>& names_;
+    const std::map<std::uint32_t, std::string>& uids_;
     progress& meter_;
+    std::function<void(const written&)> on_saved_;
     std::unique_ptr<output_file> file_;
 };
 
@@ -357,42 +368,55 @@ std::map<std::uint32_t, std::string> uids_of(pop3::client& c, const std::vector<
     return out;
 }
 
-int report_retr(const pop3_state& st, const std::vector<written>& done, const std::vector<std::uint32_t>& skipped,
-                const std::vector<refusal>& refusals, const std::string& dir,
-                const std::vector<std::uint32_t>& kept = {}) {
-    std::uint64_t bytes = 0;
-    for (const auto& w : done) bytes += w.size;
-    if (st.o.json) {
-        json messages = json::array(), refused = json::array();
-        for (const auto& w : done) {
-            json m = {{"number", w.number}, {"uid", w.uid}, {"size", w.size}};
-            if (!w.file.empty()) m["file"] = w.file;
-            messages.push_back(m);
-        }
-        for (const auto& r : refusals)
-            refused.push_back({{"number", r.number}, {"response_code", r.reply.code}, {"server_text", r.reply.text}});
-        json j = {{"ok", refusals.empty() && kept.empty()},
-                  {"messages", messages},
-                  {"bytes", bytes},
-                  {"refused", refused}};
-        if (!dir.empty()) j["directory"] = dir;
-        if (st.skip_existing) j["skipped"] = skipped;
-        if (!kept.empty()) j["not_replaced"] = kept;
-        print_json(j);
-    } else if (!dir.empty() || (!done.empty() && !done.front().file.empty())) {
-        for (const auto& w : done) print_out(fmt::format("{}  {}\n", terminal_text(w.file), human_bytes(w.size)));
-        if (!dir.empty()) {
-            std::string line = fmt::format("{}, {} written to {}", plural(done.size(), "message"), human_bytes(bytes),
-                                           terminal_text(dir));
-            if (!skipped.empty()) line += fmt::format(" ({} already there, skipped)", skipped.size());
-            print_out(line + "\n");
+/// The report of retr, written as each message is saved: --json/--jsonl an object per message
+/// ({number, uid, size, file}), text a line per file; then the summary (bytes, refusals, files
+/// that were in the way).
+class retr_report {
+public:
+    retr_report(const pop3_state& st, std::string dir, const std::vector<std::uint32_t>& skipped)
+        : st_(st), dir_(std::move(dir)), skipped_(skipped.size()), w_(output_format_for(st.o.json), "messages") {
+        json head = json::object();
+        if (!dir_.empty()) head["directory"] = dir_;
+        if (st.skip_existing) head["skipped"] = skipped;
+        w_.begin(head);
+    }
+
+    void saved(const written& m) {
+        bytes_ += m.size;
+        ++count_;
+        if (w_.structured()) {
+            json j = {{"number", m.number}, {"uid", m.uid}, {"size", m.size}};
+            if (!m.file.empty()) j["file"] = m.file;
+            w_.item(j);
+        } else if (!m.file.empty()) {
+            print_out(fmt::format("{}  {}\n", terminal_text(m.file), human_bytes(m.size)));
         }
     }
-    if (refusals.empty() && kept.empty()) return exit_ok;
-    if (!st.o.json) {
+
+    /// Ends the report; the exit code.
+    int finish(const std::vector<refusal>& refusals = {}, const std::vector<std::uint32_t>& kept = {}) {
+        const bool ok = refusals.empty() && kept.empty();
+        if (w_.structured()) {
+            json refused = json::array();
+            for (const auto& r : refusals)
+                refused.push_back(
+                    {{"number", r.number}, {"response_code", r.reply.code}, {"server_text", r.reply.text}});
+            json summary = {{"bytes", bytes_}, {"refused", refused}};
+            if (!kept.empty()) summary["not_replaced"] = kept;
+            w_.end(summary, ok);
+            return ok ? exit_ok : exit_protocol;
+        }
+        w_.end();
+        if (!dir_.empty()) {
+            std::string line = fmt::format("{}, {} written to {}", plural(count_, "message"), human_bytes(bytes_),
+                                           terminal_text(dir_));
+            if (skipped_ > 0) line += fmt::format(" ({} already there, skipped)", skipped_);
+            print_out(line + "\n");
+        }
+        if (ok) return exit_ok;
         if (!kept.empty())
             print_err(fmt::format("error: {} appeared in {} during the download and {} not replaced: {}\n",
-                                  kept.size() == 1 ? "a file" : "files", terminal_text(dir),
+                                  kept.size() == 1 ? "a file" : "files", terminal_text(dir_),
                                   kept.size() == 1 ? "was" : "were", join_numbers(kept)));
         if (!refusals.empty())
             print_err(fmt::format("error: the server refused RETR for {}:\n", plural(refusals.size(), "message")));
@@ -400,9 +424,17 @@ int report_retr(const pop3_state& st, const std::vector<written>& done, const st
             print_err(fmt::format("  {}: -ERR {}{}\n", r.number,
                                   terminal_text(r.reply.code.empty() ? "" : "[" + r.reply.code + "] "),
                                   terminal_text(r.reply.text)));
+        return exit_protocol;
     }
-    return exit_protocol;
-}
+
+private:
+    const pop3_state& st_;
+    std::string dir_;
+    std::size_t skipped_;
+    list_writer w_;
+    std::uint64_t bytes_ = 0;
+    std::size_t count_ = 0;
+};
 
 /// One message to stdout or to FILE, streamed.
 int retr_one(pop3::client& c, const pop3_state& st, std::uint32_t number, const std::string& uid_given) {
@@ -414,13 +446,9 @@ int retr_one(pop3::client& c, const pop3_state& st, std::uint32_t number, const 
     std::unique_ptr<output_file> file;
     if (!to_stdout) file = std::make_unique<output_file>(fs::path(st.output));
     progress meter(progress_on(st.o, size), fmt::format("RETR {}", number), size);
-    if (to_stdout) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
     const auto bytes = c.retr(number, [&](std::string_view chunk) {
-        if (file) {
-            file->write(chunk);
-        } else if (std::fwrite(chunk.data(), 1, chunk.size(), stdout) != chunk.size()) {
-            throw error(errc::io_error, fmt::format("writing to stdout failed: {}", std::strerror(errno)));
-        }
+        if (file) file->write(chunk);
+        else write_raw(chunk);  // the message as it is: no terminal_text(), which is for reports
         meter.add(chunk.size());
     });
     if (file) {
@@ -428,13 +456,15 @@ int retr_one(pop3::client& c, const pop3_state& st, std::uint32_t number, const 
             throw error(errc::io_error, fmt::format("-o {}: the file appeared during the download; not replaced "
                                                     "(the message was not saved)",
                                                     st.output));
-    } else if (std::fflush(stdout) != 0) {
-        throw error(errc::io_error, "writing to stdout failed");
+    } else {
+        flush_output();
     }
     meter.finish();
     if (uid.empty() && st.o.json && c.capabilities().uidl) uid = c.uidl(number).uid;
     c.disconnect();
-    return report_retr(st, {{number, uid, bytes, to_stdout ? "" : st.output}}, {}, {}, "");
+    retr_report report(st, "", {});
+    report.saved({number, uid, bytes, to_stdout ? "" : st.output});
+    return report.finish();
 }
 
 /// Several messages (or --all) into DIR, pipelined when the server offers PIPELINING.
@@ -486,13 +516,12 @@ int retr_many(pop3::client& c, const pop3_state& st, std::vector<std::uint32_t> 
                                 in_the_way.size(), dir.path(), names[in_the_way.front()]));
 
     progress meter(progress_on(st.o, total), fmt::format("RETR {}", plural(fetch.size(), "message")), total);
-    dir_writer writer(dir, names, meter);
+    retr_report report(st, dir.path(), skipped);
+    dir_writer writer(dir, names, uids, meter, [&](const written& w) { report.saved(w); });
     c.retrieve(std::span<const std::uint32_t>(fetch), writer);
     meter.finish();
     c.disconnect();
-    for (auto& w : writer.done)
-        if (const auto it = uids.find(w.number); it != uids.end()) w.uid = it->second;
-    return report_retr(st, writer.done, skipped, writer.refusals, dir.path(), writer.kept);
+    return report.finish(writer.refusals, writer.kept);
 }
 
 int run_retr(const pop3_state& st) {
@@ -550,12 +579,8 @@ int run_top(pop3_state st) {
         print_json({{"ok", true}, {"number", number}, {"lines", lines}, {"bytes", text.size()}, {"text", text}});
         return exit_ok;
     }
-    std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
-    c.top(number, lines, [&](std::string_view chunk) {
-        if (std::fwrite(chunk.data(), 1, chunk.size(), stdout) != chunk.size())
-            throw error(errc::io_error, fmt::format("writing to stdout failed: {}", std::strerror(errno)));
-    });
-    if (std::fflush(stdout) != 0) throw error(errc::io_error, "writing to stdout failed");
+    c.top(number, lines, [&](std::string_view chunk) { write_raw(chunk); });
+    flush_output();
     c.disconnect();
     return exit_ok;
 }
@@ -594,18 +619,21 @@ int run_dele(const pop3_state& st) {
         c.quit();  // the deletion happens here; a failure to remove is a pop3_error (exit 7)
     }
     if (st.dry_run) c.disconnect();
-    if (st.o.json) {
-        json list = json::array();
-        for (const auto n : numbers) {
+    // The messages are those named on the command line: bounded by it.
+    list_writer w(output_format_for(st.o.json), "messages");
+    w.begin({{"dry_run", st.dry_run}, {"committed", !st.dry_run}});
+    for (const auto n : numbers) {
+        const auto uid = uids.find(n);
+        if (w.structured()) {
             json m = {{"number", n}};
-            if (uids.count(n) != 0) m["uid"] = uids[n];
-            list.push_back(m);
+            if (uid != uids.end()) m["uid"] = uid->second;
+            w.item(m);
+        } else {
+            print_out(fmt::format("{:>6}  {}\n", n, terminal_text(uid != uids.end() ? uid->second : std::string())));
         }
-        print_json({{"ok", true}, {"dry_run", st.dry_run}, {"committed", !st.dry_run}, {"messages", list}});
-        return exit_ok;
     }
-    for (const auto n : numbers)
-        print_out(fmt::format("{:>6}  {}\n", n, terminal_text(uids.count(n) != 0 ? uids[n] : std::string())));
+    w.end();
+    if (w.structured()) return exit_ok;
     if (st.dry_run)
         print_out(fmt::format("dry run: would delete {} ({}); nothing was marked\n", plural(numbers.size(), "message"),
                               join_numbers(numbers)));

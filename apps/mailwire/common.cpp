@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include "mailwire/sasl/mechanism.hpp"
+#include "output.hpp"
 #include "report.hpp"
 #include "safe_file.hpp"
 
@@ -75,6 +76,13 @@ void add_connection_options(CLI::App& app, connection_options& o, bool credentia
         ->check(CLI::NonNegativeNumber);
     app.add_option("--log", o.log_file, "Write the transcript (C:/S:, secrets masked) to FILE");
     app.add_flag("--json", o.json, "Print one JSON object instead of the report");
+    app.add_flag_callback(
+        "--jsonl",
+        [&o] {
+            o.json = true;  // errors are structured too
+            select_json_lines();
+        },
+        "JSON Lines: one object per result as it arrives, then a summary line");
     app.add_option("--progress", o.progress, "Progress on stderr for long transfers: auto|always|never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
 }
@@ -201,7 +209,24 @@ void session_setup::open(client_base& c, const connection_options& o,
     c.connect(o.host, o.port, mode(o));
     std::function<void()> legacy_login;
     if (legacy) legacy_login = [&] { legacy(pw); };
-    log_in(c, o, pw, legacy_login);
+    try {
+        log_in(c, o, pw, legacy_login);
+    } catch (const mailwire::error&) {
+        end_politely(c);
+        throw;
+    }
+}
+
+void end_politely(client_base& c) noexcept {
+    // A refused login (or any refused command) leaves the session good: say goodbye (LOGOUT/QUIT,
+    // then TLS close_notify) instead of dropping the connection. Bounded: a server that does not
+    // answer costs at most a few seconds, never a hang.
+    if (!c.is_connected()) return;
+    constexpr std::chrono::milliseconds bound(2000);
+    auto& t = c.timeouts();
+    t.io = std::min(t.io, bound);
+    t.command = t.command.count() > 0 ? std::min(t.command, bound) : bound;
+    c.disconnect(true);
 }
 
 void session_setup::apply(client_base& c, const connection_options& o) {
@@ -406,15 +431,108 @@ std::string message_without_hint(const mailwire::error& e) {
     return what;
 }
 
+namespace {
+
+std::string upper_ascii(std::string_view s) {
+    std::string out(s);
+    for (auto& ch : out)
+        if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    return out;
+}
+
+// The server's machine-readable reason: IMAP/POP3 response codes ([AUTHENTICATIONFAILED], [SYS/TEMP])
+// from the exception or from the first "[CODE" in its text.
+std::string response_code_of(const mailwire::error& e) {
+    if (const auto* a = dynamic_cast<const auth_error*>(&e);
+        a != nullptr && !a->response_code().empty() && a->response_code().find('.') == std::string::npos)
+        return upper_ascii(a->response_code());
+    for (const std::string* text : {&e.detail(), &e.server_text()}) {
+        const auto open = text->find('[');
+        if (open == std::string::npos) continue;
+        std::size_t end = open + 1;
+        while (
+            end < text->size() && end - open <= 32 &&
+            (std::isalnum(static_cast<unsigned char>((*text)[end])) != 0 || (*text)[end] == '-' || (*text)[end] == '/'))
+            ++end;
+        if (end > open + 1) return upper_ascii(std::string_view(*text).substr(open + 1, end - open - 1));
+    }
+    return {};
+}
+
+// The SMTP reply code of a refusal: "535 5.7.8 ..." in the server text, or 0.
+int smtp_code_of(const mailwire::error& e) {
+    if (e.protocol() != "smtp") return 0;
+    for (const std::string* text : {&e.server_text(), &e.detail()}) {
+        for (std::size_t i = 0; i + 3 <= text->size(); ++i) {
+            const auto d = [&](std::size_t k) { return std::isdigit(static_cast<unsigned char>((*text)[k])) != 0; };
+            if (d(i) && d(i + 1) && d(i + 2) && (i == 0 || (*text)[i - 1] == ' ') &&
+                (i + 3 == text->size() || (*text)[i + 3] == ' ' || (*text)[i + 3] == '-') && (*text)[i] >= '4' &&
+                (*text)[i] <= '5')
+                return ((*text)[i] - '0') * 100 + ((*text)[i + 1] - '0') * 10 + ((*text)[i + 2] - '0');
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string refusal_hint(const mailwire::error& e) {
+    const bool auth = dynamic_cast<const auth_error*>(&e) != nullptr;
+    const bool refusal = auth || dynamic_cast<const command_error*>(&e) != nullptr;
+    if (!refusal) return {};
+    const auto code = response_code_of(e);
+    const int smtp = smtp_code_of(e);
+    // Temporary conditions first: the same request may work later.
+    if (code == "UNAVAILABLE" || code == "SYS/TEMP" || (smtp >= 400 && smtp < 500 && smtp != 432))
+        return "a temporary failure on the server's side (IMAP [UNAVAILABLE], POP3 [SYS/TEMP], SMTP 4xx): try "
+               "again later";
+    if (code == "IN-USE")
+        return "another session holds this mailbox (POP3 [IN-USE]): close the other mail client, or try again "
+               "when it is done";
+    if (code == "LOGIN-DELAY") return "the server limits how often you may log in (POP3 [LOGIN-DELAY]): wait a while";
+    if (code == "PRIVACYREQUIRED" || smtp == 538)
+        return "the server accepts this only over an encrypted connection: use --security tls or starttls";
+    if (smtp == 534 || smtp == 432)
+        return "the server wants a stronger mechanism or a password change (SMTP 534/432): try another --auth, "
+               "or an application password if the provider requires one";
+    if (smtp == 530)
+        return "the server requires authentication (or STARTTLS) first: give --user and --password-env, over "
+               "--security tls or starttls";
+    if (code == "EXPIRED") return "the password or account has expired: renew it with the provider";
+    if (code == "CONTACTADMIN") return "the server asks you to contact its administrator";
+    if (code == "AUTHORIZATIONFAILED")
+        return "the credentials are right but may not act as the requested identity: check the authorization id";
+    if ((auth && e.code() == errc::auth_failed) || code == "AUTHENTICATIONFAILED" || code == "AUTH" || smtp == 535)
+        return "the server refused the credentials: check --user (some servers want the full address) and the "
+               "password in --password-env (docs/faq.md#auth-failed)";
+    if (code == "TRYCREATE" || code == "NONEXISTENT") return "the mailbox does not exist: check its name and case";
+    if (code == "ALREADYEXISTS") return "a mailbox of that name exists already";
+    if (code == "NOPERM") return "your account is not allowed to do this on that mailbox";
+    if (code == "OVERQUOTA" || smtp == 552) return "the mailbox or message is over a size quota";
+    if (code == "LIMIT") return "the command hit a server limit: split it into smaller requests";
+    if (code == "SERVERBUG") return "the server reports a bug of its own: tell its administrator";
+    if (code == "CANNOT") return "the server cannot do this operation at all";
+    if (smtp == 550 || smtp == 551 || smtp == 553)
+        return "the server refused the mailbox or address: check the address, and that your account may send as the "
+               "sender";
+    if (smtp == 554) return "the server refused the transaction for good: its words above say why";
+    if (!code.empty() || smtp != 0)
+        return "the server refused the command; the session stayed usable: its words above say why";
+    return {};
+}
+
 int report_error(const mailwire::error& e, bool json) {
     const int rc = exit_code_for(e);
+    // Errors without a hint of their own (refusals) get the one their class calls for, here, in
+    // the one place every error passes through on its way to the user.
+    const std::string hint = e.hint().empty() ? refusal_hint(e) : e.hint();
     if (json) {
         nlohmann::json err = {
             {"code", errc_name(e.code())},
             {"category", category_name(rc)},
             {"exit_code", rc},
             {"message", message_without_hint(e)},
-            {"hint", e.hint()},
+            {"hint", hint},
             {"host", e.host()},
             {"port", e.port()},
             {"protocol", e.protocol()},
@@ -422,7 +540,7 @@ int report_error(const mailwire::error& e, bool json) {
             {"server_text", e.server_text()},
         };
         if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) err["certificate"] = check_json(ce->check());
-        std::cout << json_text(nlohmann::json{{"ok", false}, {"error", err}}) << "\n";
+        print_json_error(err);  // closes a list already being written
     } else {
         // The message and hint quote server texts, host names and certificate names: one line each,
         // through terminal_text like every human output.
@@ -430,7 +548,7 @@ int report_error(const mailwire::error& e, bool json) {
         if (const auto* ce = dynamic_cast<const certificate_error*>(&e)) {
             for (const auto& w : policy_words(ce->check())) print_err("  - " + terminal_text(w) + "\n");
         }
-        if (!e.hint().empty()) print_err("hint: " + terminal_text(e.hint()) + "\n");
+        if (!hint.empty()) print_err("hint: " + terminal_text(hint) + "\n");
     }
     return rc;
 }
@@ -443,7 +561,7 @@ int report_simple(int rc, const std::string& code, const std::string& message, c
                               {"hint", hint},    {"host", ""},
                               {"port", 0},       {"protocol", ""},
                               {"stage", "none"}, {"server_text", ""}};
-        std::cout << json_text(nlohmann::json{{"ok", false}, {"error", err}}) << "\n";
+        print_json_error(err);  // closes a list already being written
     } else {
         print_err("error: " + terminal_text(message) + "\n");
         if (!hint.empty()) print_err("hint: " + terminal_text(hint) + "\n");

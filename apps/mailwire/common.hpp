@@ -104,6 +104,13 @@ void apply_command_timeout(timeouts& t, double seconds);
 [[nodiscard]] const char* category_name(int exit) noexcept;
 [[nodiscard]] std::string errc_name(std::error_code code);
 
+/// Ends a session that is still usable (after a refused login or command) the polite way: LOGOUT
+/// or QUIT, then TLS close_notify, each bounded by a short deadline. Does nothing when closed.
+void end_politely(client_base& c) noexcept;
+/// The hint a refusal (auth_error, command_error) gets by its class and response code when the
+/// error carries none: wrong password, temporary failure, encryption required, mailbox in use ...
+[[nodiscard]] std::string refusal_hint(const mailwire::error& e);
+
 /// Prints `error: …` / `hint: …` to stderr, or the JSON error object to stdout; returns the exit code.
 int report_error(const mailwire::error& e, bool json);
 int report_usage(const std::string& message, bool json);

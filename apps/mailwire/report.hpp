@@ -33,7 +33,25 @@ void print_err(std::string_view text);
 /// `\uNNNN` too, so the text is equal as JSON but carries none of them raw. `indent` < 0: one line.
 [[nodiscard]] std::string json_text(const nlohmann::json& j, int indent = 2);
 
-/// Splits `text` into lines of at most `width` columns, breaking at spaces where possible.
+/// Appends `s` as a JSON string literal, escaped as json_text() escapes it: JSON's own escapes for
+/// `"`, `\` and C0 controls, C1 controls and the bidirectional and line-separator characters as
+/// `\uNNNN`, bytes that are not UTF-8 as U+FFFD. For output written without a nlohmann::json tree
+/// (one object per message of a 200,000-message fetch); the result equals json_text()'s as JSON.
+void append_json_string(std::string& out, std::string_view s);
+
+/// Terminal columns `s` takes: East Asian Wide and Fullwidth characters (CJK, Hangul, fullwidth
+/// forms, most emoji) count 2, combining marks, format characters and zero-width spaces 0, any
+/// other character 1; a byte that is not UTF-8 counts 1. A fixed table (Unicode 14), so the
+/// result does not depend on the locale as wcwidth() does. Every column, cut and wrap computation
+/// of the command line uses it.
+[[nodiscard]] std::size_t display_width(std::string_view s) noexcept;
+
+/// The longest prefix of `s` that takes at most `width` columns, cut between characters (a
+/// combining mark stays with its base character).
+[[nodiscard]] std::string_view cut_to_width(std::string_view s, std::size_t width) noexcept;
+
+/// Splits `text` into lines of at most `width` columns (display_width()), breaking at spaces where
+/// possible.
 std::vector<std::string> wrap(const std::string& text, std::size_t width);
 
 /// Label/value lines; every label and value goes through terminal_text() before it is laid out,

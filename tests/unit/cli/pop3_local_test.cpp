@@ -84,5 +84,52 @@ TEST(CliPop3Local, DeleIsAllOrNothing) {
     EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// --jsonl: a line per saved file, then the summary line with "ok"; a connection that drops in the
+// middle still ends with a summary line that carries the error (the files saved so far listed).
+TEST(CliPop3Local, RetrJsonlReportsEachFileAndEndsWithTheSummaryEvenOnADrop) {
+    for (const bool drop : {false, true}) {
+        SCOPED_TRACE(drop ? "drop" : "complete");
+        script s = pop3_logged_in()
+                       .expect_line("LIST")
+                       .send("+OK\r\n1 6\r\n2 6\r\n.\r\n")
+                       .expect_line("UIDL")
+                       .send("+OK\r\n1 one\r\n2 two\r\n.\r\n")
+                       .expect_line("RETR 1")
+                       .expect_line("RETR 2");
+        if (drop) {
+            s.send("+OK\r\nfirst\r\n.\r\n+OK\r\nsec").drop();
+        } else {
+            s.send("+OK\r\nfirst\r\n.\r\n+OK\r\nsecond\r\n.\r\n").expect_line("QUIT").send("+OK bye\r\n").close();
+        }
+        scripted_server srv(std::move(s));
+        const fs::path dir =
+            fs::temp_directory_path() / ("mailwire-pop3-jsonl-" + std::to_string(std::random_device{}()));
+        const auto r =
+            run_cli(pop3_args(srv, {"retr", "--all", "-o", dir.string() + "/", "--jsonl"}), {{"MW_TEST_PW", "pw"}});
+        srv.wait();
+        const auto lines = lines_of(r.out);
+        ASSERT_EQ(lines.size(), drop ? 2u : 3u) << r.out << r.err;
+        const auto first = nlohmann::json::parse(lines[0]);
+        EXPECT_EQ(first["uid"], "one");
+        EXPECT_EQ(first["number"], 1);
+        EXPECT_FALSE(first.contains("ok"));
+        const auto last = nlohmann::json::parse(lines.back());
+        EXPECT_EQ(last["directory"].get<std::string>().find(dir.string()), 0u) << lines.back();
+        if (drop) {
+            EXPECT_NE(r.exit_code, 0);
+            EXPECT_EQ(last["ok"], false);
+            EXPECT_EQ(last["error"]["exit_code"], r.exit_code) << lines.back();
+            EXPECT_EQ(slurp(dir / "one.eml"), "first\r\n");
+            EXPECT_FALSE(fs::exists(dir / "two.eml"));
+        } else {
+            EXPECT_EQ(r.exit_code, 0) << r.err;
+            EXPECT_EQ(nlohmann::json::parse(lines[1])["uid"], "two");
+            EXPECT_EQ(last["ok"], true);
+            EXPECT_EQ(last["bytes"], 15);
+        }
+        fs::remove_all(dir);
+    }
+}
+
 }  // namespace
 }  // namespace mailwire::test
