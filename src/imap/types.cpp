@@ -669,30 +669,36 @@ std::optional<mime::date_time> parse_internaldate(std::string_view s) {
     return t;
 }
 
-std::string format_internaldate(const mime::date_time& t) {
+namespace {
+// `t` as its own offset's wall-clock date and time, for the two formats below.
+struct local_parts {
+    std::chrono::year_month_day ymd;
+    std::chrono::hh_mm_ss<std::chrono::seconds> hms;
+    char sign;
+    int offset_hours, offset_minutes;
+};
+local_parts local_time(const mime::date_time& t) {
     using namespace std::chrono;
     const auto local = t.utc + minutes(t.offset_minutes);
     const auto days = floor<std::chrono::days>(local);
-    const year_month_day ymd{days};
-    const hh_mm_ss hms{local - days};
     const int off = t.offset_minutes < 0 ? -t.offset_minutes : t.offset_minutes;
-    return fmt::format("{:02}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}", static_cast<unsigned>(ymd.day()),
-                       month_names[static_cast<unsigned>(ymd.month()) - 1], static_cast<int>(ymd.year()),
-                       hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
-                       t.offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
+    return {year_month_day{days}, hh_mm_ss{local - days}, t.offset_minutes < 0 ? '-' : '+', off / 60, off % 60};
+}
+}  // namespace
+
+std::string format_internaldate(const mime::date_time& t) {
+    const auto p = local_time(t);
+    return fmt::format("{:02}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}", static_cast<unsigned>(p.ymd.day()),
+                       month_names[static_cast<unsigned>(p.ymd.month()) - 1], static_cast<int>(p.ymd.year()),
+                       p.hms.hours().count(), p.hms.minutes().count(), p.hms.seconds().count(), p.sign, p.offset_hours,
+                       p.offset_minutes);
 }
 
 std::string format_iso8601(const mime::date_time& t) {
-    using namespace std::chrono;
-    const auto local = t.utc + minutes(t.offset_minutes);
-    const auto days = floor<std::chrono::days>(local);
-    const year_month_day ymd{days};
-    const hh_mm_ss hms{local - days};
-    const int off = t.offset_minutes < 0 ? -t.offset_minutes : t.offset_minutes;
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
-                       hms.minutes().count(), hms.seconds().count(), t.offset_minutes < 0 ? '-' : '+', off / 60,
-                       off % 60);
+    const auto p = local_time(t);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", static_cast<int>(p.ymd.year()),
+                       static_cast<unsigned>(p.ymd.month()), static_cast<unsigned>(p.ymd.day()), p.hms.hours().count(),
+                       p.hms.minutes().count(), p.hms.seconds().count(), p.sign, p.offset_hours, p.offset_minutes);
 }
 
 std::vector<std::uint32_t> outside_of(const sequence_set& requested, const std::vector<std::uint32_t>& answer) {

@@ -54,6 +54,11 @@ std::string client_cert_hint(bool sent) {
            "is a separate file, --client-key FILE (tls().client_cert_file / client_key_file in the library)";
 }
 
+// An internal_error alert from the server, in the handshake or after it: its fault, not ours.
+constexpr const char* server_tls_fault =
+    "the fault is in the server's TLS setup (its certificate, key or TLS library), not in mailwire's settings; "
+    "tell the server's administrator";
+
 // Every diagnosis points at its entry in the troubleshooting FAQ (docs/faq.md).
 std::string faq(std::string hint, std::string_view anchor) { return fmt::format("{} (docs/faq.md#{})", hint, anchor); }
 
@@ -115,10 +120,7 @@ diagnosis diagnose_handshake_failure(const error_context& ctx, const std::string
     switch (reason) {
     case SSL_R_TLSV1_ALERT_INTERNAL_ERROR:
         d.detail = fmt::format("the server aborted the TLS handshake with an internal_error alert: {}", openssl_text);
-        d.ctx.hint =
-            faq("the fault is in the server's TLS setup (its certificate, key or TLS library), not in "
-                "mailwire's settings; tell the server's administrator",
-                "server-tls-broken");
+        d.ctx.hint = faq(server_tls_fault, "server-tls-broken");
         return d;
     case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
     case SSL_R_UNSUPPORTED_PROTOCOL:
@@ -325,10 +327,7 @@ diagnosis diagnose_tls_read_failure(const error_context& ctx, unsigned long lib_
         return d;
     case SSL_R_TLSV1_ALERT_INTERNAL_ERROR:
         d.detail = fmt::format("the server ended the TLS session with an internal_error alert: {}", openssl_text);
-        d.ctx.hint =
-            faq("the fault is in the server's TLS setup, not in mailwire's settings; tell the server's "
-                "administrator",
-                "server-tls-broken");
+        d.ctx.hint = faq(server_tls_fault, "server-tls-broken");
         return d;
     default:
         break;

@@ -8,52 +8,20 @@
 
 #include "mailwire/smtp/client.hpp"
 #include "mailwire/smtp/data.hpp"
+#include "read_ahead.hpp"
 
 namespace mailwire::smtp {
 namespace {
 
-// As in send(): a message up to this size (when known) rides along with its commands.
-constexpr std::uint64_t inline_limit = 256 * 1024;
+// As in send(): a message up to detail::inline_limit (when its size is known) rides along with
+// its commands.
+using detail::inline_limit;
+using detail::prefixed_source;
 // Messages in flight. When the window is full, replies are read until half of it is left, and
 // the next half is written in one go: few writes, and the server never runs dry.
 constexpr std::size_t window = 32;
 // Bytes written whose replies are still owed; bounds what sits in socket buffers.
 constexpr std::size_t max_unsettled_bytes = 2u << 20;
-
-// A source whose first bytes were already read (to find out whether it was small): those bytes,
-// then the rest. Its size is unknown: the source's own figure proved wrong.
-class prefixed_source final : public message_source {
-public:
-    prefixed_source(std::string prefix, message_source& rest) : prefix_(std::move(prefix)), rest_(rest) {}
-    std::size_t read(char* buf, std::size_t n) override {
-        if (pos_ < prefix_.size()) {
-            n = std::min(n, prefix_.size() - pos_);
-            std::copy_n(prefix_.data() + pos_, n, buf);
-            pos_ += n;
-            return n;
-        }
-        return rest_.read(buf, n);
-    }
-
-private:
-    std::string prefix_;
-    std::size_t pos_ = 0;
-    message_source& rest_;
-};
-
-// Reads a source to its end if it holds at most `limit` bytes. Returns false (with what was
-// read in `raw`) when more follows.
-bool read_small(message_source& src, std::uint64_t limit, std::string& raw) {
-    raw.resize(static_cast<std::size_t>(limit) + 1);
-    std::size_t got = 0;
-    while (got < raw.size()) {
-        const auto n = src.read(raw.data() + got, raw.size() - got);
-        if (n == 0) break;
-        got += n;
-    }
-    raw.resize(got);
-    return got <= limit;
-}
 
 // A message written to the pipeline whose replies are still to be read.
 struct flight {
@@ -186,7 +154,7 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
             envelope env = prepare_envelope(m.env, {}, false);
             auto announced = size;  // a lower bound; send() checks the rest when not read whole
             if (small) {
-                read_whole = read_small(*m.message, *size, raw);
+                read_whole = detail::read_ahead(*m.message, *size, raw);
                 if (read_whole) {
                     env = prepare_envelope(m.env, raw, true);
                     announced = announced_size(env, *m.message, &raw);
@@ -214,7 +182,8 @@ void client::send_many(const std::function<bool(outgoing&)>& next, const std::fu
             std::unique_ptr<message_source> rest;
             message_source* src = m.message.get();
             if (small) {
-                rest = std::make_unique<prefixed_source>(std::move(raw), *m.message);
+                // Its size: nothing, since the source's own figure proved wrong.
+                rest = std::make_unique<prefixed_source>(std::move(raw), *m.message, std::nullopt);
                 src = rest.get();
                 raw.clear();
             }

@@ -9,14 +9,17 @@
 #include "mailwire/mime/address.hpp"
 #include "mailwire/smtp/client.hpp"
 #include "mailwire/smtp/data.hpp"
+#include "read_ahead.hpp"
 
 namespace mailwire::smtp {
 namespace {
 
 constexpr std::size_t block_size = 256 * 1024;
-// A message up to this size (when its size is known) rides in the same write as MAIL/RCPT
-// as one "BDAT n LAST": one round trip for the whole transaction.
-constexpr std::uint64_t inline_limit = 256 * 1024;
+// A message up to detail::inline_limit rides in the same write as MAIL/RCPT as one "BDAT n LAST":
+// one round trip for the whole transaction.
+using detail::inline_limit;
+using detail::prefixed_source;
+using detail::read_ahead;
 constexpr std::size_t bdat_chunk = 256 * 1024;
 
 bool is_ascii(std::string_view s) {
@@ -109,41 +112,6 @@ private:
     std::string path_;
     std::ifstream file_;
     std::uint64_t size_ = 0;
-};
-
-// Reads a source to its end if it holds at most `limit` bytes; false (with what was read in
-// `raw`) when more follows.
-bool read_ahead(message_source& src, std::size_t limit, std::string& raw) {
-    raw.resize(limit + 1);
-    std::size_t got = 0;
-    while (got < raw.size()) {
-        const auto n = src.read(raw.data() + got, raw.size() - got);
-        if (n == 0) break;
-        got += n;
-    }
-    raw.resize(got);
-    return got <= limit;
-}
-
-// The bytes read ahead, then the rest of the source.
-class prefixed_source final : public message_source {
-public:
-    prefixed_source(std::string prefix, message_source& rest) : prefix_(std::move(prefix)), rest_(rest) {}
-    std::size_t read(char* buf, std::size_t n) override {
-        if (pos_ < prefix_.size()) {
-            n = std::min(n, prefix_.size() - pos_);
-            std::copy_n(prefix_.data() + pos_, n, buf);
-            pos_ += n;
-            return n;
-        }
-        return rest_.read(buf, n);
-    }
-    std::optional<std::uint64_t> size() const override { return rest_.size(); }
-
-private:
-    std::string prefix_;
-    std::size_t pos_ = 0;
-    message_source& rest_;
 };
 
 // Offset of the first byte of 0x80 or above, npos when none.
@@ -475,7 +443,7 @@ send_result client::send(const envelope& env_in, message_source& message) {
         if (data.code != 421) rset();
         fail(data, stage::data, "DATA refused", {}, result.recipients);
     }
-    prefixed_source rest(std::move(ahead), message);
+    prefixed_source rest(std::move(ahead), message, message.size());
     upload_data(rest, result);
     return result;
 }
