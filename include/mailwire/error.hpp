@@ -68,8 +68,9 @@ enum class errc {
     /// the port wants `starttls`, or is the wrong port [tls_error].
     /// FAQ: \ref unexpected-packet-format.
     tls_plaintext_greeting,
-    /// A plaintext greeting was expected but the port sent a TLS record, or stayed silent for
-    /// timeouts::greeting: the port expects implicit TLS [tls_error; timeout_error when silent].
+    /// A plaintext greeting was expected but the port sent a TLS record, stayed silent for
+    /// timeouts::greeting, or stayed silent for 1.5 s or more and then closed the connection: the
+    /// port expects implicit TLS [tls_error; timeout_error when silent until the deadline].
     /// FAQ: \ref port-expects-tls.
     tls_expected,
     /// The server certificate was rejected: by the default policy (any policy_error), by a
