@@ -12,9 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,10 +31,13 @@ struct run_result {
 
 inline const char* cli_path() { return MAILWIRE_CLI_PATH; }
 
+/// Called with each piece of the program's stdout as it arrives (before it is added to `out`).
+using output_observer = std::function<void(std::string_view)>;
+
 /// Runs `argv` (argv[0] is the program path) with extra environment variables; kills it after
-/// `timeout_s` seconds.
+/// `timeout_s` seconds. `on_stdout`, when given, sees stdout as it arrives.
 inline run_result run_program(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
-                              int timeout_s = 60) {
+                              int timeout_s = 60, const output_observer& on_stdout = {}) {
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string s(*e);
@@ -87,6 +92,7 @@ inline run_result run_program(const std::vector<std::string>& argv, const std::m
                 fds[i].fd = -1;
                 --open_fds;
             } else {
+                if (i == 0 && on_stdout) on_stdout(std::string_view(buf, static_cast<std::size_t>(n)));
                 (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
             }
         }

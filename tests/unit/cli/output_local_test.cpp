@@ -4,11 +4,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <string>
 #include <vector>
@@ -155,44 +150,16 @@ struct timed_output {
 };
 
 timed_output run_timed(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-    int out[2];
-    if (pipe(out) != 0) return {};
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    std::vector<char*> envp, args;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_copy = argv;
-    for (auto& s : argv_copy) args.push_back(s.data());
-    args.push_back(nullptr);
-    const auto start = std::chrono::steady_clock::now();
-    const pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        close(out[1]);
-        const int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(devnull, 2);
-        execve(args[0], args.data(), envp.data());
-        _exit(127);
-    }
-    close(out[1]);
     timed_output r;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
-        r.chunks.emplace_back(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                    start),
-                              std::string(buf, static_cast<std::size_t>(n)));
-    }
-    close(out[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const auto start = std::chrono::steady_clock::now();
+    auto since_start = [&] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    };
+    const auto run = run_program(argv, env, 60, [&](std::string_view chunk) {
+        r.chunks.emplace_back(since_start(), std::string(chunk));
+    });
+    r.exited = since_start();
+    r.exit_code = run.exit_code;
     return r;
 }
 
