@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mailwire/smtp/parallel.hpp"
+#include "support/maildir.hpp"
 #include "support/server_env.hpp"
 
 namespace mailwire::smtp {
@@ -26,18 +27,12 @@ using test::server_env;
 // How many stored messages of `user` hold each marker in their first 16 KiB.
 std::map<std::string, int> count_markers(const std::string& user, const std::vector<std::string>& markers) {
     std::map<std::string, int> n;
-    const auto root = std::filesystem::path(server_env::get().str("MAIL_ROOT")) / user;
-    for (const char* sub : {"new", "cur"}) {
-        std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(root / sub, ec)) {
-            std::ifstream in(e.path(), std::ios::binary);
-            std::string head(16 << 10, '\0');
-            in.read(head.data(), static_cast<std::streamsize>(head.size()));
-            head.resize(static_cast<std::size_t>(in.gcount()));
-            for (const auto& m : markers)
-                if (head.find(m) != std::string::npos) ++n[m];
-        }
-    }
+    test::visit_maildir(std::filesystem::path(server_env::get().str("MAIL_ROOT")) / user, 16 << 10,
+                        [&](const std::string& head, std::istream&) {
+                            for (const auto& m : markers)
+                                if (head.find(m) != std::string::npos) ++n[m];
+                            return false;
+                        });
     return n;
 }
 

@@ -14,6 +14,7 @@
 #include "mailwire/mime/serializer.hpp"
 #include "mailwire/smtp/client.hpp"
 #include "mailwire/smtp/data.hpp"
+#include "support/maildir.hpp"
 #include "support/scripted_server.hpp"
 #include "support/server_env.hpp"
 
@@ -72,25 +73,7 @@ std::string make_message(const std::string& id, std::size_t body_bytes, bool eig
 
 // Waits for Dovecot to store a message containing `marker` for `user`; returns its bytes.
 std::string delivered(const std::string& user, const std::string& marker, std::chrono::seconds limit = 60s) {
-    const auto root = std::filesystem::path(server_env::get().str("MAIL_ROOT")) / user;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        for (const char* sub : {"new", "cur"}) {
-            std::error_code ec;
-            for (const auto& e : std::filesystem::directory_iterator(root / sub, ec)) {
-                // The marker is a header: look at the first 64 KiB, read the rest only on a match.
-                std::ifstream in(e.path(), std::ios::binary);
-                std::string data(64 << 10, '\0');
-                in.read(data.data(), static_cast<std::streamsize>(data.size()));
-                data.resize(static_cast<std::size_t>(in.gcount()));
-                if (data.find(marker) == std::string::npos) continue;
-                data.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-                return data;
-            }
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return {};
+    return test::wait_in_maildir(std::filesystem::path(server_env::get().str("MAIL_ROOT")) / user, marker, limit);
 }
 
 std::string body_of(std::string message) {

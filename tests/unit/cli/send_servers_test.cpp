@@ -19,6 +19,7 @@
 
 #include "cli_servers.hpp"
 #include "mailwire/mime/message.hpp"
+#include "support/maildir.hpp"
 
 namespace mailwire::test {
 namespace {
@@ -113,25 +114,7 @@ std::string make_message(const std::string& id, const std::string& headers, std:
 // Waits until Dovecot stored a message containing `marker` for `user`; returns its bytes ("" on
 // timeout).
 std::string delivered(const std::string& user, const std::string& marker, std::chrono::seconds limit = 90s) {
-    const auto root = fs::path(need("MAIL_ROOT")) / user;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        for (const char* sub : {"new", "cur"}) {
-            std::error_code ec;
-            for (const auto& e : fs::directory_iterator(root / sub, ec)) {
-                // Markers live in the header: look at the first 64 KiB, read the rest only on a match.
-                std::ifstream in(e.path(), std::ios::binary);
-                std::string head(64 << 10, '\0');
-                in.read(head.data(), static_cast<std::streamsize>(head.size()));
-                head.resize(static_cast<std::size_t>(in.gcount()));
-                if (head.find(marker) == std::string::npos) continue;
-                head.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-                return head;
-            }
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return {};
+    return wait_in_maildir(fs::path(need("MAIL_ROOT")) / user, marker, limit);
 }
 
 // Expunges this test's messages through Dovecot (never by deleting files under its feet).
@@ -477,18 +460,11 @@ TEST(CliSend, LargeFileStreamsWithFlatMemoryAndProgress) {
 
 // How many messages for `user` hold `marker` in their header section.
 std::size_t deliveries(const std::string& user, const std::string& marker) {
-    const auto root = fs::path(need("MAIL_ROOT")) / user;
     std::size_t n = 0;
-    for (const char* sub : {"new", "cur"}) {
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(root / sub, ec)) {
-            std::ifstream in(e.path(), std::ios::binary);
-            std::string head(16 << 10, '\0');
-            in.read(head.data(), static_cast<std::streamsize>(head.size()));
-            head.resize(static_cast<std::size_t>(in.gcount()));
-            if (head.find(marker) != std::string::npos) ++n;
-        }
-    }
+    visit_maildir(fs::path(need("MAIL_ROOT")) / user, 16 << 10, [&](const std::string& head, std::istream&) {
+        if (head.find(marker) != std::string::npos) ++n;
+        return false;
+    });
     return n;
 }
 
