@@ -334,6 +334,8 @@ TEST_P(interop_smtp, submit_and_read_back) {
     e.to = {env.str("ADDR2")};
     const auto r = c.send(e, msg);
     EXPECT_EQ(r.accepted(), 1u);
+    // Each MTA words its queue id its own way (Postfix "queued as X", Exim "id=X"): both are read.
+    EXPECT_FALSE(smtp::queue_id(r.final_reply).empty()) << server.name << ": " << r.final_reply.text();
     c.disconnect();
 
     const auto got = read_back(server.store, marker);
